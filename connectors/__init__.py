@@ -1,0 +1,1 @@
+"""Connectors: the Python client, DuckDB UDFs and the SQLAlchemy dialect."""

@@ -1,0 +1,73 @@
+"""Channel creation shared by the sync and asyncio clients.
+
+One place decides the target (argument, then TEXTLENS_TARGET, then the default),
+the message size limits and TLS, so both clients reach the same server the same way.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from typing import Any
+
+import grpc
+import grpc.aio
+
+from textlens.client.limits import DEFAULT_TARGET, MAX_MESSAGE_BYTES, TARGET_ENV
+from textlens.v1 import textlens_pb2_grpc as pb_grpc
+
+#: A gRPC channel option: (name, value).
+ChannelOption = tuple[str, Any]
+
+
+def resolve_target(target: str | None = None) -> str:
+    """The server address: `target`, else $TEXTLENS_TARGET, else 127.0.0.1:50051."""
+    if target is not None and not isinstance(target, str):
+        raise ValueError(f"target must be a 'host:port' string, got {target!r}")
+    resolved = (target or "").strip() or os.environ.get(TARGET_ENV, "").strip()
+    return resolved or DEFAULT_TARGET
+
+
+def channel_options(extra: Sequence[ChannelOption] = ()) -> list[ChannelOption]:
+    """The 64 MiB message limits, then `extra`; an `extra` option replaces a default of the same name.
+
+    Deduplicated because gRPC's handling of a repeated option name is unspecified.
+    """
+    merged: dict[str, Any] = {
+        "grpc.max_send_message_length": MAX_MESSAGE_BYTES,
+        "grpc.max_receive_message_length": MAX_MESSAGE_BYTES,
+    }
+    for name, value in extra:
+        merged[name] = value
+    return list(merged.items())
+
+
+def create_channel(
+    target: str,
+    *,
+    credentials: grpc.ChannelCredentials | None = None,
+    options: Sequence[ChannelOption] = (),
+) -> grpc.Channel:
+    """A blocking channel; secure (TLS) when `credentials` is given, plaintext otherwise."""
+    opts = channel_options(options)
+    if credentials is not None:
+        return grpc.secure_channel(target, credentials, options=opts)
+    return grpc.insecure_channel(target, options=opts)
+
+
+def create_aio_channel(
+    target: str,
+    *,
+    credentials: grpc.ChannelCredentials | None = None,
+    options: Sequence[ChannelOption] = (),
+) -> grpc.aio.Channel:
+    """An asyncio channel, same rules as `create_channel`. Call it inside the running loop."""
+    opts = channel_options(options)
+    if credentials is not None:
+        return grpc.aio.secure_channel(target, credentials, options=opts)
+    return grpc.aio.insecure_channel(target, options=opts)
+
+
+def text_analysis_stub(channel: grpc.Channel | grpc.aio.Channel) -> Any:
+    """The generated TextAnalysis stub (untyped codegen, hence Any) on either kind of channel."""
+    return pb_grpc.TextAnalysisStub(channel)

@@ -1,0 +1,57 @@
+"""Plain result types shared by the runtime (embedded mode) and the gRPC client.
+
+Both modes hand back exactly these objects, so code written against one mode
+works unchanged against the other.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+Truncation = Literal["truncate", "error"]
+TRUNCATIONS: tuple[str, ...] = ("truncate", "error")
+
+
+@dataclass(frozen=True)
+class SentimentResult:
+    """`score` is P(positive) - P(negative) for polarity models, else the top probability."""
+
+    label: str
+    score: float
+    probabilities: dict[str, float] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Entity:
+    """A span of the input: `text == input[start:end]` (Python str indices)."""
+
+    text: str
+    label: str
+    start: int
+    end: int
+    score: float
+
+
+@dataclass(frozen=True)
+class ClassifyResult:
+    """The top label and the score of every candidate label."""
+
+    label: str
+    scores: dict[str, float] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class ModelInfo:
+    """What `ListModels` says about one served model."""
+
+    name: str
+    task: str
+    labels: list[str]
+    version: str
+    device: str
+    dtype: str
+    max_length: int
+    source: str
+    is_default: bool
+    dim: int = 0

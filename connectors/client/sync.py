@@ -1,0 +1,233 @@
+"""The blocking client.
+
+Each method validates its arguments, then sends one RPC per `batch_size` texts
+under a single deadline (`timeout` covers every batch and retry of the call),
+and hands back plain result objects, None where the input was None. Every gRPC
+failure comes out as a textlens error. A Client is thread-safe: share one.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from types import TracebackType
+from typing import Any, TypeVar
+
+import grpc
+
+from textlens.client import convert, errors
+from textlens.client.channel import ChannelOption, create_channel, text_analysis_stub
+from textlens.client.convert import Job, Matrix, Vector, VectorDtype
+from textlens.client.health import UNHEALTHY_CODES, check_request, health_modules, is_serving
+from textlens.client.limits import (
+    DEFAULT_BACKOFF,
+    DEFAULT_BATCH_SIZE,
+    DEFAULT_RETRIES,
+    DEFAULT_TIMEOUT,
+)
+from textlens.client.results import ClassifyResult, Entity, ModelInfo, SentimentResult, Truncation
+from textlens.client.retry import RetryPolicy
+from textlens.client.settings import Settings
+from textlens.client.status import deadline_error, from_rpc_error, rpc_code
+
+Out = TypeVar("Out")
+
+
+class Client:
+    """Blocking textlens client: `Client("host:50051")`, or $TEXTLENS_TARGET, or 127.0.0.1:50051.
+
+    `timeout` is the deadline of a whole method call in seconds, retries and
+    batches included. UNAVAILABLE and RESOURCE_EXHAUSTED answers are retried up
+    to `retries` times with exponential backoff from `backoff` seconds, never
+    past the deadline. `credentials` switches to a TLS channel; `options` are
+    extra gRPC channel options. Texts are sent `batch_size` per RPC.
+    """
+
+    def __init__(
+        self,
+        target: str | None = None,
+        *,
+        timeout: float = DEFAULT_TIMEOUT,
+        retries: int = DEFAULT_RETRIES,
+        backoff: float = DEFAULT_BACKOFF,
+        credentials: grpc.ChannelCredentials | None = None,
+        options: Sequence[ChannelOption] = (),
+        batch_size: int = DEFAULT_BATCH_SIZE,
+    ) -> None:
+        self._settings = Settings.create(
+            target, timeout=timeout, retries=retries, backoff=backoff, batch_size=batch_size
+        )
+        self._retry = RetryPolicy(retries=self._settings.retries, backoff=self._settings.backoff)
+        self._channel = create_channel(
+            self._settings.target, credentials=credentials, options=options
+        )
+        self._stub: Any = text_analysis_stub(self._channel)
+        self._health_check: Callable[..., Any] | None = None
+        self._closed = False
+
+    @property
+    def target(self) -> str:
+        """The server address this client calls."""
+        return self._settings.target
+
+    def __repr__(self) -> str:
+        return f"Client(target={self.target!r}, timeout={self._settings.timeout:g})"
+
+    # --- tasks ----------------------------------------------------------------
+
+    def sentiment(
+        self,
+        texts: Sequence[str | None],
+        model: str = "",
+        truncation: Truncation = "truncate",
+    ) -> list[SentimentResult | None]:
+        """Sentiment of each text (None for None); `model` "" is the default model."""
+        return self._run(convert.sentiment_job(texts, model, truncation, self._batch_size))
+
+    def entities(
+        self,
+        texts: Sequence[str | None],
+        model: str = "",
+        truncation: Truncation = "truncate",
+    ) -> list[list[Entity] | None]:
+        """Named entities of each text as code-point spans (None for None)."""
+        return self._run(convert.entities_job(texts, model, truncation, self._batch_size))
+
+    def embed(
+        self,
+        texts: Sequence[str | None],
+        model: str = "",
+        truncation: Truncation = "truncate",
+        dtype: VectorDtype = "float32",
+        normalize: bool = True,
+    ) -> list[Vector | None]:
+        """One float32 vector per text (None for None).
+
+        `dtype="float16"` halves the bytes on the wire; the vectors still come
+        back as float32. `normalize=False` asks for the raw pooled vectors.
+        """
+        job = convert.embed_job(texts, model, truncation, dtype, normalize, self._batch_size)
+        return self._run(job)
+
+    def embed_array(
+        self,
+        texts: Sequence[str | None],
+        model: str = "",
+        truncation: Truncation = "truncate",
+        dtype: VectorDtype = "float32",
+        normalize: bool = True,
+    ) -> Matrix:
+        """The vectors of the non-None texts, in order, as one (n, dim) array of `dtype`.
+
+        For bulk work: no per-row objects, and no copy when the texts fit one
+        batch (the array is then a read-only view of the received bytes).
+        """
+        job = convert.embed_array_job(texts, model, truncation, dtype, normalize, self._batch_size)
+        return self._run(job)
+
+    def classify(
+        self,
+        texts: Sequence[str | None],
+        labels: Sequence[str] | None = None,
+        model: str = "",
+        hypothesis_template: str = "",
+        truncation: Truncation = "truncate",
+    ) -> list[ClassifyResult | None]:
+        """Zero-shot over `labels` (two or more), or a fine-tuned `model`'s own labels."""
+        job = convert.classify_job(
+            texts, labels, model, hypothesis_template, truncation, self._batch_size
+        )
+        return self._run(job)
+
+    # --- server ---------------------------------------------------------------
+
+    def list_models(self) -> list[ModelInfo]:
+        """The models the server serves."""
+        return self._run(convert.list_models_job())
+
+    def model_versions(self) -> dict[str, str]:
+        """{model name: version}; a version changes whenever the model's weights change."""
+        return {info.name: info.version for info in self.list_models()}
+
+    def health(self, service: str = "") -> bool:
+        """True if the server's grpc.health.v1 Check says SERVING for `service` ("" = server).
+
+        False when it is not serving, unknown, unreachable or too slow to
+        answer; no retries, since a health probe wants the state now.
+        Needs grpcio-health-checking.
+        """
+        self._check_open()
+        request = check_request(service)
+        if self._health_check is None:
+            _, health_pb2_grpc = health_modules()
+            self._health_check = health_pb2_grpc.HealthStub(self._channel).Check
+        try:
+            response = self._health_check(request, timeout=self._settings.timeout)
+        except grpc.RpcError as err:
+            if rpc_code(err) in UNHEALTHY_CODES:
+                return False
+            raise self._error(err, "Health.Check") from err
+        return is_serving(response)
+
+    # --- lifecycle ------------------------------------------------------------
+
+    def close(self) -> None:
+        """Close the channel; calls made afterwards raise TextlensError. Idempotent."""
+        if not self._closed:
+            self._closed = True
+            self._channel.close()
+
+    def __enter__(self) -> Client:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    # --- plumbing -------------------------------------------------------------
+
+    @property
+    def _batch_size(self) -> int:
+        return self._settings.batch_size
+
+    def _check_open(self) -> None:
+        if self._closed:
+            raise errors.TextlensError(f"this textlens Client ({self.target}) is closed")
+
+    def _run(self, job: Job[Any, Out]) -> Out:
+        """Send the job's requests in order under one deadline and assemble the answer."""
+        self._check_open()
+        deadline = time.monotonic() + self._settings.timeout
+        rpc = getattr(self._stub, job.method)
+        responses = [self._invoke(job.method, rpc, request, deadline) for request in job.requests]
+        return job.finish(responses)
+
+    def _invoke(
+        self, method: str, rpc: Callable[..., Any], request: object, deadline: float
+    ) -> Any:
+        """One RPC, retried per the policy; raises a textlens error, never grpc.RpcError."""
+        attempt = 0
+        while True:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise deadline_error(
+                    target=self.target, method=method, timeout=self._settings.timeout
+                )
+            try:
+                return rpc(request, timeout=remaining)
+            except grpc.RpcError as err:
+                error = self._error(err, method)
+                pause = self._retry.pause(error, attempt, deadline - time.monotonic())
+                if pause is None:
+                    raise error from err
+                time.sleep(pause)
+            attempt += 1
+
+    def _error(self, err: grpc.RpcError, method: str) -> errors.TextlensError:
+        return from_rpc_error(
+            err, target=self.target, method=method, timeout=self._settings.timeout
+        )

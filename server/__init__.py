@@ -1,0 +1,1 @@
+"""The textlens model server: runtime (no gRPC), transport (gRPC) and training."""

@@ -1,0 +1,1 @@
+"""The model runtime: loading, batching and task logic. Importable without gRPC."""

@@ -1,0 +1,188 @@
+"""The transport-free request handler: validation, model choice, submission.
+
+The gRPC servicer and the in-process (embedded) DuckDB mode both call this,
+so they validate identically and return identical results. Every method
+returns a `Submitted`: the model that answers and a Future of its results;
+async callers wrap the future, sync callers call `.result()`.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from concurrent.futures import Future
+from dataclasses import dataclass
+from typing import Any
+
+from textlens.client.errors import InvalidInput, ShuttingDown, TooManyTexts, WrongTask
+from textlens.client.results import TRUNCATIONS, ModelInfo
+from textlens.server.runtime.registry import ModelRegistry, ServedModel
+from textlens.server.runtime.tasks import EmbedModel
+
+MAX_LABELS = 256
+
+
+@dataclass
+class Submitted:
+    """A request on its way: who answers it, and the future of its results."""
+
+    model: ServedModel
+    future: Future[Any]
+
+    def result(self, timeout: float | None = None) -> Any:
+        return self.future.result(timeout)
+
+
+def _done(model: ServedModel, value: Any) -> Submitted:
+    future: Future[Any] = Future()
+    future.set_result(value)
+    return Submitted(model, future)
+
+
+class Analyzer:
+    """Validates requests and routes them to the registry's batchers."""
+
+    def __init__(
+        self,
+        registry: ModelRegistry,
+        *,
+        max_texts_per_request: int = 8192,
+        max_text_chars: int = 4_000_000,
+    ) -> None:
+        self.registry = registry
+        self.max_texts = max_texts_per_request
+        self.max_text_chars = max_text_chars
+        self.closing = False
+
+    def _check(self, texts: Sequence[str], truncation: str) -> list[str]:
+        if self.closing:
+            raise ShuttingDown("the server is shutting down; retry on another server or later")
+        if truncation not in TRUNCATIONS:
+            raise InvalidInput(f"truncation must be one of {TRUNCATIONS}, not {truncation!r}")
+        if len(texts) > self.max_texts:
+            raise TooManyTexts(
+                f"{len(texts)} texts in one request; the limit is {self.max_texts}. "
+                "Split the batch (the client does this for you)"
+            )
+        out = list(texts)
+        for i, text in enumerate(out):
+            if not isinstance(text, str):
+                raise InvalidInput(f"text #{i} is {type(text).__name__}, not str")
+            if len(text) > self.max_text_chars:
+                raise InvalidInput(
+                    f"text #{i} has {len(text)} characters; the server accepts at most "
+                    f"{self.max_text_chars} per text"
+                )
+        return out
+
+    def _submit(
+        self, model: ServedModel, inputs: list[str], truncation: str, deadline: float | None,
+        options: dict[str, Any] | None = None,
+    ) -> Submitted:
+        return Submitted(model, model.batcher.submit(inputs, truncation, deadline, options))
+
+    def sentiment(
+        self, texts: Sequence[str], model: str = "", truncation: str = "truncate",
+        deadline: float | None = None,
+    ) -> Submitted:
+        """Future of list[SentimentResult]."""
+        served = self.registry.get("sentiment", model)
+        inputs = self._check(texts, truncation)
+        if not inputs:
+            return _done(served, [])
+        return self._submit(served, inputs, truncation, deadline)
+
+    def entities(
+        self, texts: Sequence[str], model: str = "", truncation: str = "truncate",
+        deadline: float | None = None,
+    ) -> Submitted:
+        """Future of list[list[Entity]]."""
+        served = self.registry.get("ner", model)
+        inputs = self._check(texts, truncation)
+        if not inputs:
+            return _done(served, [])
+        return self._submit(served, inputs, truncation, deadline)
+
+    def embed(
+        self, texts: Sequence[str], model: str = "", truncation: str = "truncate",
+        deadline: float | None = None, normalize: bool = True,
+    ) -> Submitted:
+        """Future of a float32 array (len(texts), dim)."""
+        served = self.registry.get("embed", model)
+        inputs = self._check(texts, truncation)
+        if not inputs:
+            import numpy as np
+
+            return _done(served, np.zeros((0, self.dim(served)), dtype=np.float32))
+        return self._submit(served, inputs, truncation, deadline, {"normalize": normalize})
+
+    def classify(
+        self, texts: Sequence[str], labels: Sequence[str] = (), model: str = "",
+        hypothesis_template: str = "", truncation: str = "truncate",
+        deadline: float | None = None,
+    ) -> Submitted:
+        """Future of list[ClassifyResult]: zero-shot with `labels`, else a fine-tuned model."""
+        labels = list(labels)
+        if labels:
+            served = self._zero_shot_model(model)
+            hypotheses = self._hypotheses(labels, hypothesis_template)
+            inputs = self._check(texts, truncation)
+            if not inputs:
+                return _done(served, [])
+            return self._submit(
+                served, inputs + hypotheses, truncation, deadline, {"labels": labels}
+            )
+        if not model and "classify" not in self.registry.defaults:
+            raise InvalidInput(
+                "give candidate labels for zero-shot classification, or name a fine-tuned "
+                f"classify model (served: {self.registry.describe()})"
+            )
+        served = self.registry.get("classify", model)
+        inputs = self._check(texts, truncation)
+        if not inputs:
+            return _done(served, [])
+        return self._submit(served, inputs, truncation, deadline)
+
+    def _zero_shot_model(self, model: str) -> ServedModel:
+        if model and model in self.registry.models:
+            task = self.registry.models[model].spec.task
+            if task == "classify":
+                raise WrongTask(
+                    f"model {model!r} is a fine-tuned classifier with its own labels "
+                    f"{self.registry.models[model].model.labels}; send no labels to use it"
+                )
+        return self.registry.get("embed", model)
+
+    @staticmethod
+    def _hypotheses(labels: list[str], template: str) -> list[str]:
+        if len(labels) < 2:
+            raise InvalidInput("zero-shot classification needs at least two candidate labels")
+        if len(labels) > MAX_LABELS:
+            raise InvalidInput(f"{len(labels)} candidate labels; the limit is {MAX_LABELS}")
+        if any(not label.strip() for label in labels):
+            raise InvalidInput("candidate labels must not be empty")
+        if len(set(labels)) != len(labels):
+            raise InvalidInput(f"candidate labels must be distinct: {labels}")
+        if template and "{}" not in template:
+            raise InvalidInput(
+                f"hypothesis_template {template!r} has no '{{}}' for the label, "
+                "e.g. 'This text is about {}.'"
+            )
+        return [template.replace("{}", label) if template else label for label in labels]
+
+    @staticmethod
+    def dim(served: ServedModel) -> int:
+        model = served.model
+        return model.dim if isinstance(model, EmbedModel) else 0
+
+    def list_models(self) -> list[ModelInfo]:
+        return self.registry.infos()
+
+    def close(self, timeout: float | None = None) -> None:
+        self.closing = True
+        self.registry.close(timeout)
+
+
+def deadline_in(seconds: float | None) -> float | None:
+    """A monotonic deadline `seconds` from now (None stays None)."""
+    return None if seconds is None else time.monotonic() + seconds

@@ -1,0 +1,258 @@
+"""Dynamic micro-batching: many concurrent requests, few forward passes.
+
+One worker thread per model owns the model. Callers (gRPC handlers on the
+event loop, DuckDB threads in embedded mode) submit jobs and get a
+`concurrent.futures.Future`; the worker waits up to `max_wait_ms` for company
+after the first job, tokenizes, sorts all texts by length, cuts them into
+forward passes of at most `max_batch_tokens` padded tokens, and hands each job
+exactly its own results. The queue is bounded by texts, so overload answers
+`Overloaded` at once instead of growing memory; jobs whose deadline passed
+are dropped before they are computed.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+import time
+from collections.abc import Sequence
+from concurrent.futures import Future
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from textlens.client.errors import DeadlineExceeded, Overloaded, ShuttingDown, TextlensError
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Job:
+    """One request's worth of texts for one model."""
+
+    inputs: list[str]
+    truncation: str
+    deadline: float | None
+    options: dict[str, Any] = field(default_factory=dict)
+    future: Future[Any] = field(default_factory=Future)
+
+    def expired(self, now: float) -> bool:
+        return self.deadline is not None and now >= self.deadline
+
+
+class Encoded(Protocol):
+    """A tokenized text: the batcher only needs its length."""
+
+    @property
+    def length(self) -> int: ...
+
+
+class BatchModel(Protocol):
+    """The three steps a task model provides to the batcher."""
+
+    name: str
+
+    def encode(self, texts: Sequence[str], truncation: str) -> list[Any]: ...
+
+    def forward(self, items: Sequence[Any]) -> list[Any]: ...
+
+    def finish(self, job: Job, encoded: list[Any], outputs: list[Any]) -> Any: ...
+
+
+@dataclass
+class BatchStats:
+    """Counters the runtime exposes (tests and /metrics-style logging read them)."""
+
+    requests: int = 0
+    texts: int = 0
+    batches: int = 0
+    forward_passes: int = 0
+    padded_tokens: int = 0
+    real_tokens: int = 0
+    dropped_deadline: int = 0
+    rejected_overload: int = 0
+
+    def snapshot(self) -> dict[str, int]:
+        return dict(self.__dict__)
+
+
+_STOP = object()
+
+
+class Batcher:
+    """The worker thread and bounded queue in front of one model."""
+
+    def __init__(
+        self,
+        model: BatchModel,
+        *,
+        max_batch_tokens: int,
+        max_wait_ms: float,
+        max_queue_texts: int,
+    ) -> None:
+        self.model = model
+        self.max_batch_tokens = max_batch_tokens
+        self.max_wait = max_wait_ms / 1000.0
+        self.max_queue_texts = max_queue_texts
+        self.stats = BatchStats()
+        self._queue: queue.SimpleQueue[Any] = queue.SimpleQueue()
+        self._lock = threading.Lock()
+        self._queued_texts = 0
+        self._closed = False
+        self._thread = threading.Thread(
+            target=self._run, name=f"textlens-batcher-{model.name}", daemon=True
+        )
+        self._thread.start()
+
+    # -- caller side -------------------------------------------------------
+    def submit(
+        self,
+        inputs: list[str],
+        truncation: str = "truncate",
+        deadline: float | None = None,
+        options: dict[str, Any] | None = None,
+    ) -> Future[Any]:
+        """Queue a job; raises Overloaded when the queue is full, ShuttingDown when closed."""
+        job = Job(inputs, truncation, deadline, options or {})
+        n = len(inputs)
+        with self._lock:
+            if self._closed:
+                raise ShuttingDown(f"model {self.model.name} is shutting down; retry on another server")
+            if self._queued_texts + n > self.max_queue_texts:
+                self.stats.rejected_overload += 1
+                raise Overloaded(
+                    f"model {self.model.name} has {self._queued_texts} texts queued "
+                    f"(limit {self.max_queue_texts}); back off and retry"
+                )
+            self._queued_texts += n
+            self.stats.requests += 1
+            self.stats.texts += n
+        self._queue.put(job)
+        return job.future
+
+    def close(self, timeout: float | None = None) -> None:
+        """Refuse new jobs, finish the queued ones, stop the worker."""
+        with self._lock:
+            if self._closed:
+                return
+            self._closed = True
+        self._queue.put(_STOP)
+        self._thread.join(timeout)
+
+    @property
+    def queued_texts(self) -> int:
+        return self._queued_texts
+
+    # -- worker side -------------------------------------------------------
+    def _run(self) -> None:
+        stopping = False
+        while not stopping:
+            first = self._queue.get()
+            if first is _STOP:
+                return
+            jobs: list[Job] = [first]
+            budget_chars = self.max_batch_tokens * 4
+            chars = sum(len(t) for t in first.inputs)
+            until = time.monotonic() + self.max_wait
+            while chars < budget_chars:
+                remaining = until - time.monotonic()
+                try:
+                    nxt = self._queue.get(timeout=remaining) if remaining > 0 else self._queue.get_nowait()
+                except queue.Empty:
+                    break
+                if nxt is _STOP:
+                    stopping = True
+                    break
+                jobs.append(nxt)
+                chars += sum(len(t) for t in nxt.inputs)
+            with self._lock:
+                self._queued_texts -= sum(len(j.inputs) for j in jobs)
+            try:
+                self._process(jobs)
+            except BaseException as exc:  # never let the worker die silently
+                log.exception("batcher %s failed", self.model.name)
+                for job in jobs:
+                    if not job.future.done():
+                        job.future.set_exception(exc)
+
+    def _drop_expired(self, jobs: list[Job]) -> list[Job]:
+        now = time.monotonic()
+        live = []
+        for job in jobs:
+            if job.expired(now):
+                self.stats.dropped_deadline += 1
+                job.future.set_exception(
+                    DeadlineExceeded("the request's deadline passed while it was queued")
+                )
+            else:
+                live.append(job)
+        return live
+
+    def _process(self, jobs: list[Job]) -> None:
+        started = [j for j in jobs if j.future.set_running_or_notify_cancel()]
+        encoded: dict[int, list[Any]] = {}
+        live: list[Job] = []
+        for job in self._drop_expired(started):
+            try:
+                encoded[id(job)] = self.model.encode(job.inputs, job.truncation)
+            except TextlensError as exc:
+                job.future.set_exception(exc)
+                continue
+            live.append(job)
+        if not live:
+            return
+        self.stats.batches += 1
+        items = [(j, i) for j, job in enumerate(live) for i in range(len(job.inputs))]
+        items.sort(key=lambda ji: encoded[id(live[ji[0]])][ji[1]].length)
+        outputs: list[list[Any]] = [[None] * len(job.inputs) for job in live]
+        failed: set[int] = set()
+        for chunk in self._chunks(items, live, encoded):
+            expired = {j for j, _ in chunk if live[j].expired(time.monotonic())}
+            for j in expired - failed:
+                self.stats.dropped_deadline += 1
+                live[j].future.set_exception(
+                    DeadlineExceeded("the request's deadline passed before it was computed")
+                )
+            failed |= expired
+            chunk = [(j, i) for j, i in chunk if j not in failed]
+            if not chunk:
+                continue
+            batch = [encoded[id(live[j])][i] for j, i in chunk]
+            try:
+                outs = self.model.forward(batch)
+            except Exception as exc:
+                log.exception("forward pass of %s failed", self.model.name)
+                for j in {j for j, _ in chunk} - failed:
+                    live[j].future.set_exception(exc)
+                    failed.add(j)
+                continue
+            self.stats.forward_passes += 1
+            longest = max(e.length for e in batch)
+            self.stats.padded_tokens += longest * len(batch)
+            self.stats.real_tokens += sum(e.length for e in batch)
+            for (j, i), out in zip(chunk, outs, strict=True):
+                outputs[j][i] = out
+        for j, job in enumerate(live):
+            if j in failed:
+                continue
+            try:
+                job.future.set_result(self.model.finish(job, encoded[id(job)], outputs[j]))
+            except Exception as exc:
+                log.exception("post-processing of %s failed", self.model.name)
+                job.future.set_exception(exc)
+
+    def _chunks(
+        self, items: list[tuple[int, int]], live: list[Job], encoded: dict[int, list[Any]]
+    ) -> list[list[tuple[int, int]]]:
+        """Cut length-sorted items into passes of at most max_batch_tokens padded tokens."""
+        chunks: list[list[tuple[int, int]]] = []
+        current: list[tuple[int, int]] = []
+        for j, i in items:
+            length = encoded[id(live[j])][i].length
+            if current and (len(current) + 1) * length > self.max_batch_tokens:
+                chunks.append(current)
+                current = []
+            current.append((j, i))
+        if current:
+            chunks.append(current)
+        return chunks

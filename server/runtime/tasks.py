@@ -1,0 +1,258 @@
+"""Task models: tokenize, forward, post-process — the three steps the batcher runs.
+
+Each class wraps one `LoadedModel`. `encode` runs on the worker thread (so a
+2048-text chunk never blocks the event loop), `forward` runs one padded batch
+under `torch.inference_mode`, and `finish` turns one job's raw outputs into
+the plain result types of `textlens.client.results`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import torch
+
+from textlens.client.errors import TextTooLong
+from textlens.client.results import ClassifyResult, Entity, SentimentResult
+from textlens.server.runtime.batcher import Job
+from textlens.server.runtime.loading import LoadedModel
+from textlens.server.runtime.networks import casing_ids_for
+
+#: Under `truncate`, text beyond this many characters per allowed token is cut
+#: before tokenizing (a 1 MB text costs no more than a long paragraph).
+CHARS_PER_TOKEN_CAP = 64
+#: Zero-shot similarity temperature (sentence-transformers' scale of 20).
+ZERO_SHOT_TEMPERATURE = 0.05
+
+
+@dataclass
+class EncodedText:
+    """One tokenized text (special tokens included)."""
+
+    ids: list[int]
+    offsets: list[tuple[int, int]]
+    word_ids: list[int | None]
+    casing: list[int] | None
+
+    @property
+    def length(self) -> int:
+        return len(self.ids)
+
+
+def _softmax(x: np.ndarray) -> np.ndarray:
+    z = x - x.max(axis=-1, keepdims=True)
+    e = np.exp(z)
+    out: np.ndarray = e / e.sum(axis=-1, keepdims=True)
+    return out
+
+
+class TaskModel:
+    """Shared tokenize and forward; subclasses say what a row of output means."""
+
+    task = ""
+
+    def __init__(self, name: str, loaded: LoadedModel) -> None:
+        self.name = name
+        self.loaded = loaded
+        self.labels = [loaded.id2label[i] for i in sorted(loaded.id2label)]
+
+    def encode(self, texts: Sequence[str], truncation: str) -> list[EncodedText]:
+        limit = self.loaded.max_length
+        tokenizer = self.loaded.tokenizer
+        if truncation == "truncate":
+            cap = limit * CHARS_PER_TOKEN_CAP
+            texts = [t if len(t) <= cap else t[:cap] for t in texts]
+        batch = tokenizer(
+            list(texts),
+            add_special_tokens=True,
+            truncation=truncation == "truncate",
+            max_length=limit,
+            return_attention_mask=False,
+            return_token_type_ids=False,
+        )
+        out: list[EncodedText] = []
+        for i, enc in enumerate(batch.encodings):
+            if len(enc.ids) > limit:
+                raise TextTooLong(
+                    f"text #{i} of the request has {len(enc.ids)} tokens; model {self.name} "
+                    f"accepts at most {limit}. Shorten it or use truncation=truncate"
+                )
+            offsets = [tuple(o) for o in enc.offsets]
+            casing = casing_ids_for(texts[i], offsets) if self.loaded.casing else None
+            out.append(EncodedText(list(enc.ids), offsets, list(enc.word_ids), casing))
+        return out
+
+    @torch.inference_mode()
+    def forward(self, items: Sequence[EncodedText]) -> list[Any]:
+        longest = max(it.length for it in items)
+        ids = np.zeros((len(items), longest), dtype=np.int64)
+        mask = np.zeros((len(items), longest), dtype=np.int64)
+        casing = np.zeros((len(items), longest), dtype=np.int64) if self.loaded.casing else None
+        for r, it in enumerate(items):
+            ids[r, : it.length] = it.ids
+            mask[r, : it.length] = 1
+            if casing is not None and it.casing is not None:
+                casing[r, : it.length] = it.casing
+        device = self.loaded.device
+        kwargs: dict[str, torch.Tensor] = {
+            "input_ids": torch.from_numpy(ids).to(device),
+            "attention_mask": torch.from_numpy(mask).to(device),
+        }
+        if casing is not None:
+            kwargs["casing_ids"] = torch.from_numpy(casing).to(device)
+        raw = self.loaded.network(**kwargs).float().cpu().numpy()
+        return self.rows(raw, items)
+
+    def rows(self, raw: np.ndarray, items: Sequence[EncodedText]) -> list[Any]:
+        return list(_softmax(raw))
+
+    def finish(self, job: Job, encoded: list[EncodedText], outputs: list[Any]) -> Any:
+        raise NotImplementedError
+
+
+class SentimentModel(TaskModel):
+    task = "sentiment"
+
+    def __init__(self, name: str, loaded: LoadedModel) -> None:
+        super().__init__(name, loaded)
+        lower = [label.lower() for label in self.labels]
+        self.positive = lower.index("positive") if "positive" in lower else None
+        self.negative = lower.index("negative") if "negative" in lower else None
+
+    def finish(self, job: Job, encoded: list[EncodedText], outputs: list[Any]) -> list[SentimentResult]:
+        results = []
+        for probs in outputs:
+            top = int(np.argmax(probs))
+            if self.positive is not None and self.negative is not None:
+                score = float(probs[self.positive] - probs[self.negative])
+            else:
+                score = float(probs[top])
+            results.append(
+                SentimentResult(
+                    label=self.labels[top],
+                    score=score,
+                    probabilities={lab: float(p) for lab, p in zip(self.labels, probs, strict=True)},
+                )
+            )
+        return results
+
+
+class ClassifierModel(TaskModel):
+    """A fine-tuned sequence classifier answering Classify with its own labels."""
+
+    task = "classify"
+
+    def finish(self, job: Job, encoded: list[EncodedText], outputs: list[Any]) -> list[ClassifyResult]:
+        return [
+            ClassifyResult(
+                label=self.labels[int(np.argmax(p))],
+                scores={lab: float(x) for lab, x in zip(self.labels, p, strict=True)},
+            )
+            for p in outputs
+        ]
+
+
+class NerModel(TaskModel):
+    """Token classification decoded into whole-word entity spans.
+
+    Each pre-tokenizer word takes the label of its first piece; BIO tags are
+    then merged over words, so sub-word pieces never split an entity.
+    """
+
+    task = "ner"
+
+    def rows(self, raw: np.ndarray, items: Sequence[EncodedText]) -> list[Any]:
+        probs = _softmax(raw)
+        return [probs[r, : it.length] for r, it in enumerate(items)]
+
+    def finish(self, job: Job, encoded: list[EncodedText], outputs: list[Any]) -> list[list[Entity]]:
+        return [
+            self.spans(text, enc, probs)
+            for text, enc, probs in zip(job.inputs, encoded, outputs, strict=True)
+        ]
+
+    def spans(self, text: str, enc: EncodedText, probs: np.ndarray) -> list[Entity]:
+        words: list[tuple[int, int, int]] = []  # (first token, start, end)
+        last_word: int | None = None
+        for t, w in enumerate(enc.word_ids):
+            if w is None:
+                continue
+            start, end = enc.offsets[t]
+            if w != last_word:
+                words.append((t, start, end))
+                last_word = w
+            else:
+                first, s, _ = words[-1]
+                words[-1] = (first, s, max(end, words[-1][2]))
+        entities: list[Entity] = []
+        current: tuple[str, int, int, list[float]] | None = None
+
+        def close() -> None:
+            if current is not None:
+                kind, s, e, scores = current
+                entities.append(Entity(text[s:e], kind, s, e, float(np.mean(scores))))
+
+        for first, start, end in words:
+            k = int(np.argmax(probs[first]))
+            tag = self.labels[k]
+            p = float(probs[first, k])
+            if tag == "O" or not tag:
+                close()
+                current = None
+                continue
+            prefix, _, kind = tag.partition("-") if "-" in tag else ("I", "", tag)
+            if prefix == "B" or current is None or current[0] != kind:
+                close()
+                current = (kind, start, end, [p])
+            else:
+                current = (kind, current[1], end, [*current[3], p])
+        close()
+        return entities
+
+
+class EmbedModel(TaskModel):
+    """Mean-pooled sentence embeddings; also serves zero-shot classification."""
+
+    task = "embed"
+
+    @property
+    def dim(self) -> int:
+        return int(self.loaded.network.hf.config.hidden_size)
+
+    def rows(self, raw: np.ndarray, items: Sequence[EncodedText]) -> list[Any]:
+        return list(raw)
+
+    def finish(self, job: Job, encoded: list[EncodedText], outputs: list[Any]) -> Any:
+        vectors = np.stack(outputs).astype(np.float32, copy=False)
+        labels: list[str] | None = job.options.get("labels")
+        if labels is None:
+            if job.options.get("normalize", True):
+                vectors = _normalize(vectors)
+            return vectors
+        n = len(job.inputs) - len(labels)
+        texts, hyps = _normalize(vectors[:n]), _normalize(vectors[n:])
+        scores = _softmax((texts @ hyps.T) / ZERO_SHOT_TEMPERATURE)
+        return [
+            ClassifyResult(
+                label=labels[int(np.argmax(row))],
+                scores={lab: float(s) for lab, s in zip(labels, row, strict=True)},
+            )
+            for row in scores
+        ]
+
+
+def _normalize(v: np.ndarray) -> np.ndarray:
+    norms = np.linalg.norm(v, axis=1, keepdims=True)
+    out: np.ndarray = v / np.maximum(norms, 1e-12)
+    return out
+
+
+TASK_MODELS: dict[str, type[TaskModel]] = {
+    "sentiment": SentimentModel,
+    "classify": ClassifierModel,
+    "ner": NerModel,
+    "embed": EmbedModel,
+}

@@ -1,0 +1,115 @@
+"""The one place textlens server configuration is defined.
+
+Values come, in order of precedence, from keyword arguments, environment
+variables (`TEXTLENS_` prefix, e.g. `TEXTLENS_PORT=50052`), a TOML file
+(`--config` or `TEXTLENS_CONFIG`), and the defaults below. With no `[[models]]`
+in the config the embedded default models are served.
+
+Example TOML:
+
+    [server]
+    port = 50051
+
+    [[models]]
+    name = "finance"
+    task = "sentiment"
+    source = "ProsusAI/finbert"   # hub id, local directory or builtin:NAME
+    device = "auto"
+    dtype = "auto"
+    max_batch_tokens = 16384
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+Task = Literal["sentiment", "ner", "embed", "classify"]
+
+
+class ModelSpec(BaseModel):
+    """One served model and its batching knobs."""
+
+    name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$")
+    task: Task
+    source: str
+    device: str = "auto"
+    dtype: str = "auto"
+    #: Tokens (incl. special tokens) above which a text is truncated or refused.
+    max_length: int | None = Field(default=None, gt=2)
+    #: Padded tokens per forward pass (rows x longest row).
+    max_batch_tokens: int = Field(default=16384, gt=0)
+    #: How long the first request of a batch waits for company.
+    max_wait_ms: float = Field(default=2.0, ge=0)
+    #: Texts waiting in the queue before new requests get RESOURCE_EXHAUSTED.
+    max_queue_texts: int = Field(default=65536, gt=0)
+    #: The task's default model (otherwise the first model of the task is).
+    default: bool = False
+
+
+def default_models() -> list[ModelSpec]:
+    """The embedded defaults: offline, on the packaged MiniLM encoder."""
+    return [
+        ModelSpec(name="sentiment-minilm", task="sentiment", source="builtin:sentiment-minilm"),
+        ModelSpec(name="ner-minilm", task="ner", source="builtin:ner-minilm"),
+        ModelSpec(name="minilm", task="embed", source="builtin:minilm"),
+    ]
+
+
+class ServerSettings(BaseSettings):
+    """Server-wide settings."""
+
+    model_config = SettingsConfigDict(env_prefix="TEXTLENS_", extra="ignore")
+
+    host: str = "127.0.0.1"
+    port: int = Field(default=50051, ge=0, le=65535)
+    #: Texts in one request; the DuckDB connector sends 2048.
+    max_texts_per_request: int = Field(default=8192, gt=0)
+    #: Characters in one text; longer texts are refused before tokenizing.
+    max_text_chars: int = Field(default=4_000_000, gt=0)
+    #: gRPC message limit, both directions (a 2048 x 768 float32 chunk is 6.3 MB).
+    max_message_bytes: int = Field(default=64 * 1024 * 1024, gt=0)
+    #: Seconds in-flight requests get to finish after SIGTERM/SIGINT.
+    grace_seconds: float = Field(default=10.0, ge=0)
+    log_level: str = "INFO"
+    log_format: Literal["text", "json"] = "text"
+    #: Operator token for admin RPCs (later); empty disables them.
+    admin_token: str = ""
+    models: list[ModelSpec] = Field(default_factory=default_models)
+
+    @field_validator("log_level")
+    @classmethod
+    def _upper(cls, value: str) -> str:
+        return value.upper()
+
+    @model_validator(mode="after")
+    def _unique_names(self) -> ServerSettings:
+        names = [m.name for m in self.models]
+        dupes = sorted({n for n in names if names.count(n) > 1})
+        if dupes:
+            raise ValueError(f"model names must be unique; repeated: {dupes}")
+        return self
+
+
+def load_settings(config: Path | str | None = None, **overrides: Any) -> ServerSettings:
+    """Settings from a TOML file (or `TEXTLENS_CONFIG`), env vars and overrides."""
+    path = config or os.environ.get("TEXTLENS_CONFIG")
+    data: dict[str, Any] = {}
+    if path:
+        file = Path(path)
+        if not file.is_file():
+            raise FileNotFoundError(f"config file {file} does not exist")
+        raw = tomllib.loads(file.read_text(encoding="utf-8"))
+        data.update(raw.get("server", {}))
+        if "models" in raw:
+            data["models"] = raw["models"]
+    env_keys = {k[len("TEXTLENS_") :].lower() for k in os.environ if k.startswith("TEXTLENS_")}
+    for key in env_keys & set(data):  # the environment wins over the file
+        data.pop(key)
+    data.update({k: v for k, v in overrides.items() if v is not None})
+    return ServerSettings(**data)

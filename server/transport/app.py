@@ -1,0 +1,99 @@
+"""Building, starting and stopping the gRPC server."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+import sys
+import time
+from collections.abc import Callable
+
+import grpc
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+from grpc_health.v1.health import aio as health_aio
+from grpc_reflection.v1alpha import reflection
+
+from textlens.server.runtime.analyzer import Analyzer
+from textlens.server.runtime.registry import ModelRegistry
+from textlens.server.settings import ServerSettings
+from textlens.server.transport.service import SERVICE_NAME, TextAnalysisService, generic_handler
+
+log = logging.getLogger(__name__)
+
+READY_LINE = "textlens: serving on {host}:{port}"
+
+
+def channel_options(settings: ServerSettings) -> list[tuple[str, int]]:
+    return [
+        ("grpc.max_send_message_length", settings.max_message_bytes),
+        ("grpc.max_receive_message_length", settings.max_message_bytes),
+    ]
+
+
+def create_server(
+    settings: ServerSettings, analyzer: Analyzer
+) -> tuple[grpc.aio.Server, int, health_aio.HealthServicer]:
+    """An unstarted grpc.aio server bound to settings.host:port (port 0: any free port)."""
+    server = grpc.aio.server(options=channel_options(settings))
+    server.add_generic_rpc_handlers((generic_handler(TextAnalysisService(analyzer)),))
+    health = health_aio.HealthServicer()
+    health_pb2_grpc.add_HealthServicer_to_server(health, server)
+    reflection.enable_server_reflection(
+        (SERVICE_NAME, health_pb2.DESCRIPTOR.services_by_name["Health"].full_name, reflection.SERVICE_NAME),
+        server,
+    )
+    port = server.add_insecure_port(f"{settings.host}:{settings.port}")
+    if port == 0:
+        raise OSError(f"could not bind {settings.host}:{settings.port} (in use?)")
+    return server, port, health
+
+
+def warm_up(analyzer: Analyzer) -> None:
+    """One real forward pass per model, so the health check means the device works."""
+    for served in analyzer.registry.models.values():
+        served.batcher.submit(["textlens warm-up"], "truncate").result(timeout=120)
+
+
+async def serve(
+    settings: ServerSettings,
+    registry: ModelRegistry | None = None,
+    on_ready: Callable[[int], None] | None = None,
+    stop: asyncio.Event | None = None,
+) -> None:
+    """Load models, serve until SIGTERM/SIGINT (or `stop`), then shut down gracefully."""
+    started = time.monotonic()
+    if registry is None:
+        registry = await asyncio.to_thread(ModelRegistry.load, settings.models)
+    analyzer = Analyzer(
+        registry,
+        max_texts_per_request=settings.max_texts_per_request,
+        max_text_chars=settings.max_text_chars,
+    )
+    await asyncio.to_thread(warm_up, analyzer)
+    server, port, health = create_server(settings, analyzer)
+    await server.start()
+    await health.set("", health_pb2.HealthCheckResponse.SERVING)
+    await health.set(SERVICE_NAME, health_pb2.HealthCheckResponse.SERVING)
+    summary = ", ".join(
+        f"{i.name}[{i.task}{'*' if i.is_default else ''} {i.device}/{i.dtype}]" for i in registry.infos()
+    )
+    log.info("serving on %s:%d in %.1fs; models: %s", settings.host, port, time.monotonic() - started, summary)
+    print(READY_LINE.format(host=settings.host, port=port), flush=True)
+    if on_ready is not None:
+        on_ready(port)
+    stop = stop or asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        try:
+            loop.add_signal_handler(sig, stop.set)
+        except (NotImplementedError, RuntimeError, ValueError):
+            pass  # not the main thread (tests run the server in a thread)
+    await stop.wait()
+    log.info("shutting down: health NOT_SERVING, %.1fs grace for in-flight requests", settings.grace_seconds)
+    await health.enter_graceful_shutdown()
+    analyzer.closing = True
+    await server.stop(settings.grace_seconds)
+    await asyncio.to_thread(analyzer.close, settings.grace_seconds)
+    log.info("stopped")
+    sys.stdout.flush()

@@ -1,0 +1,142 @@
+"""The TextAnalysis servicer: a thin layer from gRPC to the Analyzer.
+
+Errors are handled in one place (`_guarded`): a textlens error becomes its
+status code from `status.ERROR_STATUS` plus a `textlens-error` trailer naming
+the class, so the client can re-raise the same exception; anything else is
+logged and answered INTERNAL. Requests are parsed with a tolerant
+deserializer so a message with invalid UTF-8 gets INVALID_ARGUMENT instead of
+gRPC's generic deserialization failure.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import grpc
+from google.protobuf.message import DecodeError, Message
+
+from textlens.client.errors import InvalidInput, TextlensError
+from textlens.server.runtime.analyzer import Analyzer, Submitted
+from textlens.server.transport import convert
+from textlens.server.transport.status import status_for
+from textlens.v1 import textlens_pb2 as pb
+
+log = logging.getLogger(__name__)
+
+SERVICE = pb.DESCRIPTOR.services_by_name["TextAnalysis"]
+SERVICE_NAME: str = SERVICE.full_name
+ERROR_TRAILER = "textlens-error"
+
+
+class BadRequest:
+    """What the tolerant deserializer returns for bytes that do not parse."""
+
+    def __init__(self, message_type: str, error: str) -> None:
+        self.message_type = message_type
+        self.error = error
+
+
+def tolerant_parser(cls: type[Message]) -> Callable[[bytes], Any]:
+    def parse(data: bytes) -> Any:
+        try:
+            return cls.FromString(data)
+        except (DecodeError, UnicodeDecodeError, ValueError) as exc:
+            return BadRequest(cls.DESCRIPTOR.name, str(exc) or type(exc).__name__)
+
+    return parse
+
+
+def _deadline(context: grpc.aio.ServicerContext[Any, Any]) -> float | None:
+    remaining = context.time_remaining()
+    return None if remaining is None else time.monotonic() + remaining
+
+
+async def _wait(submitted: Submitted) -> Any:
+    return await asyncio.wrap_future(submitted.future)
+
+
+class TextAnalysisService:
+    """One coroutine per RPC; each converts, calls the analyzer, converts back."""
+
+    def __init__(self, analyzer: Analyzer) -> None:
+        self.analyzer = analyzer
+
+    async def Sentiment(self, request: pb.SentimentRequest, context: Any) -> pb.SentimentResponse:
+        sub = self.analyzer.sentiment(
+            request.texts, request.model, convert.truncation_of(request.truncation), _deadline(context)
+        )
+        return convert.sentiment_response(await _wait(sub), sub.model.name, sub.model.version)
+
+    async def Entities(self, request: pb.EntitiesRequest, context: Any) -> pb.EntitiesResponse:
+        sub = self.analyzer.entities(
+            request.texts, request.model, convert.truncation_of(request.truncation), _deadline(context)
+        )
+        return convert.entities_response(await _wait(sub), sub.model.name, sub.model.version)
+
+    async def Embed(self, request: pb.EmbedRequest, context: Any) -> pb.EmbedResponse:
+        normalize = not request.skip_normalize
+        sub = self.analyzer.embed(
+            request.texts, request.model, convert.truncation_of(request.truncation),
+            _deadline(context), normalize=normalize,
+        )
+        vectors = await _wait(sub)
+        return convert.embed_response(
+            vectors, self.analyzer.dim(sub.model), request.dtype, normalize,
+            sub.model.name, sub.model.version,
+        )
+
+    async def Classify(self, request: pb.ClassifyRequest, context: Any) -> pb.ClassifyResponse:
+        sub = self.analyzer.classify(
+            request.texts, list(request.labels), request.model, request.hypothesis_template,
+            convert.truncation_of(request.truncation), _deadline(context),
+        )
+        return convert.classify_response(await _wait(sub), sub.model.name, sub.model.version)
+
+    async def ListModels(self, request: pb.ListModelsRequest, context: Any) -> pb.ListModelsResponse:
+        return convert.models_response(self.analyzer.list_models())
+
+
+Handler = Callable[[Any, Any], Awaitable[Message]]
+
+
+def _guarded(name: str, handler: Handler) -> Handler:
+    async def call(request: Any, context: grpc.aio.ServicerContext[Any, Any]) -> Message:
+        try:
+            if isinstance(request, BadRequest):
+                raise InvalidInput(
+                    f"the {request.message_type} could not be parsed ({request.error}); "
+                    "strings must be valid UTF-8"
+                )
+            return await handler(request, context)
+        except TextlensError as exc:
+            code = status_for(exc)
+            await context.abort(code, str(exc), trailing_metadata=((ERROR_TRAILER, type(exc).__name__),))
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            log.exception("%s failed", name)
+            await context.abort(
+                grpc.StatusCode.INTERNAL,
+                f"{name} failed inside the server: {type(exc).__name__}: {exc}. "
+                "This is a textlens bug; the server log has the traceback",
+            )
+        raise AssertionError("unreachable")  # pragma: no cover - abort raises
+
+    return call
+
+
+def generic_handler(service: TextAnalysisService) -> grpc.GenericRpcHandler:
+    """The method table of TextAnalysis, with tolerant request parsing and one error path."""
+    handlers = {}
+    for method in SERVICE.methods:
+        request_cls = getattr(pb, method.input_type.name)
+        handlers[method.name] = grpc.unary_unary_rpc_method_handler(
+            _guarded(method.name, getattr(service, method.name)),
+            request_deserializer=tolerant_parser(request_cls),
+            response_serializer=lambda message: message.SerializeToString(),
+        )
+    return grpc.method_handlers_generic_handler(SERVICE_NAME, handlers)

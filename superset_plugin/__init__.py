@@ -1,0 +1,1 @@
+"""Apache Superset integration (engine spec, datasets, dashboard)."""

@@ -1,0 +1,189 @@
+"""Fixtures shared by the whole test suite.
+
+Sections (add new fixtures to the section they belong to, or start one):
+
+* Environment: the suite never reaches the Hugging Face hub.
+* Paths: the repository and the shared data beside the checkout.
+* Tiny models: random, few-kB Hugging Face models built at test time, for
+  exercising the real loading and inference code without the packaged models.
+
+This module is imported by every test, including the client tests that run in
+the torch-free base install: import heavy libraries inside the fixtures.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+# --------------------------------------------------------------------------
+# Environment
+# --------------------------------------------------------------------------
+
+#: Set before any test module is imported: huggingface_hub and tokenizers read
+#: them once, at import time, so a fixture alone would come too late.
+TEST_ENV = {"HF_HUB_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false"}
+os.environ.update(TEST_ENV)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def offline_env() -> Iterator[dict[str, str]]:
+    """Keep the hub offline and tokenizers single-process for the whole session."""
+    with pytest.MonkeyPatch.context() as mp:
+        for name, value in TEST_ENV.items():
+            mp.setenv(name, value)
+        yield dict(TEST_ENV)
+
+
+# --------------------------------------------------------------------------
+# Paths
+# --------------------------------------------------------------------------
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+#: `../shared/data` beside the checkout (see ../shared/README.md); CI always has it.
+SHARED_DATA = REPO_ROOT.parent / "shared" / "data"
+
+
+@pytest.fixture(scope="session")
+def repo_root() -> Path:
+    return REPO_ROOT
+
+
+@pytest.fixture(scope="session")
+def shared_data() -> Path:
+    """The shared data directory; tests that use it skip where it is absent."""
+    if not SHARED_DATA.is_dir():
+        pytest.skip(
+            f"needs the shared data directory {SHARED_DATA} (`../shared/data` beside the "
+            "checkout), which is absent here; CI provides it"
+        )
+    return SHARED_DATA
+
+
+# --------------------------------------------------------------------------
+# Tiny models
+# --------------------------------------------------------------------------
+
+SPECIAL_TOKENS = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
+#: Whole words, so the sentences tests use become real pieces rather than
+#: letter-by-letter fallbacks. Lowercase: the tokenizer is uncased.
+TINY_WORDS = """
+    the a an and or but not no of to in on at by for with from as is are was were be been
+    it its this that these those there here he she they we you i me my our your his her their
+    them us who what which when where why how all some any one two three first last new old
+    do does did done have has had will would can could should may might must just very too
+    so than then also only more most much many few other such same own up down out over
+    about after before again into through during between under while because if
+    good great best better fine nice excellent wonderful amazing brilliant fantastic superb
+    perfect lovely beautiful happy fun funny charming delightful enjoyable moving clever
+    bad worse worst awful terrible horrible boring dull poor weak sad ugly annoying stupid
+    disappointing mess waste slow long short loud quiet
+    love loved like liked enjoy enjoyed hate hated recommend want need think thought feel
+    felt see saw seen watch watched make made get got go went come came say said know knew
+    work works worked play played plays look looks looked give gave take took keep kept
+    movie movies film films story plot acting actor actors cast director script scene scenes
+    ending music performance character characters time year years day days people man woman
+    world life thing things way lot place food service product price team game company
+    city country government news report market week month today yesterday
+    mr mrs ms dr president minister chief executive ceo
+    john mary smith alice bob james david paul peter anna maria michael sarah tom
+    paris london berlin tokyo york washington china france germany britain england japan
+    europe america american european english french german british chinese italy italian
+    spain spanish russia moscow india canada brazil australia africa
+    google microsoft apple amazon reuters ibm intel sony toyota nasa un eu fifa
+    united states nations kingdom union university bank inc corp ltd club league cup
+    monday tuesday wednesday thursday friday saturday sunday
+    january february march april june july august september october november december
+""".split()
+SUFFIX_PIECES = """
+    ##s ##es ##ed ##ing ##ly ##er ##ers ##est ##ion ##tion ##ment ##ness ##ful ##less
+    ##able ##al ##ic ##ist ##ism ##ity ##ive ##ous ##y ##ie ##an ##ian ##en ##on ##son ##ton
+    ##ia ##land ##berg ##burg ##ville
+""".split()
+PUNCTUATION = list(".,!?;:'\"()[]-_/&%$#@*+=<>") + ["..."]
+LETTERS = [chr(c) for c in range(ord("a"), ord("z") + 1)]
+DIGITS = [str(d) for d in range(10)]
+#: Single characters and their ##-continuations: any ASCII word tokenizes
+#: without [UNK], however rare.
+TINY_VOCAB: list[str] = list(
+    dict.fromkeys(
+        SPECIAL_TOKENS
+        + PUNCTUATION
+        + DIGITS
+        + LETTERS
+        + TINY_WORDS
+        + SUFFIX_PIECES
+        + [f"##{c}" for c in LETTERS + DIGITS]
+    )
+)
+
+TINY_MAX_POSITIONS = 128
+TINY_CONFIG = {
+    "hidden_size": 32,
+    "num_hidden_layers": 2,
+    "num_attention_heads": 2,
+    "intermediate_size": 64,
+    "max_position_embeddings": TINY_MAX_POSITIONS,
+}
+SENTIMENT_LABELS = {0: "negative", 1: "positive"}
+NER_LABELS = dict(
+    enumerate(["O", "B-PER", "I-PER", "B-ORG", "I-ORG", "B-LOC", "I-LOC", "B-MISC", "I-MISC"])
+)
+#: name -> (transformers class, id2label or None, torch seed)
+TINY_MODELS: dict[str, tuple[str, dict[int, str] | None, int]] = {
+    "tiny-sequence": ("BertForSequenceClassification", SENTIMENT_LABELS, 1),
+    "tiny-token": ("BertForTokenClassification", NER_LABELS, 2),
+    "tiny-encoder": ("BertModel", None, 3),
+}
+
+
+def build_tiny_models(root: Path) -> dict[str, Path]:
+    """Write the tiny models (weights, config, fast tokenizer) under `root`.
+
+    Deterministic: the same transformers/torch versions write the same weights.
+    """
+    import torch
+    import transformers
+
+    transformers.logging.set_verbosity_error()
+    vocab_dir = root / "vocab"
+    vocab_dir.mkdir(parents=True)
+    (vocab_dir / "vocab.txt").write_text("\n".join(TINY_VOCAB) + "\n", encoding="utf-8")
+    # Built from the vocab file; in transformers 5 BertTokenizerFast is BertTokenizer,
+    # the tokenizers-backed class, in 4.x the fast twin of the Python one.
+    tokenizer = transformers.BertTokenizerFast.from_pretrained(
+        vocab_dir, model_max_length=TINY_MAX_POSITIONS
+    )
+    if not tokenizer.is_fast:
+        raise RuntimeError(f"{type(tokenizer).__name__} is not a fast tokenizer")
+
+    paths: dict[str, Path] = {}
+    for name, (class_name, id2label, seed) in TINY_MODELS.items():
+        labels = {"id2label": id2label} if id2label is not None else {}
+        config = transformers.BertConfig(vocab_size=len(TINY_VOCAB), **TINY_CONFIG, **labels)
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(seed)
+            model = getattr(transformers, class_name)(config)
+        directory = root / name
+        model.save_pretrained(directory)
+        tokenizer.save_pretrained(directory)
+        paths[name] = directory
+    return paths
+
+
+@pytest.fixture(scope="session")
+def tiny_models_dir(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """Tiny random BERT models saved with `save_pretrained`, by name.
+
+    `tiny-sequence` (BertForSequenceClassification, negative/positive),
+    `tiny-token` (BertForTokenClassification, O and B-/I- PER, ORG, LOC, MISC) and
+    `tiny-encoder` (BertModel); each directory also holds the shared fast
+    WordPiece tokenizer (vocab: TINY_VOCAB). Hidden size 32, 2 layers, 2 heads,
+    128 positions. Treat them as read-only: copy one to modify it.
+    """
+    pytest.importorskip("torch", reason="the tiny models need the `models` extra")
+    pytest.importorskip("transformers", reason="the tiny models need the `models` extra")
+    return build_tiny_models(tmp_path_factory.mktemp("tiny-models"))

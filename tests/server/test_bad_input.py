@@ -1,0 +1,178 @@
+"""Bad input gets the documented answer, and the server keeps serving."""
+
+from __future__ import annotations
+
+import threading
+import time
+from typing import Any
+
+import grpc
+import pytest
+
+from textlens.client import Client
+from textlens.client.errors import (
+    DeadlineExceeded,
+    InvalidInput,
+    Overloaded,
+    TextTooLong,
+    TooManyTexts,
+    UnknownModel,
+    WrongTask,
+)
+from textlens.v1 import textlens_pb2 as pb
+from textlens.v1 import textlens_pb2_grpc as pb_grpc
+
+MEGABYTE_TEXT = ("The service was slow but the food was great. " * 25_000)[:1_000_000]
+
+
+@pytest.fixture(scope="module")
+def server(default_served: Any) -> Any:
+    from textlens.server.runtime.embedded import rebatch
+    from textlens.server.transport.inprocess import InProcessServer
+
+    with InProcessServer(rebatch(default_served), max_texts_per_request=4096) as srv:
+        yield srv
+
+
+@pytest.fixture(scope="module")
+def client(server: Any) -> Any:
+    with Client(server.target, timeout=120, retries=0) as c:
+        yield c
+
+
+@pytest.fixture(scope="module")
+def stub(server: Any) -> Any:
+    channel = grpc.insecure_channel(server.target)
+    yield pb_grpc.TextAnalysisStub(channel)
+    channel.close()
+
+
+def _code(call: Any) -> tuple[grpc.StatusCode, str, dict[str, str]]:
+    with pytest.raises(grpc.RpcError) as info:
+        call()
+    err = info.value
+    trailers = dict(err.trailing_metadata() or ())
+    return err.code(), err.details(), trailers
+
+
+def test_unknown_model(client: Client, stub: Any) -> None:
+    with pytest.raises(UnknownModel, match="served models"):
+        client.sentiment(["fine"], model="no-such-model")
+    code, details, trailers = _code(lambda: stub.Sentiment(pb.SentimentRequest(texts=["x"], model="nope")))
+    assert code == grpc.StatusCode.INVALID_ARGUMENT and "nope" in details
+    assert trailers["textlens-error"] == "UnknownModel"
+
+
+def test_wrong_task(client: Client) -> None:
+    with pytest.raises(WrongTask, match="serves embed"):
+        client.sentiment(["fine"], model="minilm")
+    with pytest.raises(WrongTask):
+        client.entities(["fine"], model="sentiment-minilm")
+
+
+def test_empty_list_and_empty_string(client: Client) -> None:
+    assert client.sentiment([]) == []
+    assert client.entities([]) == []
+    assert client.embed([]) == []
+    (s,) = client.sentiment([""])
+    assert s is not None and s.label in {"positive", "negative"}
+    assert client.entities([""]) == [[]]
+    (v,) = client.embed([""])
+    assert v is not None and v.shape == (384,)
+
+
+def test_megabyte_text_truncates_or_errors(client: Client) -> None:
+    (s,) = client.sentiment([MEGABYTE_TEXT])
+    assert s is not None and s.label in {"positive", "negative"}
+    (spans,) = client.entities([MEGABYTE_TEXT])
+    assert spans is not None and all(MEGABYTE_TEXT[e.start : e.end] == e.text for e in spans)
+    with pytest.raises(TextTooLong, match="truncation=truncate"):
+        client.sentiment([MEGABYTE_TEXT], truncation="error")
+    with pytest.raises(InvalidInput, match="truncation"):
+        client.sentiment(["x"], truncation="chop")  # type: ignore[arg-type]
+
+
+def test_lone_surrogates_are_replaced_one_for_one(client: Client) -> None:
+    text = "Angela Merkel \udc80visited Berlin \ud800today"
+    (spans,) = client.entities([text])
+    assert spans is not None
+    clean = text.replace("\udc80", "\ufffd").replace("\ud800", "\ufffd")
+    assert all(clean[e.start : e.end] == e.text for e in spans)
+    assert any(e.text == "Berlin" for e in spans)
+
+
+def test_invalid_utf8_bytes_are_invalid_argument(server: Any) -> None:
+    with grpc.insecure_channel(server.target) as channel:
+        raw = channel.unary_unary("/textlens.v1.TextAnalysis/Sentiment")
+        code, details, _ = _code(lambda: raw(b"\x0a\x03\xff\xfe\x41"))
+    assert code == grpc.StatusCode.INVALID_ARGUMENT
+    assert "UTF-8" in details
+
+
+def test_too_many_texts(stub: Any, client: Client) -> None:
+    code, details, trailers = _code(lambda: stub.Sentiment(pb.SentimentRequest(texts=["a"] * 4097)))
+    assert code == grpc.StatusCode.INVALID_ARGUMENT and "4096" in details
+    assert trailers["textlens-error"] == TooManyTexts.__name__
+    # The client splits big batches itself, so it never hits the limit.
+    assert len(client.sentiment(["ok"] * 5000)) == 5000
+
+
+def test_wrong_types_are_refused(client: Client) -> None:
+    with pytest.raises((InvalidInput, TypeError)):
+        client.sentiment([42])  # type: ignore[list-item]
+
+
+def test_zero_shot_needs_two_distinct_labels(client: Client) -> None:
+    with pytest.raises(InvalidInput, match="two"):
+        client.classify(["x"], labels=["only"])
+    with pytest.raises(InvalidInput, match="distinct"):
+        client.classify(["x"], labels=["a", "a"])
+    with pytest.raises(InvalidInput, match="fine-tuned"):
+        client.classify(["x"])
+    with pytest.raises(InvalidInput, match=r"\{\}"):
+        client.classify(["x"], labels=["a", "b"], hypothesis_template="no placeholder")
+
+
+def test_server_keeps_serving_after_errors(client: Client) -> None:
+    (s,) = client.sentiment(["I love it"])
+    assert s is not None and s.label == "positive"
+
+
+def _occupy(target: str, seconds_of_work: int = 3000) -> threading.Thread:
+    """Keep the sentiment worker busy with one big request in the background."""
+    texts = [f"review number {i}: the product is decent but the delivery took weeks" for i in range(seconds_of_work)]
+
+    def run() -> None:
+        with Client(target, timeout=300, retries=0) as c:
+            c.sentiment(texts)
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    time.sleep(0.3)
+    return thread
+
+
+def test_deadline_exceeded_drops_queued_work(inprocess_server: Any) -> None:
+    srv = inprocess_server({"max_wait_ms": 0.0})
+    stats = srv.registry.models["sentiment-minilm"].batcher.stats
+    busy = _occupy(srv.target)
+    with Client(srv.target, timeout=0.2, retries=0) as c, pytest.raises(DeadlineExceeded):
+        c.sentiment(["queued behind a big batch"])
+    busy.join()
+    assert stats.dropped_deadline >= 1
+    with Client(srv.target, retries=0) as c:
+        assert c.sentiment(["still serving"])[0] is not None
+
+
+def test_queue_full_is_resource_exhausted(inprocess_server: Any) -> None:
+    srv = inprocess_server({"max_queue_texts": 3000, "max_wait_ms": 0.0})
+    busy = _occupy(srv.target, 2000)  # taken by the worker; queue is free again
+    _occupy(srv.target, 2000)  # waits in the queue
+    with Client(srv.target, retries=0) as c, pytest.raises(Overloaded, match="back off"):
+        c.sentiment(["one more"] * 1500)
+    with grpc.insecure_channel(srv.target) as channel:
+        stub = pb_grpc.TextAnalysisStub(channel)
+        code, _, _ = _code(lambda: stub.Sentiment(pb.SentimentRequest(texts=["x"] * 1500)))
+    assert code == grpc.StatusCode.RESOURCE_EXHAUSTED
+    busy.join()
+    assert srv.registry.models["sentiment-minilm"].batcher.stats.rejected_overload >= 2

@@ -1,0 +1,113 @@
+"""Every RPC against a real `textlens serve` process on a loopback port."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from textlens.client import Client
+from textlens.server.process import ServerProcess
+
+
+@pytest.fixture(scope="module")
+def server() -> ServerProcess:
+    with ServerProcess() as proc:
+        yield proc
+
+
+@pytest.fixture(scope="module")
+def client(server: ServerProcess) -> Client:
+    with Client(server.target, timeout=120) as c:
+        yield c
+
+
+def test_health_and_reflection(server: ServerProcess, client: Client) -> None:
+    import grpc
+    from grpc_reflection.v1alpha.proto_reflection_descriptor_database import (
+        ProtoReflectionDescriptorDatabase,
+    )
+
+    assert client.health()
+    assert client.health("textlens.v1.TextAnalysis")
+    with grpc.insecure_channel(server.target) as channel:
+        services = ProtoReflectionDescriptorDatabase(channel).get_services()
+    assert "textlens.v1.TextAnalysis" in services
+    assert "grpc.health.v1.Health" in services
+
+
+def test_list_models_describes_the_defaults(client: Client) -> None:
+    models = {m.name: m for m in client.list_models()}
+    assert {m.task for m in models.values()} >= {"sentiment", "ner", "embed"}
+    sentiment = next(m for m in models.values() if m.task == "sentiment" and m.is_default)
+    assert set(sentiment.labels) == {"negative", "positive"}
+    ner = next(m for m in models.values() if m.task == "ner")
+    assert {"B-PER", "I-ORG", "B-LOC", "B-MISC"} <= set(ner.labels)
+    embed = next(m for m in models.values() if m.task == "embed")
+    assert embed.dim == 384
+    for m in models.values():
+        assert len(m.version) == 12 and m.device == "cpu" and m.dtype == "float32"
+        assert m.source.startswith("builtin:") and m.max_length > 0
+
+
+def test_sentiment_labels_by_name_and_polarity(client: Client) -> None:
+    texts = ["I love it", "terrible, broke after a day", None, ""]
+    love, broke, null, empty = client.sentiment(texts)
+    assert null is None
+    assert love is not None and love.label == "positive" and love.score > 0.5
+    assert broke is not None and broke.label == "negative" and broke.score < -0.5
+    for r in (love, broke, empty):
+        assert r is not None
+        assert set(r.probabilities) == {"positive", "negative"}
+        assert sum(r.probabilities.values()) == pytest.approx(1.0, abs=1e-5)
+        assert r.score == pytest.approx(r.probabilities["positive"] - r.probabilities["negative"], abs=1e-6)
+        assert -1.0 <= r.score <= 1.0
+
+
+def test_entities_with_offsets(client: Client) -> None:
+    text = "Angela Merkel visited Siemens in Berlin on Tuesday."
+    (spans,) = client.entities([text])
+    assert spans is not None
+    found = {(e.text, e.label) for e in spans}
+    assert {("Angela Merkel", "PER"), ("Siemens", "ORG"), ("Berlin", "LOC")} <= found
+    for e in spans:
+        assert text[e.start : e.end] == e.text
+        assert 0 < e.score <= 1
+
+
+def test_entity_offsets_are_python_str_indices(client: Client) -> None:
+    texts = ["😀🎉 Emmanuel Macron flew to Zürich with Nestlé.", "", None, "no entities here at all"]
+    results = client.entities(texts)
+    assert results[1] == [] and results[2] is None
+    for text, spans in zip(texts, results, strict=True):
+        for e in spans or []:
+            assert text is not None and text[e.start : e.end] == e.text
+    assert any(e.label == "PER" and "Macron" in e.text for e in results[0] or [])
+
+
+def test_embeddings_have_dim_and_unit_norm(client: Client) -> None:
+    texts = ["The cat sat on the mat.", "A kitten is sitting on a rug.", "Quarterly revenue grew 8%.", ""]
+    vectors = client.embed(texts)
+    matrix = np.stack([v for v in vectors if v is not None])
+    assert matrix.shape == (4, 384) and matrix.dtype == np.float32
+    np.testing.assert_allclose(np.linalg.norm(matrix, axis=1), 1.0, atol=1e-5)
+    sims = matrix @ matrix.T
+    assert sims[0, 1] > sims[0, 2] + 0.2
+    half = client.embed(texts, dtype="float16")
+    np.testing.assert_allclose(np.stack(half), matrix, atol=2e-3)
+    raw = client.embed(texts[:1], normalize=False)[0]
+    assert raw is not None and abs(float(np.linalg.norm(raw)) - 1.0) > 1e-3
+
+
+def test_zero_shot_classify_ranks_the_obvious_label_first(client: Client) -> None:
+    labels = ["sports", "finance", "cooking"]
+    results = client.classify(
+        ["The striker scored twice in the cup final.", "Shares fell 5% after the earnings call.",
+         "Whisk the eggs and fold in the flour.", None],
+        labels=labels,
+        hypothesis_template="This text is about {}.",
+    )
+    assert [r.label if r else None for r in results] == ["sports", "finance", "cooking", None]
+    for r in results[:3]:
+        assert r is not None and set(r.scores) == set(labels)
+        assert sum(r.scores.values()) == pytest.approx(1.0, abs=1e-5)
+        assert r.scores[r.label] == max(r.scores.values())
