@@ -42,7 +42,9 @@ def reviews(n: int, seed: int = 7, duplicate_fraction: float = 0.0) -> list[str]
             continue
         body = rng.choice([GOOD, BAD, MIXED])
         parts = [
-            rng.choice(OPENERS).format(product=rng.choice(PRODUCTS), who=rng.choice(WHO), when=rng.choice(WHEN)),
+            rng.choice(OPENERS).format(
+                product=rng.choice(PRODUCTS), who=rng.choice(WHO), when=rng.choice(WHEN)
+            ),
             *rng.sample(body, k=min(len(body), rng.randint(1, 2))),
             rng.choice(CLOSERS),
         ]

@@ -21,7 +21,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _reviews import reviews  # noqa: E402
+from _reviews import reviews
 
 
 def timed(fn: Callable[[], object], repeats: int) -> list[float]:
@@ -52,12 +52,18 @@ def main() -> int:
     analyzer = load_analyzer()
 
     def in_process() -> object:
-        return [analyzer.sentiment(rows[i : i + args.chunk]).result() for i in range(0, len(rows), args.chunk)]
+        return [
+            analyzer.sentiment(rows[i : i + args.chunk]).result()
+            for i in range(0, len(rows), args.chunk)
+        ]
 
     local = timed(in_process, args.repeats)
     analyzer.close()
 
-    with ServerProcess() as server, Client(server.target, timeout=600, batch_size=args.chunk) as client:
+    with (
+        ServerProcess() as server,
+        Client(server.target, timeout=600, batch_size=args.chunk) as client,
+    ):
         remote = timed(lambda: client.sentiment(rows), args.repeats)
 
     local_rps = len(rows) / statistics.median(local)

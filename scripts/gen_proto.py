@@ -1,7 +1,7 @@
 """Generate the textlens.v1 Python stubs from proto/ (the only way stubs are made).
 
-    python scripts/gen_proto.py            # writes into proto/
-    python scripts/gen_proto.py --out DIR  # writes into DIR (the freshness test uses this)
+python scripts/gen_proto.py            # writes into proto/
+python scripts/gen_proto.py --out DIR  # writes into DIR (the freshness test uses this)
 """
 
 from __future__ import annotations
@@ -32,7 +32,7 @@ def generate(out: Path) -> list[Path]:
         raise SystemExit("protoc failed")
     init = out / "textlens" / "v1" / "__init__.py"
     init.write_text(INIT, encoding="utf-8")
-    return sorted((out / "textlens" / "v1").glob("*.py*")) 
+    return sorted((out / "textlens" / "v1").glob("*.py*"))
 
 
 def main() -> int:

@@ -21,7 +21,11 @@ def _serve(args: argparse.Namespace) -> int:
     from textlens.server.transport.app import serve
 
     settings = load_settings(
-        args.config, host=args.host, port=args.port, log_level=args.log_level, log_format=args.log_format
+        args.config,
+        host=args.host,
+        port=args.port,
+        log_level=args.log_level,
+        log_format=args.log_format,
     )
     configure_logging(settings.log_level, settings.log_format)
     asyncio.run(serve(settings))
@@ -39,7 +43,9 @@ def _models(args: argparse.Namespace) -> int:
     for i in infos:
         star = "*" if i.is_default else " "
         labels = ",".join(i.labels) if i.labels else f"dim={i.dim}"
-        print(f"{star} {i.name:24} {i.task:10} {i.device}/{i.dtype:9} v{i.version}  {labels}  ({i.source})")
+        print(
+            f"{star} {i.name:24} {i.task:10} {i.device}/{i.dtype:9} v{i.version}  {labels}  ({i.source})"
+        )
     return 0
 
 
@@ -49,14 +55,96 @@ def _demo(args: argparse.Namespace) -> int:
     return demo_main([])
 
 
+def _model_overrides(pairs: Sequence[str]) -> dict[str, str]:
+    """`--model sentiment=finbert` (repeatable) -> {"sentiment": "finbert"}."""
+    out: dict[str, str] = {}
+    for pair in pairs:
+        task, sep, name = pair.partition("=")
+        if not sep or not task or not name:
+            raise ValueError(f"--model takes FUNCTION=MODEL (e.g. sentiment=finbert), not {pair!r}")
+        out[task.strip()] = name.strip()
+    return out
+
+
+def _sql(args: argparse.Namespace) -> int:
+    import duckdb
+
+    from textlens.connectors.duckdb.sql_command import run_sql
+
+    try:
+        return run_sql(
+            args.query,
+            db=args.db,
+            target=args.target,
+            config=args.config,
+            fmt=args.format,
+            output=args.output,
+            max_rows=args.max_rows,
+            stats=args.stats,
+        )
+    except duckdb.Error as exc:
+        print(f"textlens: error: {exc}", file=sys.stderr)
+        return 1
+
+
+def _enrich(args: argparse.Namespace) -> int:
+    import duckdb
+
+    from textlens.connectors.duckdb.enrich import enrich
+
+    try:
+        result = enrich(
+            table=args.table,
+            column=args.column,
+            out=args.out,
+            db=args.db,
+            tasks=[t.strip() for t in args.tasks.split(",") if t.strip()],
+            labels=[x.strip() for x in args.labels.split(",") if x.strip()] if args.labels else [],
+            models=_model_overrides(args.model),
+            target=args.target,
+            config=args.config,
+            truncation=args.truncation,
+            replace=args.replace,
+            column_prefix=args.column_prefix,
+            progress=not args.no_progress,
+        )
+    except duckdb.Error as exc:
+        print(f"textlens: error: {exc}\ntextlens: nothing was written", file=sys.stderr)
+        return 1
+    print(result.summary(), file=sys.stderr)
+    return 0
+
+
+def _add_backend_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--db", default=None, help="DuckDB database file (default: in-memory)")
+    parser.add_argument(
+        "--target",
+        default=None,
+        help="textlens server host:port (remote mode; default $TEXTLENS_TARGET, "
+        "else the models run in this process)",
+    )
+    parser.add_argument(
+        "--config",
+        type=Path,
+        default=None,
+        help="embedded mode: TOML model config (default: $TEXTLENS_CONFIG or the built-ins)",
+    )
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="textlens", description="Text analytics from SQL and gRPC.")
+    parser = argparse.ArgumentParser(
+        prog="textlens", description="Text analytics from SQL and gRPC."
+    )
     sub = parser.add_subparsers(dest="command", required=True)
 
     serve = sub.add_parser("serve", help="run the gRPC model server")
-    serve.add_argument("--config", type=Path, default=None, help="TOML config (default: $TEXTLENS_CONFIG)")
+    serve.add_argument(
+        "--config", type=Path, default=None, help="TOML config (default: $TEXTLENS_CONFIG)"
+    )
     serve.add_argument("--host", default=None, help="bind address (default 127.0.0.1)")
-    serve.add_argument("--port", type=int, default=None, help="port (default 50051; 0 = any free port)")
+    serve.add_argument(
+        "--port", type=int, default=None, help="port (default 50051; 0 = any free port)"
+    )
     serve.add_argument("--log-level", default=None)
     serve.add_argument("--log-format", choices=["text", "json"], default=None)
     serve.set_defaults(func=_serve)
@@ -66,8 +154,71 @@ def build_parser() -> argparse.ArgumentParser:
     models.add_argument("--json", action="store_true")
     models.set_defaults(func=_models)
 
-    demo = sub.add_parser("demo", help="start a server on the default models and analyse a few texts")
+    demo = sub.add_parser(
+        "demo", help="start a server on the default models and analyse a few texts"
+    )
     demo.set_defaults(func=_demo)
+
+    sql = sub.add_parser(
+        "sql",
+        help="run SQL with the textlens functions (sentiment(), entities(), embed(), ...)",
+        description="Run a DuckDB query with the textlens functions registered and print "
+        "the result. Embedded mode unless --target or $TEXTLENS_TARGET names a server.",
+    )
+    sql.add_argument("query", help="the SQL, e.g. \"SELECT sentiment('I love it')\"")
+    _add_backend_options(sql)
+    sql.add_argument("--format", choices=["table", "csv", "json", "parquet"], default="table")
+    sql.add_argument(
+        "--output", "-o", type=Path, default=None, help="write here (needed for parquet)"
+    )
+    sql.add_argument(
+        "--max-rows", type=int, default=40, help="rows the table format shows (default 40)"
+    )
+    sql.add_argument(
+        "--stats", action="store_true", help="print rows, cache hits and texts computed"
+    )
+    sql.set_defaults(func=_sql)
+
+    enrich = sub.add_parser(
+        "enrich",
+        help="write a copy of a table with model columns added (all or nothing)",
+        description="CREATE TABLE OUT AS SELECT *, <model columns> FROM TABLE in one "
+        "transaction: if it fails, nothing is written (re-run it; it is not resumable). "
+        "Columns: sentiment -> sentiment, sentiment_score; sentiment_probs; entities; "
+        "embed -> embedding; classify -> classification (needs --labels).",
+    )
+    _add_backend_options(enrich)
+    enrich.add_argument(
+        "--table",
+        required=True,
+        help="source table in --db, or a Parquet/CSV/JSON path or glob",
+    )
+    enrich.add_argument("--column", required=True, help="the text column")
+    enrich.add_argument(
+        "--out",
+        required=True,
+        help="new table in --db, or a .parquet/.csv/.json file",
+    )
+    enrich.add_argument(
+        "--tasks",
+        default="sentiment",
+        help="comma-separated: sentiment, sentiment_probs, entities, embed, classify",
+    )
+    enrich.add_argument("--labels", default=None, help="classify: comma-separated labels")
+    enrich.add_argument(
+        "--model",
+        action="append",
+        default=[],
+        metavar="FUNCTION=MODEL",
+        help="use another model than the default, e.g. sentiment=finbert (repeatable)",
+    )
+    enrich.add_argument("--truncation", choices=["truncate", "error"], default="truncate")
+    enrich.add_argument(
+        "--replace", action="store_true", help="replace --out if it exists (atomically)"
+    )
+    enrich.add_argument("--column-prefix", default="", help="prefix for the new column names")
+    enrich.add_argument("--no-progress", action="store_true", help="no progress bar")
+    enrich.set_defaults(func=_enrich)
     return parser
 
 

@@ -30,7 +30,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     from textlens.client import Client
     from textlens.server.process import ServerProcess
 
-    print("textlens demo: starting a model server on the embedded default models (offline)…", flush=True)
+    print(
+        "textlens demo: starting a model server on the embedded default models (offline)…",
+        flush=True,
+    )
     started = time.monotonic()
     with ServerProcess() as server:
         print(f"server ready on {server.target} in {time.monotonic() - started:.1f}s\n", flush=True)
@@ -41,7 +44,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             for info in client.list_models():
                 star = "*" if info.is_default else " "
                 labels = ", ".join(info.labels) if info.labels else f"{info.dim}-dim vectors"
-                print(f" {star} {info.name:18} {info.task:10} {info.device}/{info.dtype}  [{labels}]")
+                print(
+                    f" {star} {info.name:18} {info.task:10} {info.device}/{info.dtype}  [{labels}]"
+                )
             print()
             t0 = time.monotonic()
             sentiments = client.sentiment(TEXTS)

@@ -32,7 +32,16 @@ class ServerProcess:
         host: str = "127.0.0.1",
         port: int = 0,
     ) -> None:
-        cmd = [sys.executable, "-m", "textlens.server.cli", "serve", "--host", host, "--port", str(port)]
+        cmd = [
+            sys.executable,
+            "-m",
+            "textlens.server.cli",
+            "serve",
+            "--host",
+            host,
+            "--port",
+            str(port),
+        ]
         if config is not None:
             cmd += ["--config", str(config)]
         full_env = {**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})}
@@ -87,6 +96,9 @@ class ServerProcess:
         return self
 
     def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
     ) -> None:
         self.stop()

@@ -67,10 +67,15 @@ def shared_data() -> Path:
 # Tiny models
 # --------------------------------------------------------------------------
 
+
+def _words(text: str) -> list[str]:
+    return text.split()
+
+
 SPECIAL_TOKENS = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
 #: Whole words, so the sentences tests use become real pieces rather than
 #: letter-by-letter fallbacks. Lowercase: the tokenizer is uncased.
-TINY_WORDS = """
+TINY_WORDS = _words("""
     the a an and or but not no of to in on at by for with from as is are was were be been
     it its this that these those there here he she they we you i me my our your his her their
     them us who what which when where why how all some any one two three first last new old
@@ -97,13 +102,13 @@ TINY_WORDS = """
     united states nations kingdom union university bank inc corp ltd club league cup
     monday tuesday wednesday thursday friday saturday sunday
     january february march april june july august september october november december
-""".split()
-SUFFIX_PIECES = """
+""")
+SUFFIX_PIECES = _words("""
     ##s ##es ##ed ##ing ##ly ##er ##ers ##est ##ion ##tion ##ment ##ness ##ful ##less
     ##able ##al ##ic ##ist ##ism ##ity ##ive ##ous ##y ##ie ##an ##ian ##en ##on ##son ##ton
     ##ia ##land ##berg ##burg ##ville
-""".split()
-PUNCTUATION = list(".,!?;:'\"()[]-_/&%$#@*+=<>") + ["..."]
+""")
+PUNCTUATION = [*".,!?;:'\"()[]-_/&%$#@*+=<>", "..."]
 LETTERS = [chr(c) for c in range(ord("a"), ord("z") + 1)]
 DIGITS = [str(d) for d in range(10)]
 #: Single characters and their ##-continuations: any ASCII word tokenizes
@@ -120,14 +125,8 @@ TINY_VOCAB: list[str] = list(
     )
 )
 
+TINY_HIDDEN = 32
 TINY_MAX_POSITIONS = 128
-TINY_CONFIG = {
-    "hidden_size": 32,
-    "num_hidden_layers": 2,
-    "num_attention_heads": 2,
-    "intermediate_size": 64,
-    "max_position_embeddings": TINY_MAX_POSITIONS,
-}
 SENTIMENT_LABELS = {0: "negative", 1: "positive"}
 NER_LABELS = dict(
     enumerate(["O", "B-PER", "I-PER", "B-ORG", "I-ORG", "B-LOC", "I-LOC", "B-MISC", "I-MISC"])
@@ -152,9 +151,10 @@ def build_tiny_models(root: Path) -> dict[str, Path]:
     vocab_dir = root / "vocab"
     vocab_dir.mkdir(parents=True)
     (vocab_dir / "vocab.txt").write_text("\n".join(TINY_VOCAB) + "\n", encoding="utf-8")
-    # Built from the vocab file; in transformers 5 BertTokenizerFast is BertTokenizer,
-    # the tokenizers-backed class, in 4.x the fast twin of the Python one.
-    tokenizer = transformers.BertTokenizerFast.from_pretrained(
+    # Built from the vocab file. In transformers 5 BertTokenizerFast is an alias of
+    # BertTokenizer, the tokenizers-backed class (not in its type hints); in 4.x it is
+    # the fast twin of the Python BertTokenizer. Either way: offsets need is_fast.
+    tokenizer = transformers.BertTokenizerFast.from_pretrained(  # type: ignore[attr-defined]
         vocab_dir, model_max_length=TINY_MAX_POSITIONS
     )
     if not tokenizer.is_fast:
@@ -162,8 +162,17 @@ def build_tiny_models(root: Path) -> dict[str, Path]:
 
     paths: dict[str, Path] = {}
     for name, (class_name, id2label, seed) in TINY_MODELS.items():
-        labels = {"id2label": id2label} if id2label is not None else {}
-        config = transformers.BertConfig(vocab_size=len(TINY_VOCAB), **TINY_CONFIG, **labels)
+        config = transformers.BertConfig(
+            vocab_size=len(TINY_VOCAB),
+            hidden_size=TINY_HIDDEN,
+            num_hidden_layers=2,
+            num_attention_heads=2,
+            intermediate_size=64,
+            max_position_embeddings=TINY_MAX_POSITIONS,
+        )
+        if id2label is not None:
+            config.id2label = dict(id2label)
+            config.label2id = {label: i for i, label in id2label.items()}
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(seed)
             model = getattr(transformers, class_name)(config)

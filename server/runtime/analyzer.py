@@ -76,13 +76,20 @@ class Analyzer:
         return out
 
     def _submit(
-        self, model: ServedModel, inputs: list[str], truncation: str, deadline: float | None,
+        self,
+        model: ServedModel,
+        inputs: list[str],
+        truncation: str,
+        deadline: float | None,
         options: dict[str, Any] | None = None,
     ) -> Submitted:
         return Submitted(model, model.batcher.submit(inputs, truncation, deadline, options))
 
     def sentiment(
-        self, texts: Sequence[str], model: str = "", truncation: str = "truncate",
+        self,
+        texts: Sequence[str],
+        model: str = "",
+        truncation: str = "truncate",
         deadline: float | None = None,
     ) -> Submitted:
         """Future of list[SentimentResult]."""
@@ -93,7 +100,10 @@ class Analyzer:
         return self._submit(served, inputs, truncation, deadline)
 
     def entities(
-        self, texts: Sequence[str], model: str = "", truncation: str = "truncate",
+        self,
+        texts: Sequence[str],
+        model: str = "",
+        truncation: str = "truncate",
         deadline: float | None = None,
     ) -> Submitted:
         """Future of list[list[Entity]]."""
@@ -104,8 +114,12 @@ class Analyzer:
         return self._submit(served, inputs, truncation, deadline)
 
     def embed(
-        self, texts: Sequence[str], model: str = "", truncation: str = "truncate",
-        deadline: float | None = None, normalize: bool = True,
+        self,
+        texts: Sequence[str],
+        model: str = "",
+        truncation: str = "truncate",
+        deadline: float | None = None,
+        normalize: bool = True,
     ) -> Submitted:
         """Future of a float32 array (len(texts), dim)."""
         served = self.registry.get("embed", model)
@@ -117,8 +131,12 @@ class Analyzer:
         return self._submit(served, inputs, truncation, deadline, {"normalize": normalize})
 
     def classify(
-        self, texts: Sequence[str], labels: Sequence[str] = (), model: str = "",
-        hypothesis_template: str = "", truncation: str = "truncate",
+        self,
+        texts: Sequence[str],
+        labels: Sequence[str] = (),
+        model: str = "",
+        hypothesis_template: str = "",
+        truncation: str = "truncate",
         deadline: float | None = None,
     ) -> Submitted:
         """Future of list[ClassifyResult]: zero-shot with `labels`, else a fine-tuned model."""

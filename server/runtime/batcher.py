@@ -117,7 +117,9 @@ class Batcher:
         n = len(inputs)
         with self._lock:
             if self._closed:
-                raise ShuttingDown(f"model {self.model.name} is shutting down; retry on another server")
+                raise ShuttingDown(
+                    f"model {self.model.name} is shutting down; retry on another server"
+                )
             if self._queued_texts + n > self.max_queue_texts:
                 self.stats.rejected_overload += 1
                 raise Overloaded(
@@ -157,7 +159,11 @@ class Batcher:
             while chars < budget_chars:
                 remaining = until - time.monotonic()
                 try:
-                    nxt = self._queue.get(timeout=remaining) if remaining > 0 else self._queue.get_nowait()
+                    nxt = (
+                        self._queue.get(timeout=remaining)
+                        if remaining > 0
+                        else self._queue.get_nowait()
+                    )
                 except queue.Empty:
                     break
                 if nxt is _STOP:

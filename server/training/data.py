@@ -12,14 +12,18 @@ from typing import TypeVar
 T = TypeVar("T")
 
 
-def read_labelled_csv(path: Path, text_col: str = "text", label_col: str = "label") -> list[tuple[str, str]]:
+def read_labelled_csv(
+    path: Path, text_col: str = "text", label_col: str = "label"
+) -> list[tuple[str, str]]:
     """Rows of (text, label) from a CSV with a header; rows with an empty label are refused."""
     rows: list[tuple[str, str]] = []
     with path.open(newline="", encoding="utf-8") as fh:
         reader = csv.DictReader(fh)
         missing = {text_col, label_col} - set(reader.fieldnames or [])
         if missing:
-            raise ValueError(f"{path} has no column(s) {sorted(missing)}; it has {reader.fieldnames}")
+            raise ValueError(
+                f"{path} has no column(s) {sorted(missing)}; it has {reader.fieldnames}"
+            )
         for lineno, row in enumerate(reader, start=2):
             label = (row[label_col] or "").strip()
             if not label:

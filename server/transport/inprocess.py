@@ -21,13 +21,16 @@ class InProcessServer:
 
     def __init__(self, registry: ModelRegistry, **settings: Any) -> None:
         self.registry = registry
-        self.settings = ServerSettings(**({"host": "127.0.0.1", "port": 0, "models": []} | settings))
+        merged: dict[str, Any] = {"host": "127.0.0.1", "port": 0, "models": []} | settings
+        self.settings = ServerSettings.model_validate(merged)
         self._loop = asyncio.new_event_loop()
         self._stop: asyncio.Event | None = None
         self._ready = threading.Event()
         self._error: BaseException | None = None
         self.port = 0
-        self._thread = threading.Thread(target=self._run, name="textlens-inprocess-server", daemon=True)
+        self._thread = threading.Thread(
+            target=self._run, name="textlens-inprocess-server", daemon=True
+        )
         self._thread.start()
         if not self._ready.wait(120):
             raise RuntimeError("in-process server did not start in 120 s")
@@ -66,6 +69,9 @@ class InProcessServer:
         return self
 
     def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
     ) -> None:
         self.stop()

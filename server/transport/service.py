@@ -67,36 +67,55 @@ class TextAnalysisService:
 
     async def Sentiment(self, request: pb.SentimentRequest, context: Any) -> pb.SentimentResponse:
         sub = self.analyzer.sentiment(
-            request.texts, request.model, convert.truncation_of(request.truncation), _deadline(context)
+            request.texts,
+            request.model,
+            convert.truncation_of(request.truncation),
+            _deadline(context),
         )
         return convert.sentiment_response(await _wait(sub), sub.model.name, sub.model.version)
 
     async def Entities(self, request: pb.EntitiesRequest, context: Any) -> pb.EntitiesResponse:
         sub = self.analyzer.entities(
-            request.texts, request.model, convert.truncation_of(request.truncation), _deadline(context)
+            request.texts,
+            request.model,
+            convert.truncation_of(request.truncation),
+            _deadline(context),
         )
         return convert.entities_response(await _wait(sub), sub.model.name, sub.model.version)
 
     async def Embed(self, request: pb.EmbedRequest, context: Any) -> pb.EmbedResponse:
         normalize = not request.skip_normalize
         sub = self.analyzer.embed(
-            request.texts, request.model, convert.truncation_of(request.truncation),
-            _deadline(context), normalize=normalize,
+            request.texts,
+            request.model,
+            convert.truncation_of(request.truncation),
+            _deadline(context),
+            normalize=normalize,
         )
         vectors = await _wait(sub)
         return convert.embed_response(
-            vectors, self.analyzer.dim(sub.model), request.dtype, normalize,
-            sub.model.name, sub.model.version,
+            vectors,
+            self.analyzer.dim(sub.model),
+            request.dtype,
+            normalize,
+            sub.model.name,
+            sub.model.version,
         )
 
     async def Classify(self, request: pb.ClassifyRequest, context: Any) -> pb.ClassifyResponse:
         sub = self.analyzer.classify(
-            request.texts, list(request.labels), request.model, request.hypothesis_template,
-            convert.truncation_of(request.truncation), _deadline(context),
+            request.texts,
+            list(request.labels),
+            request.model,
+            request.hypothesis_template,
+            convert.truncation_of(request.truncation),
+            _deadline(context),
         )
         return convert.classify_response(await _wait(sub), sub.model.name, sub.model.version)
 
-    async def ListModels(self, request: pb.ListModelsRequest, context: Any) -> pb.ListModelsResponse:
+    async def ListModels(
+        self, request: pb.ListModelsRequest, context: Any
+    ) -> pb.ListModelsResponse:
         return convert.models_response(self.analyzer.list_models())
 
 
@@ -114,7 +133,9 @@ def _guarded(name: str, handler: Handler) -> Handler:
             return await handler(request, context)
         except TextlensError as exc:
             code = status_for(exc)
-            await context.abort(code, str(exc), trailing_metadata=((ERROR_TRAILER, type(exc).__name__),))
+            await context.abort(
+                code, str(exc), trailing_metadata=((ERROR_TRAILER, type(exc).__name__),)
+            )
         except asyncio.CancelledError:
             raise
         except Exception as exc:
@@ -131,7 +152,7 @@ def _guarded(name: str, handler: Handler) -> Handler:
 
 def generic_handler(service: TextAnalysisService) -> grpc.GenericRpcHandler:
     """The method table of TextAnalysis, with tolerant request parsing and one error path."""
-    handlers = {}
+    handlers: dict[str, grpc.RpcMethodHandler[Any, Any]] = {}
     for method in SERVICE.methods:
         request_cls = getattr(pb, method.input_type.name)
         handlers[method.name] = grpc.unary_unary_rpc_method_handler(

@@ -48,7 +48,8 @@ def test_generated_stubs_match_committed(tmp_path: Path) -> None:
     assert fresh, f"{GEN_SCRIPT.name} generated nothing under {tmp_path}"
 
     problems = [
-        f"{name}: missing from proto/textlens/v1" for name in sorted(fresh.keys() - committed.keys())
+        f"{name}: missing from proto/textlens/v1"
+        for name in sorted(fresh.keys() - committed.keys())
     ]
     problems += [
         f"{name}: committed but no longer generated (delete it)"

@@ -58,7 +58,9 @@ def _code(call: Any) -> tuple[grpc.StatusCode, str, dict[str, str]]:
 def test_unknown_model(client: Client, stub: Any) -> None:
     with pytest.raises(UnknownModel, match="served models"):
         client.sentiment(["fine"], model="no-such-model")
-    code, details, trailers = _code(lambda: stub.Sentiment(pb.SentimentRequest(texts=["x"], model="nope")))
+    code, details, trailers = _code(
+        lambda: stub.Sentiment(pb.SentimentRequest(texts=["x"], model="nope"))
+    )
     assert code == grpc.StatusCode.INVALID_ARGUMENT and "nope" in details
     assert trailers["textlens-error"] == "UnknownModel"
 
@@ -140,7 +142,10 @@ def test_server_keeps_serving_after_errors(client: Client) -> None:
 
 def _occupy(target: str, seconds_of_work: int = 3000) -> threading.Thread:
     """Keep the sentiment worker busy with one big request in the background."""
-    texts = [f"review number {i}: the product is decent but the delivery took weeks" for i in range(seconds_of_work)]
+    texts = [
+        f"review number {i}: the product is decent but the delivery took weeks"
+        for i in range(seconds_of_work)
+    ]
 
     def run() -> None:
         with Client(target, timeout=300, retries=0) as c:

@@ -58,7 +58,9 @@ def make(model: EchoModel, **kw: Any) -> Batcher:
 def test_concurrent_requests_are_coalesced_and_answered_in_order() -> None:
     model = EchoModel()
     batcher = make(model, max_wait_ms=50.0)
-    requests = [[f"r{r}-t{i}-" + "x" * ((r * 7 + i) % 13) for i in range(1 + r % 5)] for r in range(80)]
+    requests = [
+        [f"r{r}-t{i}-" + "x" * ((r * 7 + i) % 13) for i in range(1 + r % 5)] for r in range(80)
+    ]
     with ThreadPoolExecutor(max_workers=80) as pool:
         results = list(pool.map(lambda texts: batcher.submit(texts).result(timeout=30), requests))
     for texts, result in zip(requests, results, strict=True):

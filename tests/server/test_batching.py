@@ -10,7 +10,11 @@ import pytest
 from textlens.client import Client
 
 POSITIVE = ["I love it", "Absolutely wonderful, would buy again", "Great value and fast shipping"]
-NEGATIVE = ["terrible, broke after a day", "Awful quality, total waste of money", "It stopped working, very disappointed"]
+NEGATIVE = [
+    "terrible, broke after a day",
+    "Awful quality, total waste of money",
+    "It stopped working, very disappointed",
+]
 
 
 def test_64_concurrent_requests_share_forward_passes(inprocess_server: Any) -> None:
@@ -49,7 +53,10 @@ def test_async_client_gathers_concurrently(inprocess_server: Any) -> None:
     async def main() -> list[Any]:
         async with AsyncClient(srv.target) as client:
             return await asyncio.gather(
-                *[client.entities([f"Angela Merkel met Tim Cook in Berlin ({i})."]) for i in range(64)]
+                *[
+                    client.entities([f"Angela Merkel met Tim Cook in Berlin ({i})."])
+                    for i in range(64)
+                ]
             )
 
     results = asyncio.run(main())

@@ -17,7 +17,9 @@ def _model(served: list[ServedModel], task: str) -> ServedModel:
     return next(m for m in served if m.spec.task == task)
 
 
-def test_sentiment_validation_accuracy(default_served: list[ServedModel], shared_data: Path) -> None:
+def test_sentiment_validation_accuracy(
+    default_served: list[ServedModel], shared_data: Path
+) -> None:
     loaded = _model(default_served, "sentiment").model.loaded
     _, valid = sentiment_split(shared_data)
     preds = predict_texts(
@@ -35,7 +37,10 @@ def test_ner_dev_f1(default_served: list[ServedModel], shared_data: Path) -> Non
         loaded.network, loaded.tokenizer, [w for w, _ in dev], loaded.id2label, 128, loaded.device
     )
     report = span_f1_report([t for _, t in dev], preds)
-    print(f"ner dev F1 {report['f1']:.4f}: " + ", ".join(f"{k} {v['f1']:.3f}" for k, v in report["per_type"].items()))
+    print(
+        f"ner dev F1 {report['f1']:.4f}: "
+        + ", ".join(f"{k} {v['f1']:.3f}" for k, v in report["per_type"].items())
+    )
     assert report["f1"] >= 0.83
 
 

@@ -59,7 +59,9 @@ def test_sentiment_labels_by_name_and_polarity(client: Client) -> None:
         assert r is not None
         assert set(r.probabilities) == {"positive", "negative"}
         assert sum(r.probabilities.values()) == pytest.approx(1.0, abs=1e-5)
-        assert r.score == pytest.approx(r.probabilities["positive"] - r.probabilities["negative"], abs=1e-6)
+        assert r.score == pytest.approx(
+            r.probabilities["positive"] - r.probabilities["negative"], abs=1e-6
+        )
         assert -1.0 <= r.score <= 1.0
 
 
@@ -75,7 +77,12 @@ def test_entities_with_offsets(client: Client) -> None:
 
 
 def test_entity_offsets_are_python_str_indices(client: Client) -> None:
-    texts = ["😀🎉 Emmanuel Macron flew to Zürich with Nestlé.", "", None, "no entities here at all"]
+    texts = [
+        "😀🎉 Emmanuel Macron flew to Zürich with Nestlé.",
+        "",
+        None,
+        "no entities here at all",
+    ]
     results = client.entities(texts)
     assert results[1] == [] and results[2] is None
     for text, spans in zip(texts, results, strict=True):
@@ -85,7 +92,12 @@ def test_entity_offsets_are_python_str_indices(client: Client) -> None:
 
 
 def test_embeddings_have_dim_and_unit_norm(client: Client) -> None:
-    texts = ["The cat sat on the mat.", "A kitten is sitting on a rug.", "Quarterly revenue grew 8%.", ""]
+    texts = [
+        "The cat sat on the mat.",
+        "A kitten is sitting on a rug.",
+        "Quarterly revenue grew 8%.",
+        "",
+    ]
     vectors = client.embed(texts)
     matrix = np.stack([v for v in vectors if v is not None])
     assert matrix.shape == (4, 384) and matrix.dtype == np.float32
@@ -101,8 +113,12 @@ def test_embeddings_have_dim_and_unit_norm(client: Client) -> None:
 def test_zero_shot_classify_ranks_the_obvious_label_first(client: Client) -> None:
     labels = ["sports", "finance", "cooking"]
     results = client.classify(
-        ["The striker scored twice in the cup final.", "Shares fell 5% after the earnings call.",
-         "Whisk the eggs and fold in the flour.", None],
+        [
+            "The striker scored twice in the cup final.",
+            "Shares fell 5% after the earnings call.",
+            "Whisk the eggs and fold in the flour.",
+            None,
+        ],
         labels=labels,
         hypothesis_template="This text is about {}.",
     )

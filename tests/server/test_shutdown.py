@@ -36,5 +36,8 @@ def test_graceful_shutdown_finishes_in_flight_work(sig: int) -> None:
     assert len(outcome["results"]) == len(texts) and all(r is not None for r in outcome["results"])
     assert code == 0, server.output()
     assert "shutting down" in server.output()
-    with Client(server.target, timeout=2, retries=0) as c, pytest.raises(ServerUnavailable, match=server.target):
+    with (
+        Client(server.target, timeout=2, retries=0) as c,
+        pytest.raises(ServerUnavailable, match=server.target),
+    ):
         c.sentiment(["anyone there?"])

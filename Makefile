@@ -1,0 +1,104 @@
+# textlens developer entry points. `make help` lists them.
+#
+# Every target that runs project code first brings .venv up to date (`venv`),
+# so `make test` on a fresh clone installs everything it needs.
+
+PYTHON ?= python3
+VENV ?= .venv
+TORCH_VERSION ?= 2.13.0
+EXTRAS ?= models,duckdb,dev
+PYTEST_ARGS ?= -m "not slow"
+ARGS ?=
+
+PY := $(VENV)/bin/python
+# The stamp names what the venv was built from (pyproject.toml, the torch pin,
+# the extras): change any of them and the next `make` reinstalls.
+SPEC_HASH := $(shell { cat pyproject.toml; echo "$(TORCH_VERSION) $(EXTRAS)"; } \
+	| { sha256sum 2>/dev/null || shasum -a 256; } | cut -c1-12)
+STAMP := $(VENV)/.stamp-$(SPEC_HASH)
+
+.DEFAULT_GOAL := help
+.PHONY: help venv demo test test-all lint typecheck format proto serve bench clean
+
+# Model code never reaches the hub (models are local or in the HF cache) and
+# the tokenizers' thread pool is not shared with forked workers.
+demo test test-all bench: export HF_HUB_OFFLINE := 1
+demo test test-all bench: export TOKENIZERS_PARALLELISM := false
+
+help:
+	@echo "make demo       start a server on the embedded models and query it"
+	@echo "make test       lint, then the test suite without slow tests (PYTEST_ARGS=...)"
+	@echo "make test-all   lint, then every test, slow ones included"
+	@echo "make lint       ruff check, ruff format --check, mypy (strict)"
+	@echo "make typecheck  mypy only"
+	@echo "make format     ruff format and ruff check --fix"
+	@echo "make proto      regenerate proto/textlens/v1 from textlens.proto"
+	@echo "make serve      run \`textlens serve \$$(ARGS)\`"
+	@echo "make bench      serving throughput benchmark"
+	@echo "make clean      remove build outputs and caches (keeps $(VENV), bench/results)"
+
+# ---------------------------------------------------------------------------
+# Environment
+# ---------------------------------------------------------------------------
+
+venv: $(STAMP)
+
+# torch goes in first and alone: installed before anything that depends on
+# it, pip keeps it, so no dependency can pull a CUDA build (here torch
+# $(TORCH_VERSION) resolves to the CPU wheel on local disk).
+$(STAMP):
+	@test -x $(PY) || { echo "creating $(VENV) with $(PYTHON)"; $(PYTHON) -m venv $(VENV); }
+	$(PY) -m pip install --upgrade pip
+	$(PY) -m pip install "torch==$(TORCH_VERSION)"
+	$(PY) -m pip install -e ".[$(EXTRAS)]"
+	@$(PY) -c "import torch; print('torch', torch.__version__, 'cuda', torch.version.cuda)"
+	@rm -f $(VENV)/.stamp-*
+	@touch $@
+
+# ---------------------------------------------------------------------------
+# Running
+# ---------------------------------------------------------------------------
+
+demo: venv
+	$(PY) -m textlens.server.demo
+
+serve: venv
+	$(VENV)/bin/textlens serve $(ARGS)
+
+bench: venv
+	$(PY) bench/serve_throughput.py
+
+# ---------------------------------------------------------------------------
+# Checks
+# ---------------------------------------------------------------------------
+
+test: venv lint
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+test-all: venv lint
+	$(PY) -m pytest
+
+# mypy runs on .build/typecheck/textlens, the installed package layout as
+# symlinks to the sources (scripts/typecheck_tree.py builds it, runs
+# `mypy .build/typecheck/textlens` and reports the real file paths).
+# All three run even when one fails, so one CI run shows every problem.
+lint: venv
+	@status=0; \
+	echo "$(PY) -m ruff check ."; $(PY) -m ruff check . || status=1; \
+	echo "$(PY) -m ruff format --check ."; $(PY) -m ruff format --check . || status=1; \
+	echo "$(PY) scripts/typecheck_tree.py --mypy"; $(PY) scripts/typecheck_tree.py --mypy || status=1; \
+	exit $$status
+
+typecheck: venv
+	$(PY) scripts/typecheck_tree.py --mypy
+
+format: venv
+	$(PY) -m ruff format .
+	$(PY) -m ruff check --fix .
+
+proto: venv
+	$(PY) scripts/gen_proto.py
+
+clean:
+	rm -rf .build build dist .pytest_cache .mypy_cache .ruff_cache *.egg-info
+	find . -path './.venv*' -prune -o -name __pycache__ -type d -prune -exec rm -rf {} +
