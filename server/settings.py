@@ -29,6 +29,8 @@ from typing import Any, Literal
 from pydantic import BaseModel, Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from textlens.client.limits import MAX_MESSAGE_BYTES
+
 Task = Literal["sentiment", "ner", "embed", "classify"]
 
 
@@ -73,7 +75,7 @@ class ServerSettings(BaseSettings):
     #: Characters in one text; longer texts are refused before tokenizing.
     max_text_chars: int = Field(default=4_000_000, gt=0)
     #: gRPC message limit, both directions (a 2048 x 768 float32 chunk is 6.3 MB).
-    max_message_bytes: int = Field(default=64 * 1024 * 1024, gt=0)
+    max_message_bytes: int = Field(default=MAX_MESSAGE_BYTES, gt=0)
     #: Seconds in-flight requests get to finish after SIGTERM/SIGINT.
     grace_seconds: float = Field(default=10.0, ge=0)
     log_level: str = "INFO"

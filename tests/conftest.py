@@ -14,8 +14,9 @@ the torch-free base install: import heavy libraries inside the fixtures.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -196,3 +197,41 @@ def tiny_models_dir(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]
     pytest.importorskip("torch", reason="the tiny models need the `models` extra")
     pytest.importorskip("transformers", reason="the tiny models need the `models` extra")
     return build_tiny_models(tmp_path_factory.mktemp("tiny-models"))
+
+
+# ---------------------------------------------------------------------------
+# Served models and servers (need the `models` extra)
+# ---------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def default_served() -> Iterator[list[Any]]:
+    """The embedded default models (ServedModel), loaded once per test session."""
+    from textlens.server.runtime.registry import ModelRegistry
+    from textlens.server.settings import default_models
+
+    registry = ModelRegistry.load(default_models())
+    yield list(registry.models.values())
+    registry.close()
+
+
+@pytest.fixture
+def inprocess_server(default_served: list[Any]) -> Iterator[Callable[..., Any]]:
+    """Start real gRPC servers (in this process) over the loaded models with custom knobs.
+
+    `start({"max_wait_ms": 25.0}, max_texts_per_request=...)`: model knobs first,
+    then server settings; each server gets fresh batchers over the shared models.
+    """
+    from textlens.server.runtime.embedded import rebatch
+    from textlens.server.transport.inprocess import InProcessServer
+
+    started: list[InProcessServer] = []
+
+    def start(model_knobs: dict[str, Any] | None = None, **settings: Any) -> InProcessServer:
+        server = InProcessServer(rebatch(default_served, **(model_knobs or {})), **settings)
+        started.append(server)
+        return server
+
+    yield start
+    for server in started:
+        server.stop()

@@ -70,6 +70,8 @@ class BatchStats:
     padded_tokens: int = 0
     real_tokens: int = 0
     dropped_deadline: int = 0
+    #: Jobs whose caller gave up (gRPC cancellation, deadline) before they ran.
+    cancelled: int = 0
     rejected_overload: int = 0
 
     def snapshot(self) -> dict[str, int]:
@@ -196,6 +198,7 @@ class Batcher:
 
     def _process(self, jobs: list[Job]) -> None:
         started = [j for j in jobs if j.future.set_running_or_notify_cancel()]
+        self.stats.cancelled += len(jobs) - len(started)
         encoded: dict[int, list[Any]] = {}
         live: list[Job] = []
         for job in self._drop_expired(started):

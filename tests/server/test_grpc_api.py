@@ -127,3 +127,23 @@ def test_zero_shot_classify_ranks_the_obvious_label_first(client: Client) -> Non
         assert r is not None and set(r.scores) == set(labels)
         assert sum(r.scores.values()) == pytest.approx(1.0, abs=1e-5)
         assert r.scores[r.label] == max(r.scores.values())
+
+
+def test_responses_over_grpcs_4mb_default_pass(server: ServerProcess) -> None:
+    """4096 x 384 float32 vectors is 6.3 MB: both sides must allow it."""
+    import grpc
+
+    from textlens.client.limits import MAX_MESSAGE_BYTES
+    from textlens.v1 import textlens_pb2 as pb
+    from textlens.v1 import textlens_pb2_grpc as pb_grpc
+
+    options = [
+        ("grpc.max_send_message_length", MAX_MESSAGE_BYTES),
+        ("grpc.max_receive_message_length", MAX_MESSAGE_BYTES),
+    ]
+    texts = [f"short text number {i}" for i in range(4096)]
+    with grpc.insecure_channel(server.target, options=options) as channel:
+        response = pb_grpc.TextAnalysisStub(channel).Embed(
+            pb.EmbedRequest(texts=texts), timeout=300
+        )
+    assert response.dim == 384 and len(response.vectors) == 4096 * 384 * 4 > 4 * 1024 * 1024
