@@ -212,7 +212,12 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="FUNCTION=MODEL",
         help="use another model than the default, e.g. sentiment=finbert (repeatable)",
     )
-    enrich.add_argument("--truncation", choices=["truncate", "error"], default="truncate")
+    enrich.add_argument(
+        "--truncation",
+        choices=["truncate", "error"],
+        default="truncate",
+        help="texts longer than the model reads: cut them (default) or fail the run",
+    )
     enrich.add_argument(
         "--replace", action="store_true", help="replace --out if it exists (atomically)"
     )

@@ -81,8 +81,9 @@ async def serve(
     await health.set("", health_pb2.HealthCheckResponse.SERVING)
     await health.set(SERVICE_NAME, health_pb2.HealthCheckResponse.SERVING)
     summary = ", ".join(
-        f"{i.name}[{i.task}{'*' if i.is_default else ''} {i.device}/{i.dtype}]"
-        for i in registry.infos()
+        f"{m.name}[{m.spec.task}{'*' if m.is_default else ''} {i.device}/{i.dtype} "
+        f"loaded in {m.load_seconds:.1f}s]"
+        for m, i in zip(registry.models.values(), registry.infos(), strict=True)
     )
     log.info(
         "serving on %s:%d in %.1fs; models: %s",

@@ -1,0 +1,216 @@
+"""Sentiment rows/s through DuckDB: the textlens UDFs against the model ceiling and the naive UDF.
+
+    python bench/duckdb_udf.py [--rows 20000] [--duplicates 0.5] [--naive-rows N] [--json out.json]
+
+On the same N synthetic product reviews (textlens.connectors.duckdb.sample_data:
+1-4 sentences, ~180 characters / ~40 tokens on average), in one run:
+
+1. ceiling   the bare runtime in a Python loop: `Analyzer.sentiment(chunk)` per
+             2048 rows, no DuckDB (batched forward passes, nothing else);
+2. embedded  `SELECT sentiment(review) FROM reviews`, models in this process;
+3. remote    the same SQL through `textlens serve` (a child process) on loopback;
+4. naive     what users write first: a per-row (`type='native'`) DuckDB UDF
+             calling a transformers `pipeline` over the very same network.
+
+All rows are distinct for 1-4; mode 2 runs again on N rows of which
+`--duplicates` (default 50%) repeat earlier rows. Every timed SQL run starts
+with an empty cache. Prints a table, then one JSON line with the rates and the
+ratios 2/1, 3/1, 2/4 and 2(duplicates)/2(unique). On 2 CPU cores the default
+run takes about 10 minutes, most of it the naive baseline; `--naive-rows 2000`
+times the naive UDF on the first 2000 rows only (its rate is per row anyway).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+CHUNK = 2048
+
+
+def timed(fn: Callable[[], Any]) -> tuple[float, Any]:
+    started = time.perf_counter()
+    out = fn()
+    return time.perf_counter() - started, out
+
+
+def reviews_table(con: Any, name: str, texts: list[str]) -> None:
+    import pyarrow as pa
+
+    con.register("_bench_rows", pa.table({"id": range(len(texts)), "review": texts}))
+    con.execute(f"CREATE OR REPLACE TABLE {name} AS SELECT * FROM _bench_rows ORDER BY id")
+    con.unregister("_bench_rows")
+
+
+def sql_labels(con: Any, table: str, function: str = "sentiment") -> list[str]:
+    rows = con.execute(f"SELECT {function}(review) FROM {table} ORDER BY id").fetchall()
+    return [row[0] for row in rows]
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawTextHelpFormatter
+    )
+    parser.add_argument("--rows", type=int, default=20_000)
+    parser.add_argument("--duplicates", type=float, default=0.5, help="fraction for the dup run")
+    parser.add_argument("--naive-rows", type=int, default=None, help="default: all rows")
+    parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--json", type=Path, default=None)
+    args = parser.parse_args()
+
+    import duckdb
+    import torch
+
+    from textlens.connectors.duckdb import EmbeddedBackend, register
+    from textlens.connectors.duckdb.sample_data import review_texts
+    from textlens.server.process import ServerProcess
+    from textlens.server.runtime.embedded import load_analyzer
+    from textlens.server.settings import default_models
+
+    n = args.rows
+    unique = review_texts(n, seed=args.seed)
+    repeated = review_texts(n, seed=args.seed + 1, duplicate_fraction=args.duplicates)
+    assert len(set(unique)) == n
+    mean_chars = sum(map(len, unique)) / n
+    specs = [s for s in default_models() if s.task == "sentiment"]
+    print(
+        f"{n} reviews, {mean_chars:.0f} characters on average; loading {specs[0].name}…", flush=True
+    )
+    analyzer = load_analyzer(specs)
+    results: dict[str, float] = {}
+
+    # 1. ceiling ------------------------------------------------------------------
+    def ceiling() -> list[str]:
+        out: list[str] = []
+        for i in range(0, n, CHUNK):
+            out += [r.label for r in analyzer.sentiment(unique[i : i + CHUNK]).result()]
+        return out
+
+    analyzer.sentiment(unique[:CHUNK]).result()  # warm-up
+    seconds, truth = timed(ceiling)
+    results["ceiling"] = n / seconds
+    print(f"1 ceiling       {results['ceiling']:8.1f} rows/s", flush=True)
+
+    # 2. embedded -----------------------------------------------------------------
+    con = duckdb.connect()
+    reviews_table(con, "reviews", unique)
+    reviews_table(con, "reviews_dup", repeated)
+    reviews_table(con, "warm", unique[:CHUNK])
+    with register(con, backend=EmbeddedBackend(analyzer)):
+        sql_labels(con, "warm")
+
+    def embedded(table: str) -> tuple[float, list[str], Any]:
+        with register(con, backend=EmbeddedBackend(analyzer)) as tl:  # an empty cache
+            seconds, labels = timed(lambda: sql_labels(con, table))
+            return seconds, labels, tl.stats()
+
+    seconds, labels, _ = embedded("reviews")
+    assert labels == truth, "embedded SQL disagrees with the runtime"
+    results["embedded"] = n / seconds
+    print(f"2 embedded      {results['embedded']:8.1f} rows/s", flush=True)
+    seconds, _, dup_stats = embedded("reviews_dup")
+    results["embedded_duplicates"] = n / seconds
+    print(
+        f"2 embedded, {args.duplicates:.0%} duplicates {results['embedded_duplicates']:8.1f} rows/s "
+        f"({dup_stats.computed} texts computed)",
+        flush=True,
+    )
+
+    # 3. remote -------------------------------------------------------------------
+    with tempfile.TemporaryDirectory() as tmp:
+        config = Path(tmp) / "sentiment.toml"
+        spec = specs[0]
+        config.write_text(
+            f'[[models]]\nname = "{spec.name}"\ntask = "sentiment"\nsource = "{spec.source}"\n',
+            encoding="utf-8",
+        )
+        with ServerProcess(config) as server:
+            with register(con, server.target):
+                sql_labels(con, "warm")
+            with register(con, server.target, timeout=600):
+                seconds, labels = timed(lambda: sql_labels(con, "reviews"))
+    assert labels == truth, "remote SQL disagrees with the runtime"
+    results["remote"] = n / seconds
+    print(f"3 remote        {results['remote']:8.1f} rows/s", flush=True)
+
+    # 4. naive --------------------------------------------------------------------
+    from transformers import pipeline
+
+    served = analyzer.registry.get("sentiment")
+    loaded = served.model.loaded
+    classify = pipeline(
+        "text-classification", model=loaded.network.hf, tokenizer=loaded.tokenizer, device="cpu"
+    )
+
+    def naive_sentiment(text: str) -> str:
+        return str(classify(text, truncation=True, max_length=loaded.max_length)[0]["label"])
+
+    con.create_function("naive_sentiment", naive_sentiment, ["VARCHAR"], "VARCHAR")
+    naive_n = min(args.naive_rows or n, n)
+    reviews_table(con, "naive_rows", unique[:naive_n])
+    con.execute("SELECT naive_sentiment(review) FROM warm LIMIT 50").fetchall()  # warm-up
+    seconds, naive_labels = timed(lambda: sql_labels(con, "naive_rows", "naive_sentiment"))
+    results["naive"] = naive_n / seconds
+    agree = sum(a == b for a, b in zip(naive_labels, truth, strict=False)) / naive_n
+    print(f"4 naive         {results['naive']:8.1f} rows/s ({naive_n} rows)", flush=True)
+    analyzer.close()
+
+    ratios = {
+        "embedded_over_ceiling": results["embedded"] / results["ceiling"],
+        "remote_over_ceiling": results["remote"] / results["ceiling"],
+        "embedded_over_naive": results["embedded"] / results["naive"],
+        "duplicates_speedup": results["embedded_duplicates"] / results["embedded"],
+    }
+    targets = {
+        "embedded_over_ceiling": 0.9,
+        "remote_over_ceiling": 0.8,
+        "embedded_over_naive": 20.0,
+        "duplicates_speedup": 1.8,
+    }
+    print()
+    print(f"{'mode':36} {'rows/s':>9}")
+    print(f"{'1 ceiling (runtime loop, no SQL)':36} {results['ceiling']:9.1f}")
+    print(f"{'2 SELECT sentiment() embedded':36} {results['embedded']:9.1f}")
+    print(f"{'3 SELECT sentiment() remote':36} {results['remote']:9.1f}")
+    print(f"{'4 naive per-row pipeline UDF':36} {results['naive']:9.1f}")
+    dup_label = f"2 embedded, {args.duplicates:.0%} duplicates"
+    print(f"{dup_label:36} {results['embedded_duplicates']:9.1f}")
+    print()
+    for name, value in ratios.items():
+        verdict = "ok" if value >= targets[name] else "below target"
+        print(f"{name:24} {value:7.3f}  (target >= {targets[name]:g}: {verdict})")
+    result = {
+        "benchmark": "duckdb_udf",
+        "task": "sentiment",
+        "model": specs[0].name,
+        "rows": n,
+        "mean_chars": round(mean_chars, 1),
+        "duplicate_fraction": args.duplicates,
+        "naive_rows": naive_n,
+        "naive_agreement": round(agree, 4),
+        **{f"{k}_rows_per_s": round(v, 1) for k, v in results.items()},
+        **{k: round(v, 3) for k, v in ratios.items()},
+        "device": "cuda" if torch.cuda.is_available() else "cpu",
+        "torch_threads": torch.get_num_threads(),
+        "duckdb_threads": con.execute("SELECT current_setting('threads')").fetchone()[0],
+        "cpus": os.cpu_count(),
+        "duckdb": duckdb.__version__,
+        "python": platform.python_version(),
+    }
+    con.close()
+    print(json.dumps(result))
+    if args.json:
+        args.json.write_text(json.dumps(result, indent=2) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,120 @@
+"""The embedded backend: the textlens runtime in this process, no server.
+
+Needs the `models` extra (torch, transformers). Loading models is the slow
+part, so every embedded registration in a process shares one runtime per
+configuration (`shared_analyzer`); the runtime's batcher threads coalesce the
+chunks DuckDB's threads hand over at the same time into full forward passes.
+"""
+
+from __future__ import annotations
+
+import atexit
+import threading
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from textlens.client.results import ClassifyResult, Entity, ModelInfo, SentimentResult, Truncation
+
+if TYPE_CHECKING:
+    from textlens.server.runtime.analyzer import Analyzer
+
+_SHARED: dict[str, Analyzer] = {}
+_SHARED_LOCK = threading.Lock()
+
+
+def _import_runtime() -> Any:
+    try:
+        from textlens.server.runtime import embedded
+    except ImportError as exc:
+        raise ImportError(
+            f"the embedded DuckDB mode runs the models in-process and needs the `models` "
+            f"extra ({exc}): pip install 'textlens[models,duckdb]', or pass target='host:port' "
+            "(or set TEXTLENS_TARGET) to use a textlens server instead"
+        ) from exc
+    return embedded
+
+
+def shared_analyzer(config: str | Path | None = None) -> Analyzer:
+    """The process-wide runtime for a TOML config (None: $TEXTLENS_CONFIG or the defaults).
+
+    Loaded on first use and closed at interpreter exit.
+    """
+    key = str(Path(config).resolve()) if config is not None else ""
+    with _SHARED_LOCK:
+        analyzer = _SHARED.get(key)
+        if analyzer is None:
+            runtime = _import_runtime()
+            from textlens.server.settings import load_settings
+
+            specs = load_settings(config).models
+            analyzer = runtime.load_analyzer(specs)
+            if not _SHARED:
+                atexit.register(_close_shared)
+            _SHARED[key] = analyzer
+        return analyzer
+
+
+def _close_shared() -> None:
+    with _SHARED_LOCK:
+        for analyzer in _SHARED.values():
+            analyzer.close(timeout=5)
+        _SHARED.clear()
+
+
+class EmbeddedBackend:
+    """`Backend` over an in-process `Analyzer` (validation, batching, models)."""
+
+    mode = "embedded"
+
+    def __init__(self, analyzer: Analyzer, *, owns: bool = False) -> None:
+        self.analyzer = analyzer
+        self._owns = owns
+
+    @classmethod
+    def load(cls, config: str | Path | None = None) -> EmbeddedBackend:
+        """Over the shared runtime of `config` (see `shared_analyzer`)."""
+        return cls(shared_analyzer(config))
+
+    def describe(self) -> str:
+        return "embedded textlens runtime (in-process)"
+
+    def list_models(self) -> list[ModelInfo]:
+        return self.analyzer.list_models()
+
+    def sentiment(
+        self, texts: Sequence[str], model: str, truncation: Truncation
+    ) -> list[SentimentResult]:
+        out: list[SentimentResult] = self.analyzer.sentiment(texts, model, truncation).result()
+        return out
+
+    def entities(
+        self, texts: Sequence[str], model: str, truncation: Truncation
+    ) -> list[list[Entity]]:
+        out: list[list[Entity]] = self.analyzer.entities(texts, model, truncation).result()
+        return out
+
+    def embed(self, texts: Sequence[str], model: str, truncation: Truncation) -> np.ndarray:
+        out: np.ndarray = self.analyzer.embed(texts, model, truncation, normalize=True).result()
+        return out
+
+    def classify(
+        self,
+        texts: Sequence[str],
+        labels: Sequence[str],
+        model: str,
+        hypothesis_template: str,
+        truncation: Truncation,
+    ) -> list[ClassifyResult]:
+        submitted = self.analyzer.classify(
+            texts, labels, model, hypothesis_template, truncation=truncation
+        )
+        out: list[ClassifyResult] = submitted.result()
+        return out
+
+    def close(self) -> None:
+        """Closes the runtime only if this backend loaded it privately."""
+        if self._owns:
+            self.analyzer.close()

@@ -1,0 +1,185 @@
+"""`textlens enrich`: a new table (or file) = the source plus model columns. All or nothing.
+
+The whole enrichment is one statement, `CREATE TABLE out AS SELECT src.*,
+sentiment(col) AS sentiment, ... FROM src`, so DuckDB's transaction makes it
+atomic: if anything fails (a server dies, a text is too long under
+`--truncation error`, Ctrl-C) no output table exists, or an existing one is
+left untouched with `--replace`. A file output is written to a temporary name
+and renamed at the end. A failed run is re-run from the start; within one
+process repeated texts are computed once (the UDF cache), so re-running is
+cheap for the rows that repeat, and `--table` may name a table of the
+database or a Parquet/CSV/JSON path (globs too).
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from textlens.connectors.duckdb.cache import CacheStats
+from textlens.connectors.duckdb.progress import RowProgress
+from textlens.connectors.duckdb.session import open_session
+from textlens.connectors.duckdb.sql_command import copy_query
+
+if TYPE_CHECKING:
+    import duckdb
+
+#: task -> [(output column, SQL function)]; classify needs labels.
+TASK_COLUMNS: dict[str, list[tuple[str, str]]] = {
+    "sentiment": [("sentiment", "sentiment"), ("sentiment_score", "sentiment_score")],
+    "sentiment_probs": [("sentiment_probs", "sentiment_probs")],
+    "entities": [("entities", "entities")],
+    "embed": [("embedding", "embed")],
+    "classify": [("classification", "classify")],
+}
+FILE_SUFFIXES = (".parquet", ".csv", ".tsv", ".json", ".ndjson", ".jsonl", ".gz", ".zst")
+
+
+def quote_ident(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def quote_literal(value: str) -> str:
+    return "'" + value.replace("'", "''") + "'"
+
+
+def is_file_source(name: str) -> bool:
+    """Whether `--table`/`--out` names a file (by suffix, path or glob) rather than a table."""
+    return (
+        name.lower().endswith(FILE_SUFFIXES) or "/" in name or "*" in name or Path(name).is_file()
+    )
+
+
+def source_sql(name: str) -> str:
+    """A FROM clause item for a table name (schema.table allowed) or a file path/glob."""
+    if is_file_source(name):
+        return quote_literal(name)
+    return ".".join(quote_ident(part) for part in name.split("."))
+
+
+@dataclass(frozen=True)
+class EnrichResult:
+    """What `enrich` wrote, how long it took and the work the cache saved."""
+
+    rows: int
+    columns: list[str]
+    seconds: float
+    output: str
+    stats: CacheStats
+
+    def summary(self) -> str:
+        rate = self.rows / self.seconds if self.seconds > 0 else 0.0
+        s = self.stats
+        return (
+            f"wrote {self.rows} rows with {', '.join(self.columns)} to {self.output} in "
+            f"{self.seconds:.1f}s ({rate:.0f} rows/s); {s.computed} texts computed in "
+            f"{s.calls} backend calls, {s.hits + s.shared} answers from the cache"
+        )
+
+
+def build_select(
+    source: str, column: str, tasks: list[str], labels: list[str], prefix: str
+) -> tuple[str, list[str]]:
+    """The SELECT that enriches `source`, and the names of the new columns."""
+    unknown = [t for t in tasks if t not in TASK_COLUMNS]
+    if unknown or not tasks:
+        raise ValueError(f"--tasks must name some of {', '.join(TASK_COLUMNS)}; got {tasks}")
+    if "classify" in tasks and len(labels) < 2:
+        raise ValueError("the classify task needs --labels with two or more labels, e.g. a,b")
+    col = f"src.{quote_ident(column)}"
+    label_list = "[" + ", ".join(quote_literal(label) for label in labels) + "]"
+    items: list[str] = []
+    names: list[str] = []
+    for task in dict.fromkeys(tasks):
+        for out_name, function in TASK_COLUMNS[task]:
+            args = f"{col}, {label_list}" if task == "classify" else col
+            items.append(f"{function}({args}) AS {quote_ident(prefix + out_name)}")
+            names.append(prefix + out_name)
+    select = f"SELECT src.*, {', '.join(items)} FROM {source_sql(source)} AS src"
+    return select, names
+
+
+def enrich(
+    *,
+    table: str,
+    column: str,
+    out: str,
+    db: str | Path | None = None,
+    tasks: list[str] | None = None,
+    labels: list[str] | None = None,
+    models: dict[str, str] | None = None,
+    target: str | None = None,
+    config: str | Path | None = None,
+    truncation: str = "truncate",
+    replace: bool = False,
+    column_prefix: str = "",
+    progress: bool = True,
+) -> EnrichResult:
+    """Write `out` = `table` + the enriched columns; see the module docstring."""
+    tasks = tasks or ["sentiment"]
+    out_is_file = is_file_source(out)
+    if db is None and not out_is_file:
+        raise ValueError(f"--out {out!r} is a table name, so --db is needed to hold it")
+    select, names = build_select(table, column, tasks, labels or [], column_prefix)
+    con, registration = open_session(
+        db, target=target, config=config, models=models, truncation=truncation
+    )
+    try:
+        _check_columns(con.sql(f"SELECT * FROM {source_sql(table)} LIMIT 0").columns, names, column)
+        total = con.execute(f"SELECT count(*) FROM {source_sql(table)}").fetchone()
+        rows = int(total[0]) if total else 0
+        first_function = TASK_COLUMNS[tasks[0]][0][1]
+        started = time.monotonic()
+        with RowProgress(registration, first_function, rows, disable=not progress) as bar:
+            if out_is_file:
+                copy_query(con, select, _file_format(out), Path(out))
+            else:
+                verb = "CREATE OR REPLACE TABLE" if replace else "CREATE TABLE"
+                target_sql = ".".join(quote_ident(p) for p in out.split("."))
+                if not replace and _table_exists(con, out):
+                    raise ValueError(
+                        f"table {out!r} already exists in {db}; pass --replace to overwrite it"
+                    )
+                con.execute(f"{verb} {target_sql} AS {select}")
+            bar.bar.n = rows  # chunks of rows DuckDB skipped (e.g. all NULL) count as done
+            bar.bar.refresh()
+        elapsed = time.monotonic() - started
+        return EnrichResult(rows, names, elapsed, out, registration.stats())
+    finally:
+        registration.close()
+        con.close()
+
+
+def _check_columns(source_cols: list[str], new: list[str], column: str) -> None:
+    existing = {c.lower() for c in source_cols}
+    if column.lower() not in existing:
+        raise ValueError(f"the source has no column {column!r}; columns: {sorted(existing)}")
+    clash = [n for n in new if n.lower() in existing]
+    if clash:
+        raise ValueError(
+            f"the source already has columns {clash}; pass --column-prefix (e.g. tl_) to rename "
+            "the new ones"
+        )
+
+
+def _table_exists(con: duckdb.DuckDBPyConnection, name: str) -> bool:
+    schema, _, table = name.rpartition(".")
+    found = con.execute(
+        "SELECT count(*) FROM information_schema.tables WHERE table_name = ? "
+        "AND (? = '' OR table_schema = ?)",
+        [table, schema, schema],
+    ).fetchone()
+    return bool(found and found[0])
+
+
+def _file_format(path: str) -> str:
+    lowered = path.lower()
+    if lowered.endswith(".parquet"):
+        return "parquet"
+    if lowered.endswith((".json", ".ndjson", ".jsonl")):
+        return "json"
+    if lowered.endswith(".csv"):
+        return "csv"
+    raise ValueError(f"--out {path!r}: write .parquet, .csv or .json files, or name a table")

@@ -1,0 +1,160 @@
+"""The SQL functions: names, argument lists, DuckDB types and arrow output builders.
+
+Each public function is a DuckDB macro with overloads (DuckDB has no Python UDF
+overloading) over one private arrow UDF that takes every option explicitly:
+
+    sentiment(text)               -> _textlens_sentiment(text, '<default model>')
+    sentiment(text, model)        -> _textlens_sentiment(text, model)
+    classify(text, labels)        -> _textlens_classify(text, labels, '', '')
+    classify(text, labels, model[, hypothesis_template])
+
+Builders turn the results of a chunk's distinct items into one arrow array of
+the function's return type; the UDF layer then `take`s it into row order.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+
+from textlens.client.results import ClassifyResult, Entity, SentimentResult
+
+ENTITY_STRUCT = pa.struct(
+    [
+        ("text", pa.string()),
+        ("label", pa.string()),
+        ("start", pa.int32()),
+        ("end", pa.int32()),
+        ("score", pa.float64()),
+    ]
+)
+ENTITY_LIST = pa.list_(ENTITY_STRUCT)
+SCORE_MAP = pa.map_(pa.string(), pa.float64())
+
+ENTITY_SQL = 'STRUCT(text VARCHAR, label VARCHAR, start INTEGER, "end" INTEGER, score DOUBLE)[]'
+SCORE_MAP_SQL = "MAP(VARCHAR, DOUBLE)"
+
+Builder = Callable[[list[Any]], pa.Array]
+
+
+def _labels(values: list[Any]) -> pa.Array:
+    return pa.array([v.label for v in values], type=pa.string())
+
+
+def _scores(values: list[SentimentResult]) -> pa.Array:
+    return pa.array([v.score for v in values], type=pa.float64())
+
+
+def _probabilities(values: list[SentimentResult]) -> pa.Array:
+    return pa.array([list(v.probabilities.items()) for v in values], type=SCORE_MAP)
+
+
+def _class_scores(values: list[ClassifyResult]) -> pa.Array:
+    return pa.array([list(v.scores.items()) for v in values], type=SCORE_MAP)
+
+
+def _entities(values: list[list[Entity]]) -> pa.Array:
+    return pa.array(
+        [
+            [
+                {"text": e.text, "label": e.label, "start": e.start, "end": e.end, "score": e.score}
+                for e in spans
+            ]
+            for spans in values
+        ],
+        type=ENTITY_LIST,
+    )
+
+
+def vectors_builder(dim: int) -> Builder:
+    """FLOAT[dim] (a fixed-size list) from float32 vectors of length `dim`."""
+
+    def build(values: list[np.ndarray]) -> pa.Array:
+        matrix = np.stack(values) if values else np.zeros((0, dim), dtype=np.float32)
+        flat = pa.array(np.ascontiguousarray(matrix, dtype=np.float32).reshape(-1))
+        return pa.FixedSizeListArray.from_arrays(flat, dim)
+
+    return build
+
+
+@dataclass(frozen=True)
+class SqlFunction:
+    """One public SQL function and the private UDF behind it."""
+
+    name: str
+    #: The computation it shares with other functions (and the cache): sentiment,
+    #: entities, embed or classify.
+    task: str
+    return_type: str
+    build: Builder
+    summary: str
+
+    @property
+    def options(self) -> tuple[str, ...]:
+        """The UDF's arguments after the text."""
+        return ("labels", "model", "hypothesis_template") if self.task == "classify" else ("model",)
+
+    @property
+    def parameter_types(self) -> list[str]:
+        extra = {"labels": "VARCHAR[]", "model": "VARCHAR", "hypothesis_template": "VARCHAR"}
+        return ["VARCHAR", *(extra[o] for o in self.options)]
+
+
+def sql_functions(embed_dim: int | None) -> list[SqlFunction]:
+    """Every function, `embed` only when an embedding model is served (its type needs the dim)."""
+    out = [
+        SqlFunction("sentiment", "sentiment", "VARCHAR", _labels, "top sentiment label"),
+        SqlFunction(
+            "sentiment_score",
+            "sentiment",
+            "DOUBLE",
+            _scores,
+            "P(positive) - P(negative) in [-1, 1] (top probability for non-polarity models)",
+        ),
+        SqlFunction(
+            "sentiment_probs", "sentiment", SCORE_MAP_SQL, _probabilities, "probability by label"
+        ),
+        SqlFunction("entities", "entities", ENTITY_SQL, _entities, "named-entity spans"),
+        SqlFunction("classify", "classify", "VARCHAR", _labels, "top label (zero-shot)"),
+        SqlFunction(
+            "classify_scores", "classify", SCORE_MAP_SQL, _class_scores, "score of every label"
+        ),
+    ]
+    if embed_dim:
+        out.append(
+            SqlFunction(
+                "embed",
+                "embed",
+                f"FLOAT[{embed_dim}]",
+                vectors_builder(embed_dim),
+                f"unit-length {embed_dim}-dim embedding",
+            )
+        )
+    return out
+
+
+def quote_literal(value: str) -> str:
+    """A SQL string literal."""
+    return "'" + value.replace("'", "''") + "'"
+
+
+def macro_sql(fn: SqlFunction, public: str, private: str, default_model: str) -> str:
+    """CREATE TEMP MACRO with the function's overloads (temp: never stored in a database file)."""
+    model = quote_literal(default_model)
+    if fn.task == "classify":
+        overloads = [
+            f"(text, labels) AS {private}(text, labels, {model}, '')",
+            f"(text, labels, model) AS {private}(text, labels, model, '')",
+            f"(text, labels, model, hypothesis_template) AS "
+            f"{private}(text, labels, model, hypothesis_template)",
+        ]
+    else:
+        overloads = [
+            f"(text) AS {private}(text, {model})",
+            f"(text, model) AS {private}(text, model)",
+        ]
+    return f"CREATE OR REPLACE TEMP MACRO {public}{', '.join(overloads)}"

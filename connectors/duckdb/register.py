@@ -1,0 +1,249 @@
+"""`register(con)`: every textlens model as typed DuckDB functions on one connection.
+
+Mode: `target` (or $TEXTLENS_TARGET) -> remote, a textlens server over gRPC;
+otherwise embedded, the runtime in this process. Registration reads the model
+list once (embed() needs its vector size as a type), registers one private
+arrow UDF per function and temporary macros that give each function its
+overloads, and returns a `Registration` handle with the counters.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+import threading
+from collections.abc import Mapping
+from pathlib import Path
+from types import TracebackType
+from typing import TYPE_CHECKING, Any, Literal
+
+from textlens.client.limits import TARGET_ENV
+from textlens.client.results import TRUNCATIONS, ModelInfo, Truncation
+from textlens.connectors.duckdb.backend import Backend
+from textlens.connectors.duckdb.cache import CacheStats, ResultCache
+from textlens.connectors.duckdb.engine import Engine
+from textlens.connectors.duckdb.functions import SqlFunction, macro_sql, sql_functions
+from textlens.connectors.duckdb.udf import ChunkListener, make_udf
+
+if TYPE_CHECKING:
+    import duckdb
+
+Mode = Literal["auto", "embedded", "remote"]
+
+#: Seconds one remote chunk may take, retries included (a 2048-row chunk on a busy CPU server).
+DEFAULT_TIMEOUT = 300.0
+#: How often a remote registration re-reads model fingerprints (a server may be redeployed).
+VERSION_TTL = 30.0
+#: The `models=` keys: the function families (sentiment covers sentiment_score and _probs).
+MODEL_KEYS = ("sentiment", "entities", "embed", "classify")
+_PREFIX = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+
+class Registration:
+    """The functions registered on one connection, their backend and counters."""
+
+    def __init__(
+        self,
+        con: duckdb.DuckDBPyConnection,
+        engine: Engine,
+        functions: dict[str, SqlFunction],
+        private_names: list[str],
+        *,
+        owns_backend: bool,
+    ) -> None:
+        self.con = con
+        self.engine = engine
+        #: Public SQL name -> function.
+        self.functions = functions
+        self._private = private_names
+        self._owns_backend = owns_backend
+        self._listeners: list[ChunkListener] = []
+        self._lock = threading.Lock()
+        self._closed = False
+
+    @property
+    def backend(self) -> Backend:
+        return self.engine.backend
+
+    @property
+    def mode(self) -> str:
+        """`embedded` or `remote`."""
+        return self.backend.mode
+
+    @property
+    def cache(self) -> ResultCache:
+        return self.engine.cache
+
+    def stats(self) -> CacheStats:
+        """Rows seen, duplicates folded, cache hits/misses and texts computed so far."""
+        return self.engine.stats()
+
+    def reset_stats(self) -> None:
+        self.engine.reset_stats()
+
+    def models(self) -> list[ModelInfo]:
+        """The models behind the functions (fresh from the backend)."""
+        return self.engine.resolver.models(refresh=True)
+
+    def add_listener(self, listener: ChunkListener) -> None:
+        """Call `listener(function, rows)` after every chunk a function finishes (progress bars)."""
+        self._listeners.append(listener)
+
+    def remove_listener(self, listener: ChunkListener) -> None:
+        self._listeners.remove(listener)
+
+    @property
+    def listeners(self) -> list[ChunkListener]:
+        return self._listeners
+
+    def unregister(self) -> None:
+        """Drop the macros and UDFs from the connection (it stays open)."""
+        with self._lock:
+            if self._closed:
+                return
+            self._closed = True
+        for name in self.functions:
+            try:
+                self.con.execute(f"DROP MACRO IF EXISTS temp.{name}")
+            except Exception:  # a closed connection has nothing left to drop
+                break
+        for name in self._private:
+            try:
+                self.con.remove_function(name)
+            except Exception:
+                break
+
+    def close(self) -> None:
+        """Unregister, and close the backend if `register` created it."""
+        self.unregister()
+        if self._owns_backend:
+            self.backend.close()
+
+    def __enter__(self) -> Registration:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return (
+            f"Registration({self.backend.describe()}, functions={sorted(self.functions)}, "
+            f"stats={self.stats().as_dict()})"
+        )
+
+
+def choose_backend(
+    target: str | None, mode: Mode, config: str | Path | None, timeout: float
+) -> Backend:
+    """The backend `register` uses for these arguments (see `register`)."""
+    if mode not in ("auto", "embedded", "remote"):
+        raise ValueError(f"mode must be auto, embedded or remote, not {mode!r}")
+    remote = mode == "remote" or (mode == "auto" and bool(target or os.environ.get(TARGET_ENV)))
+    if remote:
+        if config is not None:
+            raise ValueError("config= configures the embedded runtime; a server has its own")
+        from textlens.connectors.duckdb.remote import RemoteBackend
+
+        return RemoteBackend.connect(target, timeout=timeout)
+    if target:
+        raise ValueError(f"target={target!r} contradicts mode='embedded'")
+    from textlens.connectors.duckdb.embedded import EmbeddedBackend
+
+    return EmbeddedBackend.load(config)
+
+
+def register(
+    con: duckdb.DuckDBPyConnection,
+    target: str | None = None,
+    *,
+    mode: Mode = "auto",
+    config: str | Path | None = None,
+    backend: Backend | None = None,
+    models: Mapping[str, str] | None = None,
+    truncation: Truncation = "truncate",
+    prefix: str = "",
+    timeout: float = DEFAULT_TIMEOUT,
+    cache: ResultCache | None = None,
+) -> Registration:
+    """Register the textlens SQL functions on `con`; returns the handle with `stats()`.
+
+    * `target` "host:port" (or $TEXTLENS_TARGET): remote mode, a textlens
+      server; needs no torch. Otherwise embedded mode: the runtime in this
+      process (the `models` extra), over the models of `config` (a TOML file
+      as for `textlens serve`; default $TEXTLENS_CONFIG, else the built-in
+      defaults), loaded once per process. `mode` forces one or the other;
+      `backend` supplies your own (e.g. `EmbeddedBackend(analyzer)`).
+    * `models` names the model the one-argument forms use per function family
+      (keys sentiment, entities, embed, classify); by default the server's
+      default model of each task. `sentiment(text, 'name')` picks any other.
+    * `truncation` "truncate" (default) or "error": what over-long texts do.
+    * `prefix` is put before every function name (`prefix="tl_"` -> `tl_sentiment`).
+    * `timeout` is each remote chunk's deadline in seconds, retries included.
+    * `cache` shares a `ResultCache` between registrations (default: a new one).
+    """
+    if truncation not in TRUNCATIONS:
+        raise ValueError(f"truncation must be one of {TRUNCATIONS}, not {truncation!r}")
+    if prefix and not _PREFIX.match(prefix):
+        raise ValueError(f"prefix must be a SQL identifier (letters, digits, _), not {prefix!r}")
+    chosen = dict(models or {})
+    unknown = set(chosen) - set(MODEL_KEYS)
+    if unknown:
+        raise ValueError(f"models= keys are {', '.join(MODEL_KEYS)}; unknown: {sorted(unknown)}")
+    owns_backend = backend is None
+    if backend is None:
+        backend = choose_backend(target, mode, config, timeout)
+    try:
+        engine = Engine(
+            backend,
+            cache if cache is not None else ResultCache(),
+            truncation=truncation,
+            version_ttl=VERSION_TTL if backend.mode == "remote" else None,
+        )
+        embed_info = engine.resolver.resolve("embed", chosen.get("embed", ""))
+        engine.embed_dim = embed_info.dim if embed_info is not None else None
+        return _create(con, engine, chosen, prefix, owns_backend)
+    except BaseException:
+        if owns_backend:
+            backend.close()
+        raise
+
+
+def _create(
+    con: duckdb.DuckDBPyConnection,
+    engine: Engine,
+    models: dict[str, str],
+    prefix: str,
+    owns_backend: bool,
+) -> Registration:
+    import duckdb
+
+    functions: dict[str, SqlFunction] = {}
+    private: list[str] = []
+    registration = Registration(con, engine, functions, private, owns_backend=owns_backend)
+    for fn in sql_functions(engine.embed_dim):
+        public = f"{prefix}{fn.name}"
+        private_name = f"_textlens_{public}"
+        with contextlib.suppress(duckdb.Error):  # registering again replaces
+            con.remove_function(private_name)
+        # Plain strings for the UDF kind and NULL handling: DuckDB accepts them in every
+        # version, while the enums moved between modules (duckdb.functional -> duckdb.func).
+        create_function: Any = con.create_function
+        create_function(
+            private_name,
+            make_udf(fn, public, engine, registration.listeners),
+            fn.parameter_types,
+            fn.return_type,
+            type="arrow",
+            null_handling="special",
+            side_effects=False,
+        )
+        private.append(private_name)
+        con.execute(macro_sql(fn, public, private_name, models.get(fn.task, "")))
+        functions[public] = fn
+    return registration

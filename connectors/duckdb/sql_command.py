@@ -1,0 +1,88 @@
+"""`textlens sql "SELECT ..."`: run a query with the textlens functions and print the result.
+
+`table` prints DuckDB's box rendering (up to `max_rows` rows); `csv`, `json`
+(one object per line) and `parquet` go through DuckDB's own COPY writers, so
+nested results (entities, embeddings, maps) keep their types, to a file with
+`output` or to stdout (csv and json only).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+import tempfile
+from pathlib import Path
+from typing import TYPE_CHECKING, Literal
+
+from textlens.connectors.duckdb.session import open_session
+
+if TYPE_CHECKING:
+    import duckdb
+
+Format = Literal["table", "csv", "json", "parquet"]
+FORMATS: tuple[str, ...] = ("table", "csv", "json", "parquet")
+COPY_OPTIONS = {
+    "csv": "FORMAT csv, HEADER true",
+    "json": "FORMAT json",
+    "parquet": "FORMAT parquet",
+}
+
+
+def copy_query(con: duckdb.DuckDBPyConnection, query: str, fmt: str, path: Path) -> None:
+    """Write the result of `query` to `path` in `fmt`, atomically (a temp file, then a rename)."""
+    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    literal = "'" + str(tmp).replace("'", "''") + "'"
+    try:
+        con.execute(f"COPY ({query.strip().rstrip(';')}) TO {literal} ({COPY_OPTIONS[fmt]})")
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def run_sql(
+    query: str,
+    *,
+    db: str | Path | None = None,
+    target: str | None = None,
+    config: str | Path | None = None,
+    fmt: Format = "table",
+    output: Path | None = None,
+    max_rows: int = 40,
+    stats: bool = False,
+) -> int:
+    """Run `query` and write its result to stdout or `output`; returns the exit status (0)."""
+    if fmt not in FORMATS:
+        raise ValueError(f"format must be one of {', '.join(FORMATS)}, not {fmt!r}")
+    if fmt == "parquet" and output is None:
+        raise ValueError("--format parquet needs --output FILE")
+    con, registration = open_session(db, target=target, config=config)
+    try:
+        if fmt == "table":
+            relation = con.sql(query)
+            if relation is not None:
+                if output is None:
+                    width = shutil.get_terminal_size().columns if sys.stdout.isatty() else None
+                    relation.show(max_rows=max_rows, max_width=width)
+                else:
+                    output.write_text(str(relation), encoding="utf-8")
+        elif output is not None:
+            copy_query(con, query, fmt, output)
+        else:
+            with tempfile.TemporaryDirectory(prefix="textlens-sql-") as tmp:
+                path = Path(tmp) / f"result.{fmt}"
+                copy_query(con, query, fmt, path)
+                with path.open(encoding="utf-8") as result:
+                    shutil.copyfileobj(result, sys.stdout)
+        if stats:
+            s = registration.stats()
+            print(
+                f"textlens: {s.rows} rows ({s.nulls} NULL), {s.deduplicated} duplicates folded, "
+                f"{s.hits + s.shared} cache hits, {s.computed} texts computed in {s.calls} calls "
+                f"[{registration.backend.describe()}]",
+                file=sys.stderr,
+            )
+    finally:
+        registration.close()
+        con.close()
+    return 0

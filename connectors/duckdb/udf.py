@@ -1,0 +1,79 @@
+"""The arrow UDF body, written once for every function and both backends.
+
+Per chunk: plan (dedup, NULLs) -> one engine call per option group -> build
+the distinct answers as arrow -> `take` into row order. Textlens errors are
+re-raised with the SQL function and the backend named, so the DuckDB error an
+analyst sees says which server failed and what to do.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from textlens.client.errors import TextlensError, TextTooLong
+from textlens.connectors.duckdb.chunks import Column, plan_chunk
+from textlens.connectors.duckdb.engine import Engine
+from textlens.connectors.duckdb.functions import SqlFunction
+
+#: Called after each chunk with (public function name, rows in the chunk).
+ChunkListener = Callable[[str, int], None]
+
+
+def contextualize(err: TextlensError, function: str, where: str) -> TextlensError:
+    """The same error class, its message prefixed with the function and where it ran.
+
+    `where` is the backend's description ("textlens server at host:port"); it is
+    left out when the message already names the address.
+    """
+    message = str(err)
+    address = where.rsplit(" ", 1)[-1]
+    context = f"textlens {function}()" if address in message else f"textlens {function}() [{where}]"
+    if isinstance(err, TextTooLong):
+        message += (
+            ". This connection was registered with truncation='error'; "
+            "register(con, truncation='truncate') cuts long texts instead"
+        )
+    return type(err)(f"{context}: {message}")
+
+
+def make_udf(
+    fn: SqlFunction,
+    public_name: str,
+    engine: Engine,
+    listeners: list[ChunkListener],
+) -> Callable[..., pa.Array]:
+    """The arrow UDF behind `public_name`: text and option columns in, one array out."""
+
+    def run(*columns: Column) -> pa.Array:
+        try:
+            plan = plan_chunk(columns)
+            values: list[Any] = []
+            for group in plan.groups:
+                values.extend(engine.results(fn.task, group.options, group.texts))
+            out = pc.take(fn.build(values), plan.slots)
+        except TextlensError as err:
+            raise contextualize(err, public_name, engine.backend.describe()) from err
+        engine.count(rows=plan.size - plan.nulls, nulls=plan.nulls, chunks=1)
+        for listener in listeners:
+            listener(public_name, plan.size)
+        return out
+
+    # DuckDB checks the Python signature against the parameter list: spell it out.
+    udf: Callable[..., pa.Array]
+    if len(fn.options) == 1:
+
+        def udf(text: Column, model: Column) -> pa.Array:
+            return run(text, model)
+
+    else:
+
+        def udf(text: Column, labels: Column, model: Column, template: Column) -> pa.Array:
+            return run(text, labels, model, template)
+
+    udf.__name__ = f"textlens_{fn.name}"
+    udf.__doc__ = fn.summary
+    return udf

@@ -1,0 +1,1 @@
+"""Tests of textlens.connectors (the DuckDB connector; the client has tests/client)."""

@@ -1,0 +1,1 @@
+"""Tests of textlens.connectors.duckdb: real DuckDB, real servers on loopback."""
