@@ -16,14 +16,20 @@ PY := $(VENV)/bin/python
 SPEC_HASH := $(shell { cat pyproject.toml; echo "$(TORCH_VERSION) $(EXTRAS)"; } \
 	| { sha256sum 2>/dev/null || shasum -a 256; } | cut -c1-12)
 STAMP := $(VENV)/.stamp-$(SPEC_HASH)
+# Superset's own environment (SQLAlchemy 1.4, no torch): scripts/superset/setup_venv.sh.
+SUPERSET_VENV ?= .venv-superset
+SUPERSET_HASH := $(shell cat pyproject.toml scripts/superset/setup_venv.sh \
+	scripts/superset/constraints.txt | { sha256sum 2>/dev/null || shasum -a 256; } | cut -c1-12)
+SUPERSET_STAMP := $(SUPERSET_VENV)/.stamp-$(SUPERSET_HASH)
 
 .DEFAULT_GOAL := help
-.PHONY: help venv demo test test-all lint typecheck format proto serve bench clean
+.PHONY: help venv demo test test-all lint typecheck format proto serve bench clean \
+	superset-venv superset-demo test-superset
 
 # Model code never reaches the hub (models are local or in the HF cache) and
 # the tokenizers' thread pool is not shared with forked workers.
-demo test test-all bench: export HF_HUB_OFFLINE := 1
-demo test test-all bench: export TOKENIZERS_PARALLELISM := false
+demo test test-all bench superset-demo test-superset: export HF_HUB_OFFLINE := 1
+demo test test-all bench superset-demo test-superset: export TOKENIZERS_PARALLELISM := false
 
 help:
 	@echo "make demo       start a server on the embedded models and query it"
@@ -34,8 +40,11 @@ help:
 	@echo "make format     ruff format and ruff check --fix"
 	@echo "make proto      regenerate proto/textlens/v1 from textlens.proto"
 	@echo "make serve      run \`textlens serve \$$(ARGS)\`"
-	@echo "make bench      serving throughput benchmark"
+	@echo "make bench      gRPC serving and DuckDB UDF benchmarks (~20 min on 2 cores)"
 	@echo "make clean      remove build outputs and caches (keeps $(VENV), bench/results)"
+	@echo "make superset-venv   build $(SUPERSET_VENV): pinned Superset + textlens[superset]"
+	@echo "make superset-demo   textlens server + demo data + Superset + dashboard on :8088"
+	@echo "make test-superset   only the Superset end-to-end suite (real Superset, Chromium)"
 
 # ---------------------------------------------------------------------------
 # Environment
@@ -55,6 +64,13 @@ $(STAMP):
 	@rm -f $(VENV)/.stamp-*
 	@touch $@
 
+superset-venv: $(SUPERSET_STAMP)
+
+$(SUPERSET_STAMP):
+	PYTHON=$(PYTHON) scripts/superset/setup_venv.sh $(SUPERSET_VENV)
+	@rm -f $(SUPERSET_VENV)/.stamp-*
+	@touch $@
+
 # ---------------------------------------------------------------------------
 # Running
 # ---------------------------------------------------------------------------
@@ -65,18 +81,28 @@ demo: venv
 serve: venv
 	$(VENV)/bin/textlens serve $(ARGS)
 
+superset-demo: venv superset-venv
+	$(VENV)/bin/textlens superset demo --venv $(SUPERSET_VENV) $(ARGS)
+
 bench: venv
-	$(PY) bench/serve_throughput.py
+	@mkdir -p bench/results
+	$(PY) bench/serve_throughput.py --json bench/results/serve_throughput.json
+	$(PY) bench/duckdb_udf.py --json bench/results/duckdb_udf.json
 
 # ---------------------------------------------------------------------------
 # Checks
 # ---------------------------------------------------------------------------
 
-test: venv lint
+# The Superset end-to-end suite (tests/superset_plugin) runs in both: it needs
+# $(SUPERSET_VENV), and skips, saying why, only where Chromium is not installed.
+test: venv superset-venv lint
 	$(PY) -m pytest $(PYTEST_ARGS)
 
-test-all: venv lint
+test-all: venv superset-venv lint
 	$(PY) -m pytest
+
+test-superset: venv superset-venv
+	$(PY) -m pytest -m superset tests/superset_plugin $(ARGS)
 
 # mypy runs on .build/typecheck/textlens, the installed package layout as
 # symlinks to the sources (scripts/typecheck_tree.py builds it, runs

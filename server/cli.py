@@ -49,6 +49,17 @@ def _models(args: argparse.Namespace) -> int:
     return 0
 
 
+def _reload(args: argparse.Namespace) -> int:
+    from textlens.client import Client
+
+    with Client(args.target) as client:
+        outcomes = client.reload_models(args.name, token=args.token)
+    for o in outcomes:
+        state = f"{o.previous_version or 'new'} -> {o.version}" if o.changed else "unchanged"
+        print(f"{o.name:24} {state:28} {o.source}")
+    return 0
+
+
 def _demo(args: argparse.Namespace) -> int:
     from textlens.server.demo import main as demo_main
 
@@ -154,6 +165,19 @@ def build_parser() -> argparse.ArgumentParser:
     models.add_argument("--json", action="store_true")
     models.set_defaults(func=_models)
 
+    reload = sub.add_parser(
+        "reload",
+        help="make a running server serve its registry's current model versions (admin)",
+    )
+    reload.add_argument("--target", default=None, help="host:port (default $TEXTLENS_TARGET)")
+    reload.add_argument(
+        "--name", action="append", default=[], help="registered model (repeatable; default all)"
+    )
+    reload.add_argument(
+        "--token", default=None, help="operator token (default $TEXTLENS_ADMIN_TOKEN)"
+    )
+    reload.set_defaults(func=_reload)
+
     demo = sub.add_parser(
         "demo", help="start a server on the default models and analyse a few texts"
     )
@@ -224,6 +248,15 @@ def build_parser() -> argparse.ArgumentParser:
     enrich.add_argument("--column-prefix", default="", help="prefix for the new column names")
     enrich.add_argument("--no-progress", action="store_true", help="no progress bar")
     enrich.set_defaults(func=_enrich)
+
+    from textlens.server.training.commands import add_eval_parser, add_train_parser
+
+    add_train_parser(sub)
+    add_eval_parser(sub)
+
+    from textlens.superset_plugin.cli import add_superset_parser
+
+    add_superset_parser(sub)
     return parser
 
 

@@ -9,6 +9,8 @@ Example TOML:
 
     [server]
     port = 50051
+    registry = "./registry"       # `textlens train --register` models, hot-reloadable
+    admin_token = "change-me"     # enables the ReloadModels admin RPC
 
     [[models]]
     name = "finance"
@@ -80,8 +82,17 @@ class ServerSettings(BaseSettings):
     grace_seconds: float = Field(default=10.0, ge=0)
     log_level: str = "INFO"
     log_format: Literal["text", "json"] = "text"
-    #: Operator token for admin RPCs (later); empty disables them.
+    #: Operator token for admin RPCs (ReloadModels); empty disables them.
     admin_token: str = ""
+    #: Model registry directory (`textlens train --register`): each registered model is
+    #: served at its current version, next to `models`; ReloadModels picks up new ones.
+    registry: Path | None = None
+    #: Seconds a replaced model keeps its batcher after a reload, so requests that picked
+    #: it just before the swap still finish on it.
+    retire_seconds: float = Field(default=5.0, ge=0)
+    #: Poll the registry every this many seconds and serve new current versions by
+    #: itself (a file watch; 0 = only on the ReloadModels RPC).
+    watch_seconds: float = Field(default=0.0, ge=0)
     models: list[ModelSpec] = Field(default_factory=default_models)
 
     @field_validator("log_level")

@@ -8,6 +8,7 @@ AsyncClient anywhere, but use it from one event loop only.
 from __future__ import annotations
 
 import asyncio
+import functools
 import time
 from collections.abc import Callable, Sequence
 from types import TracebackType
@@ -26,7 +27,14 @@ from textlens.client.limits import (
     DEFAULT_RETRIES,
     DEFAULT_TIMEOUT,
 )
-from textlens.client.results import ClassifyResult, Entity, ModelInfo, SentimentResult, Truncation
+from textlens.client.results import (
+    ClassifyResult,
+    Entity,
+    ModelInfo,
+    ModelReload,
+    SentimentResult,
+    Truncation,
+)
 from textlens.client.retry import RetryPolicy
 from textlens.client.settings import Settings
 from textlens.client.status import deadline_error, from_rpc_error, rpc_code
@@ -138,6 +146,17 @@ class AsyncClient:
     async def model_versions(self) -> dict[str, str]:
         """{model name: version}; a version changes whenever the model's weights change."""
         return {info.name: info.version for info in await self.list_models()}
+
+    async def reload_models(
+        self, names: Sequence[str] = (), token: str | None = None
+    ) -> list[ModelReload]:
+        """Admin: serve the registry's current versions; see `Client.reload_models`."""
+        self._ensure_channel()
+        job = convert.reload_models_job(names)
+        rpc = functools.partial(self._stub.ReloadModels, metadata=convert.admin_metadata(token))
+        deadline = time.monotonic() + self._settings.timeout
+        responses = [await self._invoke(job.method, rpc, r, deadline) for r in job.requests]
+        return job.finish(responses)
 
     async def health(self, service: str = "") -> bool:
         """True if grpc.health.v1 Check says SERVING; False if not, unknown or unreachable."""

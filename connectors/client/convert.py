@@ -9,6 +9,7 @@ unpacked from their little-endian bytes.
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
@@ -23,6 +24,7 @@ from textlens.client.results import (
     ClassifyResult,
     Entity,
     ModelInfo,
+    ModelReload,
     SentimentResult,
 )
 from textlens.v1 import textlens_pb2 as pb
@@ -340,6 +342,32 @@ def embed_array_job(
         return matrices[0] if len(matrices) == 1 else np.concatenate(matrices)
 
     return Job("Embed", requests, finish)
+
+
+#: Where `reload_models` finds the operator token when none is passed.
+ADMIN_TOKEN_ENV = "TEXTLENS_ADMIN_TOKEN"
+
+
+def admin_metadata(token: str | None) -> tuple[tuple[str, str], ...]:
+    """Call metadata of an admin RPC: `authorization: Bearer <token>` (default: the env var)."""
+    token = token if token is not None else os.environ.get(ADMIN_TOKEN_ENV, "")
+    return (("authorization", f"Bearer {token}"),)
+
+
+def reload_models_job(
+    names: Sequence[str],
+) -> Job[pb.ReloadModelsRequest, list[ModelReload]]:
+    if isinstance(names, str):
+        raise errors.InvalidInput(f"names must be a list of model names, not the string {names!r}")
+
+    def finish(responses: list[pb.ReloadModelsResponse]) -> list[ModelReload]:
+        return [
+            ModelReload(m.name, m.previous_version, m.version, m.source)
+            for resp in responses
+            for m in resp.models
+        ]
+
+    return Job("ReloadModels", [pb.ReloadModelsRequest(names=list(names))], finish)
 
 
 def list_models_job() -> Job[pb.ListModelsRequest, list[ModelInfo]]:

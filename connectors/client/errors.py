@@ -51,3 +51,11 @@ class ServerUnavailable(TextlensError):
 
 class ModelLoadError(TextlensError):
     """A configured model could not be loaded (missing files, bad checksum...)."""
+
+
+class Unauthenticated(TextlensError):
+    """An admin RPC came without the operator token, or with a wrong one."""
+
+
+class PermissionDenied(TextlensError):
+    """The call is not allowed on this server (e.g. its admin RPCs are disabled)."""

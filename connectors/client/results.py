@@ -55,3 +55,17 @@ class ModelInfo:
     source: str
     is_default: bool
     dim: int = 0
+
+
+@dataclass(frozen=True)
+class ModelReload:
+    """What `ReloadModels` did to one registered model."""
+
+    name: str
+    previous_version: str
+    version: str
+    source: str
+
+    @property
+    def changed(self) -> bool:
+        return self.previous_version != self.version

@@ -8,6 +8,7 @@ failure comes out as a textlens error. A Client is thread-safe: share one.
 
 from __future__ import annotations
 
+import functools
 import time
 from collections.abc import Callable, Sequence
 from types import TracebackType
@@ -25,7 +26,14 @@ from textlens.client.limits import (
     DEFAULT_RETRIES,
     DEFAULT_TIMEOUT,
 )
-from textlens.client.results import ClassifyResult, Entity, ModelInfo, SentimentResult, Truncation
+from textlens.client.results import (
+    ClassifyResult,
+    Entity,
+    ModelInfo,
+    ModelReload,
+    SentimentResult,
+    Truncation,
+)
 from textlens.client.retry import RetryPolicy
 from textlens.client.settings import Settings
 from textlens.client.status import deadline_error, from_rpc_error, rpc_code
@@ -148,6 +156,22 @@ class Client:
     def model_versions(self) -> dict[str, str]:
         """{model name: version}; a version changes whenever the model's weights change."""
         return {info.name: info.version for info in self.list_models()}
+
+    def reload_models(
+        self, names: Sequence[str] = (), token: str | None = None
+    ) -> list[ModelReload]:
+        """Admin: make the server serve its registry's current versions (empty: every model).
+
+        `token` is the server's operator token (default $TEXTLENS_ADMIN_TOKEN),
+        sent as `authorization: Bearer <token>`. Not retried past the first
+        answer: a reload that failed changed nothing and says why.
+        """
+        self._check_open()
+        job = convert.reload_models_job(names)
+        rpc = functools.partial(self._stub.ReloadModels, metadata=convert.admin_metadata(token))
+        deadline = time.monotonic() + self._settings.timeout
+        responses = [self._invoke(job.method, rpc, r, deadline) for r in job.requests]
+        return job.finish(responses)
 
     def health(self, service: str = "") -> bool:
         """True if the server's grpc.health.v1 Check says SERVING for `service` ("" = server).

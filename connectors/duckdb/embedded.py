@@ -47,9 +47,11 @@ def shared_analyzer(config: str | Path | None = None) -> Analyzer:
         analyzer = _SHARED.get(key)
         if analyzer is None:
             runtime = _import_runtime()
+            from textlens.server.runtime.reload import served_specs
             from textlens.server.settings import load_settings
 
-            specs = load_settings(config).models
+            # The configured models plus the registry's current versions, as `textlens serve`.
+            specs = served_specs(load_settings(config))
             analyzer = runtime.load_analyzer(specs)
             if not _SHARED:
                 atexit.register(_close_shared)

@@ -3,9 +3,9 @@
 Each public function is a DuckDB macro with overloads (DuckDB has no Python UDF
 overloading) over one private arrow UDF that takes every option explicitly:
 
-    sentiment(text)               -> _textlens_sentiment(text, '<default model>')
-    sentiment(text, model)        -> _textlens_sentiment(text, model)
-    classify(text, labels)        -> _textlens_classify(text, labels, '', '')
+    sentiment(text)               -> _textlens_sentiment_<token>(text, '<default model>')
+    sentiment(text, model)        -> _textlens_sentiment_<token>(text, model)
+    classify(text, labels)        -> _textlens_classify_<token>(text, labels, '', '')
     classify(text, labels, model[, hypothesis_template])
 
 Builders turn the results of a chunk's distinct items into one arrow array of

@@ -5,13 +5,19 @@ otherwise embedded, the runtime in this process. Registration reads the model
 list once (embed() needs its vector size as a type), registers one private
 arrow UDF per function and temporary macros that give each function its
 overloads, and returns a `Registration` handle with the counters.
+
+The private UDF names carry a token unique to the registration: DuckDB keeps
+Python UDFs in the database *instance*, which every connection to one file in
+one process shares, while temp macros belong to one connection. Unique names
+let two connections to the same file each register (with their own options)
+without "already exists" errors or one closing the other's functions.
 """
 
 from __future__ import annotations
 
-import contextlib
 import os
 import re
+import secrets
 import threading
 from collections.abc import Mapping
 from pathlib import Path
@@ -33,8 +39,11 @@ Mode = Literal["auto", "embedded", "remote"]
 
 #: Seconds one remote chunk may take, retries included (a 2048-row chunk on a busy CPU server).
 DEFAULT_TIMEOUT = 300.0
-#: How often a remote registration re-reads model fingerprints (a server may be redeployed).
-VERSION_TTL = 30.0
+#: How often a remote registration re-reads model fingerprints: a server may be redeployed
+#: or hot-reload a new registered version (ReloadModels), and cache keys carry the
+#: fingerprint, so this bounds how long cached answers of a replaced version can be served.
+#: One ListModels RPC per interval is negligible next to a chunk's model calls.
+VERSION_TTL = 2.0
 #: The `models=` keys: the function families (sentiment covers sentiment_score and _probs).
 MODEL_KEYS = ("sentiment", "entities", "embed", "classify")
 _PREFIX = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
@@ -48,7 +57,7 @@ class Registration:
         con: duckdb.DuckDBPyConnection,
         engine: Engine,
         functions: dict[str, SqlFunction],
-        private_names: list[str],
+        private_names: dict[str, str],
         *,
         owns_backend: bool,
     ) -> None:
@@ -56,7 +65,8 @@ class Registration:
         self.engine = engine
         #: Public SQL name -> function.
         self.functions = functions
-        self._private = private_names
+        #: Public SQL name -> the private UDF its macro calls (unique to this registration).
+        self.private_names = private_names
         self._owns_backend = owns_backend
         self._listeners: list[ChunkListener] = []
         self._lock = threading.Lock()
@@ -98,21 +108,30 @@ class Registration:
         return self._listeners
 
     def unregister(self) -> None:
-        """Drop the macros and UDFs from the connection (it stays open)."""
+        """Drop the macros and UDFs from the connection (it stays open).
+
+        A macro that a later registration on the same connection replaced is
+        left alone: it calls that registration's functions, not these.
+        """
         with self._lock:
             if self._closed:
                 return
             self._closed = True
-        for name in self.functions:
-            try:
+        try:
+            ours = {
+                name
+                for name, definition in self.con.execute(
+                    "SELECT function_name, macro_definition FROM duckdb_functions() "
+                    "WHERE database_name = 'temp' AND function_type = 'macro'"
+                ).fetchall()
+                if name in self.private_names and self.private_names[name] in str(definition)
+            }
+            for name in ours:
                 self.con.execute(f"DROP MACRO IF EXISTS temp.{name}")
-            except Exception:  # a closed connection has nothing left to drop
-                break
-        for name in self._private:
-            try:
+            for name in self.private_names.values():
                 self.con.remove_function(name)
-            except Exception:
-                break
+        except Exception:  # a closed connection has nothing left to drop
+            return
 
     def close(self) -> None:
         """Unregister, and close the backend if `register` created it."""
@@ -221,16 +240,14 @@ def _create(
     prefix: str,
     owns_backend: bool,
 ) -> Registration:
-    import duckdb
 
     functions: dict[str, SqlFunction] = {}
-    private: list[str] = []
+    private: dict[str, str] = {}
     registration = Registration(con, engine, functions, private, owns_backend=owns_backend)
+    token = secrets.token_hex(4)
     for fn in sql_functions(engine.embed_dim):
         public = f"{prefix}{fn.name}"
-        private_name = f"_textlens_{public}"
-        with contextlib.suppress(duckdb.Error):  # registering again replaces
-            con.remove_function(private_name)
+        private_name = f"_textlens_{public}_{token}"
         # Plain strings for the UDF kind and NULL handling: DuckDB accepts them in every
         # version, while the enums moved between modules (duckdb.functional -> duckdb.func).
         create_function: Any = con.create_function
@@ -243,7 +260,7 @@ def _create(
             null_handling="special",
             side_effects=False,
         )
-        private.append(private_name)
+        private[public] = private_name
         con.execute(macro_sql(fn, public, private_name, models.get(fn.task, "")))
         functions[public] = fn
     return registration

@@ -4,7 +4,9 @@ Each review has a date, a product, a 1-5 star rating and text whose tone
 matches the stars: the templates are written per rating band, mention brands,
 shops, cities and people (so `entities()` has something to find), and run one
 to four sentences, like real reviews. One product gets worse after a firmware
-update in the spring, so "average sentiment per product per month" has a story.
+update in the spring, so "average sentiment per product per month" has a story,
+and the update's first two weeks bring a flood of angry reviews, so "negative
+share by week" has a spike a dashboard must make obvious.
 """
 
 from __future__ import annotations
@@ -30,7 +32,11 @@ PRODUCTS = [
 ]
 #: The product whose reviews turn sour after DECLINE_FROM (a bad firmware update).
 DECLINING = "Mesh router"
-DECLINE_FROM = dt.date(2025, 4, 1)
+DECLINE_FROM = dt.date(2025, 4, 7)
+#: The update's first two weeks [start, end): routers drop offline, owners write in anger.
+INCIDENT = (DECLINE_FROM, DECLINE_FROM + dt.timedelta(days=14))
+#: Share of all reviews that are incident reviews of DECLINING (about 6x its usual weekly volume).
+INCIDENT_SHARE = 0.06
 SHOPS = ["Amazon", "Best Buy", "Target", "Walmart", "Costco", "John Lewis", "MediaMarkt"]
 CITIES = ["Chicago", "Berlin", "London", "Seattle", "Toronto", "Madrid", "Sydney", "Dublin"]
 PEOPLE = ["Maria", "James", "Priya", "Tom", "Sofia", "Daniel", "Aiko", "Lukas"]
@@ -95,9 +101,22 @@ class Review:
 
 def _rating(rng: random.Random, product: str, day: dt.date) -> int:
     ratings, weights = zip(*RATING_WEIGHTS.items(), strict=True)
-    if product == DECLINING and day >= DECLINE_FROM:
+    if product == DECLINING and INCIDENT[0] <= day < INCIDENT[1]:
+        weights = (0.01, 0.02, 0.04, 0.18, 0.75)
+    elif product == DECLINING and day >= DECLINE_FROM:
         weights = (0.10, 0.10, 0.15, 0.25, 0.40)
     return int(rng.choices(ratings, weights)[0])
+
+
+def _day_and_product(
+    rng: random.Random, start: dt.date, days: int
+) -> tuple[dt.date, tuple[str, str]]:
+    """Uniform over the period and the products, except the incident's burst of reviews."""
+    covers_incident = start <= INCIDENT[0] and INCIDENT[1] <= start + dt.timedelta(days=days)
+    if covers_incident and rng.random() < INCIDENT_SHARE:
+        day = INCIDENT[0] + dt.timedelta(days=rng.randrange((INCIDENT[1] - INCIDENT[0]).days))
+        return day, next(p for p in PRODUCTS if p[0] == DECLINING)
+    return start + dt.timedelta(days=rng.randrange(days)), rng.choice(PRODUCTS)
 
 
 def _text(rng: random.Random, product: str, brand: str, rating: int) -> str:
@@ -142,12 +161,11 @@ def generate_reviews(
     originals: list[Review] = []
     out: list[Review] = []
     for i in range(n):
-        day = start + dt.timedelta(days=rng.randrange(days))
+        day, (product, brand) = _day_and_product(rng, start, days)
         if i in duplicates:
             again = rng.choice(originals)
             out.append(Review(i + 1, max(day, again.review_date), *_fields(again)))
             continue
-        product, brand = rng.choice(PRODUCTS)
         rating = _rating(rng, product, day)
         text = _text(rng, product, brand, rating)
         while text in seen:

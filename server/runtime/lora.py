@@ -95,7 +95,12 @@ def unwrap_lora(model: nn.Module) -> None:
 def merge_lora_factors(
     model: nn.Module, factors: dict[str, torch.Tensor], r: int, alpha: float
 ) -> int:
-    """Add saved factors into a plain model's linear weights; return how many were merged."""
+    """Add saved factors into a plain model's linear weights; return how many were merged.
+
+    A fully fine-tuned delta (r = 0) has no factors: its weights load as plain tensors.
+    """
+    if not factors:
+        return 0
     scale = alpha / r
     merged = 0
     for key, a in factors.items():

@@ -7,6 +7,7 @@ each, and answers "which model serves this task under this name".
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -76,18 +77,51 @@ class ModelRegistry:
     """Served models by name, and each task's default."""
 
     def __init__(self, served: Iterable[ServedModel]) -> None:
-        self.models: dict[str, ServedModel] = {}
-        self.defaults: dict[str, str] = {}
+        self._swap_lock = threading.Lock()
+        self.models, self.defaults = self._index(served)
+
+    @staticmethod
+    def _index(served: Iterable[ServedModel]) -> tuple[dict[str, ServedModel], dict[str, str]]:
+        models: dict[str, ServedModel] = {}
+        defaults: dict[str, str] = {}
         for model in served:
-            self.models[model.name] = model
-        for model in self.models.values():
+            models[model.name] = model
+        for model in models.values():
             if model.spec.default:
-                self.defaults[model.spec.task] = model.name
-        for model in self.models.values():
-            self.defaults.setdefault(model.spec.task, model.name)
-        for task, name in self.defaults.items():
-            self.models[name].is_default = True
+                defaults[model.spec.task] = model.name
+        for model in models.values():
+            defaults.setdefault(model.spec.task, model.name)
+        for model in models.values():
+            model.is_default = defaults.get(model.spec.task) == model.name
+        for task, name in defaults.items():
             log.debug("default %s model: %s", task, name)
+        return models, defaults
+
+    def swap(self, replacements: Iterable[ServedModel]) -> list[ServedModel]:
+        """Serve `replacements` (new names or new versions); return the models they replace.
+
+        Atomic for readers: `models` and `defaults` are rebuilt aside and then
+        bound in one assignment each, so a request sees the old or the new
+        table. The replaced models keep their batchers; the caller closes them
+        once the requests that already picked them are done.
+        """
+        with self._swap_lock:
+            new = dict(self.models)
+            retired = []
+            for model in replacements:
+                old = new.get(model.name)
+                if old is not None:
+                    if old.spec.task != model.spec.task:
+                        raise WrongTask(
+                            f"model {model.name!r} serves {old.spec.task}; a {model.spec.task} "
+                            "model cannot replace it (register it under another name)"
+                        )
+                    retired.append(old)
+                new[model.name] = model
+            models, defaults = self._index(new.values())
+            self.models = models
+            self.defaults = defaults
+        return retired
 
     @classmethod
     def load(cls, specs: Iterable[ModelSpec]) -> ModelRegistry:

@@ -3,7 +3,9 @@
     python -m textlens.server.training.defaults sentiment --data ../shared/data
     python -m textlens.server.training.defaults ner --data ../shared/data
 
-The exact commands, seeds and validation numbers end up in each model card.
+A thin wrapper over `textlens train` (`textlens.server.training.pipeline`):
+each default is one training job, and its model card shows the equivalent
+`textlens train` command, the seeds and the validation numbers.
 """
 
 from __future__ import annotations
@@ -17,12 +19,10 @@ from typing import Any
 
 import torch
 
-from textlens.server.training.data import read_conll, read_labelled_csv, stratified_split
-from textlens.server.training.trainer import (
-    TrainConfig,
-    train_text_classifier,
-    train_token_classifier,
-)
+from textlens.server.training.data import read_labelled_csv, stratified_split
+from textlens.server.training.pipeline import TrainJob, run_training
+from textlens.server.training.sources import Source
+from textlens.server.training.trainer import TrainConfig
 
 MODELS_DIR = Path(__file__).resolve().parents[2] / "models"
 
@@ -41,26 +41,60 @@ def sentiment_split(
     return stratified_split(unique, [lab for _, lab in unique], 0.05, seed=seed)
 
 
-def train_sentiment(
-    data: Path, out: Path, cfg: TrainConfig, max_rows: int | None
-) -> dict[str, Any]:
-    train, valid = sentiment_split(data, cfg.seed)
-    if max_rows:
-        train = train[:max_rows]
-    print(f"sentiment: {len(train)} training rows, {len(valid)} validation rows", flush=True)
-    return train_text_classifier(train, valid, "sentiment", out, cfg)
+def sentiment_job(data: Path, out: Path, cfg: TrainConfig, max_rows: int | None) -> TrainJob:
+    """The default sentiment model as a `textlens train` job (same split as `sentiment_split`)."""
+    return TrainJob(
+        task="sentiment",
+        data=Source(path=data / "sst2_train.csv"),
+        config=cfg,
+        valid_fraction=0.05,
+        out=out,
+        max_rows=max_rows,
+    )
 
 
-def train_ner(data: Path, out: Path, cfg: TrainConfig, max_rows: int | None) -> dict[str, Any]:
-    train = read_conll(data / "conll2003_train.conll")
-    valid = read_conll(data / "conll2003_dev.conll")
-    if max_rows:
-        train = train[:max_rows]
-    print(f"ner: {len(train)} training sentences, {len(valid)} dev sentences", flush=True)
-    return train_token_classifier(train, valid, out, cfg)
+def ner_job(data: Path, out: Path, cfg: TrainConfig, max_rows: int | None) -> TrainJob:
+    """The default NER model as a `textlens train` job: CoNLL train, model selection on dev."""
+    return TrainJob(
+        task="ner",
+        data=Source(path=data / "conll2003_train.conll"),
+        valid=Source(path=data / "conll2003_dev.conll"),
+        config=cfg,
+        out=out,
+        max_rows=max_rows,
+    )
 
 
-def write_card(out: Path, task: str, argv: list[str], result: dict[str, Any]) -> None:
+def train_command(job: TrainJob) -> str:
+    """The `textlens train` command line that runs `job`."""
+    cfg, default = job.config, TrainConfig()
+    args = ["textlens", "train", "--task", job.task, "--data", str(job.data.path)]
+    if job.valid is not None:
+        args += ["--valid-data", str(job.valid.path)]
+    else:
+        args += ["--valid-fraction", f"{job.valid_fraction:g}"]
+    for flag, value, base in [
+        ("--epochs", cfg.epochs, default.epochs),
+        ("--batch-size", cfg.batch_size, default.batch_size),
+        ("--lr", cfg.lr, default.lr),
+        ("--lora-r", cfg.lora_r, default.lora_r),
+        ("--max-length", cfg.max_length, default.max_length),
+        ("--seed", cfg.seed, default.seed),
+        ("--evals-per-epoch", cfg.evals_per_epoch, default.evals_per_epoch),
+        ("--patience", cfg.patience, default.patience),
+    ]:
+        if value != base:
+            args += [flag, f"{value:g}" if isinstance(value, float) else str(value)]
+    if cfg.casing:
+        args.append("--casing")
+    if job.max_rows:
+        args += ["--max-rows", str(job.max_rows)]
+    return " ".join([*args, "--threads", "1", "--out", f"models/{job.out.name if job.out else ''}"])
+
+
+def write_card(
+    out: Path, task: str, argv: list[str], result: dict[str, Any], command: str = ""
+) -> None:
     meta = json.loads((out / "textlens_model.json").read_text())
     v = result["validation"]
     if task == "sentiment":
@@ -95,8 +129,9 @@ Labels: {", ".join(meta["id2label"].values())}
 
 ## Reproduce
 ```
-{" ".join(["python -m textlens.server.training.defaults", *argv])}
+{command or " ".join(["python -m textlens.server.training.defaults", *argv])}
 ```
+(equivalently `{" ".join(["python -m textlens.server.training.defaults", *argv])}`)
 Full hyper-parameters are in `textlens_model.json` under `training.config`.
 """
     (out / "MODEL_CARD.md").write_text(card, encoding="utf-8")
@@ -142,9 +177,11 @@ def main(argv: list[str] | None = None) -> int:
             batch_size=16,
         )
     out = args.out or MODELS_DIR / f"{args.task}-minilm"
-    train = train_sentiment if args.task == "sentiment" else train_ner
-    result = train(args.data, out, cfg, args.max_rows)
-    write_card(out, args.task, argv, result)
+    make_job = sentiment_job if args.task == "sentiment" else ner_job
+    job = make_job(args.data, out, cfg, args.max_rows)
+    job.command = train_command(job)
+    result = run_training(job)
+    write_card(out, args.task, argv, result, job.command)
     print(
         json.dumps(
             {k: v for k, v in result["validation"].items() if k != "confusion_matrix"}, indent=1

@@ -58,6 +58,16 @@ class TrainConfig:
     device: str = "auto"
     evals_per_epoch: int = 1
     patience: int = 2
+    #: "lora" trains adapters plus the head (a few-MB artifact); "full" trains every weight.
+    method: str = "lora"
+    #: Optimizer step every `grad_accum` batches (an effective batch of batch_size x grad_accum).
+    grad_accum: int = 1
+    #: "auto" weights the loss by inverse class frequency when the largest class has 1.5x
+    #: the rows of the smallest (balanced data keeps the plain loss); "none" or "balanced".
+    class_weight: str = "auto"
+    #: A textlens delta directory to continue from (its adapters/weights and head); its
+    #: base, method, LoRA shape, casing and labels then fix this run's.
+    init_from: str = ""
 
 
 def _seed_everything(seed: int) -> None:
@@ -92,12 +102,68 @@ def _prepare_network(
         verify_base(base_dir, MINILM_SHA256)
     network = TaskNetwork(hf_model(base_dir, kind, id2label), kind, casing=cfg.casing)
     tokenizer = transformers.AutoTokenizer.from_pretrained(base_dir)
+    if cfg.method == "full":
+        for param in network.parameters():
+            param.requires_grad = True
+        return network, tokenizer
+    if cfg.method != "lora":
+        raise ValueError(f"training method must be 'lora' or 'full', not {cfg.method!r}")
     add_lora(network, cfg.lora_r, cfg.lora_alpha)
     for name, param in network.named_parameters():
         param.requires_grad = (
             "lora_" in name or name.startswith(("hf.classifier", "casing")) or ".pooler." in name
         )
     return network, tokenizer
+
+
+def resumed_config(cfg: TrainConfig, delta_dir: Path) -> tuple[TrainConfig, dict[int, str]]:
+    """`cfg` with the previous run's base, method and shape; and its labels, which must be kept."""
+    from dataclasses import replace
+
+    from textlens.server.runtime.artifacts import read_meta
+
+    meta = read_meta(delta_dir)
+    method = "lora" if meta.lora_r > 0 else "full"
+    cfg = replace(
+        cfg,
+        base=meta.base_source,
+        method=method,
+        lora_r=meta.lora_r or cfg.lora_r,
+        lora_alpha=meta.lora_alpha,
+        casing=meta.casing,
+        init_from=str(delta_dir),
+    )
+    return cfg, meta.id2label
+
+
+def _load_previous(network: TaskNetwork, cfg: TrainConfig) -> None:
+    """Start from the previous delta's trained tensors (LoRA factors, head, casing)."""
+    from textlens.server.runtime.artifacts import load_delta_tensors
+
+    tensors = load_delta_tensors(Path(cfg.init_from))
+    own = network.state_dict()
+    unknown = sorted(set(tensors) - set(own))
+    if unknown:
+        raise ValueError(f"{cfg.init_from} has tensors this network lacks: {unknown[:5]}")
+    network.load_state_dict(tensors, strict=False)
+
+
+def class_weights(labels: Sequence[str], classes: Sequence[str], mode: str) -> torch.Tensor | None:
+    """Inverse-frequency loss weights (mean 1), or None for the plain loss.
+
+    Why "auto": a rare class otherwise barely moves the loss and macro-F1
+    suffers, but weighting balanced data only adds noise (and would change the
+    committed defaults' training), so it switches on at a 1.5x imbalance.
+    """
+    if mode not in ("auto", "balanced", "none"):
+        raise ValueError(f"class_weight must be auto, balanced or none, not {mode!r}")
+    counts = [sum(1 for x in labels if x == c) for c in classes]
+    if mode == "none" or not counts or min(counts) == 0:
+        return None
+    if mode == "auto" and max(counts) < 1.5 * min(counts):
+        return None
+    weights = torch.tensor([len(labels) / (len(classes) * n) for n in counts])
+    return weights / weights.mean()
 
 
 def _fit(
@@ -108,15 +174,21 @@ def _fit(
     encode: Callable[[list[int]], tuple[dict[str, torch.Tensor], torch.Tensor]],
     evaluate: Callable[[], tuple[float, dict[str, Any]]],
     device: torch.device,
-) -> tuple[dict[str, Any], list[dict[str, float]]]:
-    """Train; keep the trainable tensors of the best validation score; return its report."""
+    loss_weight: torch.Tensor | None = None,
+) -> tuple[dict[str, Any], list[dict[str, float]], list[dict[str, float]]]:
+    """Train; keep the trainable tensors of the best validation score.
+
+    Returns the best evaluation's report, the validation curve (one point per
+    evaluation) and the training-loss curve (about 20 points per epoch).
+    """
     from tqdm import tqdm
 
     rng = random.Random(cfg.seed)
     params = [p for p in network.parameters() if p.requires_grad]
     optimizer = torch.optim.AdamW(params, lr=cfg.lr, weight_decay=cfg.weight_decay)
     steps_per_epoch = math.ceil(n_rows / cfg.batch_size)
-    total = steps_per_epoch * cfg.epochs
+    accum = max(1, cfg.grad_accum)
+    total = math.ceil(steps_per_epoch / accum) * cfg.epochs
     warmup = max(1, int(total * cfg.warmup_fraction))
 
     def lr_at(step: int) -> float:
@@ -125,7 +197,8 @@ def _fit(
         return max(0.0, (total - step) / max(1, total - warmup))
 
     scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lr_at)
-    loss_fn = nn.CrossEntropyLoss(ignore_index=-100)
+    weight = None if loss_weight is None else loss_weight.to(device)
+    loss_fn = nn.CrossEntropyLoss(weight=weight, ignore_index=-100)
     autocast = device.type == "cuda"
     eval_points = {
         min(steps_per_epoch, round(steps_per_epoch * (k + 1) / cfg.evals_per_epoch))
@@ -135,6 +208,8 @@ def _fit(
     best_state: dict[str, torch.Tensor] = {}
     best_report: dict[str, Any] = {}
     curve: list[dict[str, float]] = []
+    losses: list[dict[str, float]] = []
+    loss_every = max(1, steps_per_epoch // 20)
     bad_evals = 0
     step = 0
     started = time.monotonic()
@@ -150,14 +225,17 @@ def _fit(
             with torch.autocast(device.type, dtype=torch.bfloat16, enabled=autocast):
                 logits = network(**inputs)
                 loss = loss_fn(logits.float().reshape(-1, logits.shape[-1]), labels.reshape(-1))
-            loss.backward()
-            torch.nn.utils.clip_grad_norm_(params, 1.0)
-            optimizer.step()
-            scheduler.step()
-            optimizer.zero_grad(set_to_none=True)
+            (loss / accum).backward()
+            if i % accum == 0 or i == len(batches):
+                torch.nn.utils.clip_grad_norm_(params, 1.0)
+                optimizer.step()
+                scheduler.step()
+                optimizer.zero_grad(set_to_none=True)
             step += 1
             running = 0.98 * running + 0.02 * loss.item() if i > 1 else loss.item()
-            bar.set_postfix(loss=f"{running:.4f}", best=f"{max(best_score, 0):.4f}")
+            bar.set_postfix(loss=f"{running:.4f}", valid=f"{max(best_score, 0):.4f}")
+            if i % loss_every == 0:
+                losses.append({"epoch": epoch + i / steps_per_epoch, "loss": running})
             if i in eval_points:
                 network.eval()
                 score, report = evaluate()
@@ -190,7 +268,7 @@ def _fit(
         for name, value in best_state.items():
             params_by_name[name].copy_(value.to(params_by_name[name].device))
     best_report["train_seconds"] = round(time.monotonic() - started, 1)
-    return best_report, curve
+    return best_report, curve, losses
 
 
 def _base_sha(cfg: TrainConfig) -> str:
@@ -199,18 +277,37 @@ def _base_sha(cfg: TrainConfig) -> str:
 
 
 def train_text_classifier(
-    train: TextRows, valid: TextRows, task: str, out_dir: Path, cfg: TrainConfig
+    train: TextRows,
+    valid: TextRows,
+    task: str,
+    out_dir: Path,
+    cfg: TrainConfig,
+    record: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """Fine-tune a sequence classifier on (text, label) rows and save a delta to `out_dir`."""
+    """Fine-tune a sequence classifier on (text, label) rows and save a delta to `out_dir`.
+
+    `record` is merged into the artifact's training record (data fingerprint, command).
+    """
     _seed_everything(cfg.seed)
     labels = sorted({label for _, label in train})
     id2label = dict(enumerate(labels))
+    if cfg.init_from:
+        cfg, id2label = resumed_config(cfg, Path(cfg.init_from))
+        new = sorted(set(labels) - set(id2label.values()))
+        if new:
+            raise ValueError(
+                f"labels {new} are not labels of the model resumed from ({cfg.init_from}: "
+                f"{list(id2label.values())}); train a new model for a new label set"
+            )
+        labels = [id2label[i] for i in sorted(id2label)]
     label2id = {v: k for k, v in id2label.items()}
     unknown = sorted({label for _, label in valid} - set(labels))
     if unknown:
         raise ValueError(f"labels {unknown} occur only in the validation rows")
     device = resolve_device(cfg.device)
     network, tokenizer = _prepare_network(cfg, task, id2label)
+    if cfg.init_from:
+        _load_previous(network, cfg)
     network.to(device)
     lengths = [len(text) for text, _ in train]
 
@@ -232,7 +329,7 @@ def train_text_classifier(
         report = classification_report([g for _, g in valid], preds, labels)
         return report["accuracy"] if task == "sentiment" else report["macro_f1"], report
 
-    report, curve = _fit(
+    report, curve, losses = _fit(
         network,
         cfg,
         len(train),
@@ -240,6 +337,7 @@ def train_text_classifier(
         encode,
         evaluate,
         device,
+        class_weights([label for _, label in train], labels, cfg.class_weight),
     )
     meta = DeltaMeta(
         task=task,
@@ -247,7 +345,7 @@ def train_text_classifier(
         base_source=cfg.base,
         base_sha256=_base_sha(cfg),
         id2label=id2label,
-        lora_r=cfg.lora_r,
+        lora_r=cfg.lora_r if cfg.method == "lora" else 0,
         lora_alpha=cfg.lora_alpha,
         casing=cfg.casing,
         max_length=cfg.max_length,
@@ -257,11 +355,12 @@ def train_text_classifier(
             "valid_rows": len(valid),
             "validation": _summary(report),
             "curve": curve,
+            **(record or {}),
         },
     )
     network.to("cpu")
     save_delta(out_dir, network, meta)
-    return {"validation": report, "curve": curve}
+    return {"validation": report, "curve": curve, "loss_curve": losses}
 
 
 def _summary(report: dict[str, Any]) -> dict[str, Any]:
@@ -381,19 +480,29 @@ def predict_word_tags(
 
 
 def train_token_classifier(
-    train: TokenRows, valid: TokenRows, out_dir: Path, cfg: TrainConfig
+    train: TokenRows,
+    valid: TokenRows,
+    out_dir: Path,
+    cfg: TrainConfig,
+    record: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """Fine-tune a BIO token classifier on (words, tags) rows and save a delta to `out_dir`."""
     _seed_everything(cfg.seed)
     types = sorted({tag[2:] for _, tags in train for tag in tags if tag != "O"})
     labels = ["O"] + [f"{p}-{t}" for t in types for p in ("B", "I")]
     id2label = dict(enumerate(labels))
+    if cfg.init_from:
+        cfg, id2label = resumed_config(cfg, Path(cfg.init_from))
+        labels = [id2label[i] for i in sorted(id2label)]
+        types = sorted({tag[2:] for tag in labels if tag != "O"})
     label2id = {v: k for k, v in id2label.items()}
     bad = sorted({tag for _, tags in [*train, *valid] for tag in tags} - set(labels))
     if bad:
         raise ValueError(f"tags {bad} are not BIO tags of the training types {types}")
     device = resolve_device(cfg.device)
     network, tokenizer = _prepare_network(cfg, "ner", id2label)
+    if cfg.init_from:
+        _load_previous(network, cfg)
     network.to(device)
     lengths = [sum(len(w) + 1 for w in words) for words, _ in train]
 
@@ -413,7 +522,7 @@ def train_token_classifier(
         report = span_f1_report([t for _, t in valid], preds)
         return report["f1"], report
 
-    report, curve = _fit(
+    report, curve, losses = _fit(
         network,
         cfg,
         len(train),
@@ -428,7 +537,7 @@ def train_token_classifier(
         base_source=cfg.base,
         base_sha256=_base_sha(cfg),
         id2label=id2label,
-        lora_r=cfg.lora_r,
+        lora_r=cfg.lora_r if cfg.method == "lora" else 0,
         lora_alpha=cfg.lora_alpha,
         casing=cfg.casing,
         max_length=cfg.max_length,
@@ -438,11 +547,12 @@ def train_token_classifier(
             "valid_rows": len(valid),
             "validation": _summary(report),
             "curve": curve,
+            **(record or {}),
         },
     )
     network.to("cpu")
     save_delta(out_dir, network, meta)
-    return {"validation": report, "curve": curve}
+    return {"validation": report, "curve": curve, "loss_curve": losses}
 
 
 def iter_chunks(items: Sequence[Any], size: int) -> Iterator[Sequence[Any]]:

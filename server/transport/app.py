@@ -17,6 +17,7 @@ from grpc_reflection.v1alpha import reflection
 
 from textlens.server.runtime.analyzer import Analyzer
 from textlens.server.runtime.registry import ModelRegistry
+from textlens.server.runtime.reload import Reloader, served_specs
 from textlens.server.settings import ServerSettings
 from textlens.server.transport.service import SERVICE_NAME, TextAnalysisService, generic_handler
 
@@ -33,11 +34,13 @@ def channel_options(settings: ServerSettings) -> list[tuple[str, int]]:
 
 
 def create_server(
-    settings: ServerSettings, analyzer: Analyzer
+    settings: ServerSettings, analyzer: Analyzer, reloader: Reloader | None = None
 ) -> tuple[grpc.aio.Server, int, health_aio.HealthServicer]:
     """An unstarted grpc.aio server bound to settings.host:port (port 0: any free port)."""
     server = grpc.aio.server(options=channel_options(settings))
-    server.add_generic_rpc_handlers((generic_handler(TextAnalysisService(analyzer)),))
+    reloader = reloader or Reloader(analyzer.registry, settings)
+    service = TextAnalysisService(analyzer, reloader, settings.admin_token)
+    server.add_generic_rpc_handlers((generic_handler(service),))
     health = health_aio.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health, server)
     reflection.enable_server_reflection(
@@ -60,6 +63,14 @@ def warm_up(analyzer: Analyzer) -> None:
         served.batcher.submit(["textlens warm-up"], "truncate").result(timeout=120)
 
 
+async def _watch_registry(reloader: Reloader, seconds: float) -> None:
+    """Poll the registry and swap in new current versions (what ReloadModels does on demand)."""
+    error = ""
+    while True:
+        await asyncio.sleep(seconds)
+        error = await asyncio.to_thread(reloader.watch_once, error)
+
+
 async def serve(
     settings: ServerSettings,
     registry: ModelRegistry | None = None,
@@ -69,14 +80,15 @@ async def serve(
     """Load models, serve until SIGTERM/SIGINT (or `stop`), then shut down gracefully."""
     started = time.monotonic()
     if registry is None:
-        registry = await asyncio.to_thread(ModelRegistry.load, settings.models)
+        registry = await asyncio.to_thread(ModelRegistry.load, served_specs(settings))
     analyzer = Analyzer(
         registry,
         max_texts_per_request=settings.max_texts_per_request,
         max_text_chars=settings.max_text_chars,
     )
     await asyncio.to_thread(warm_up, analyzer)
-    server, port, health = create_server(settings, analyzer)
+    reloader = Reloader(registry, settings)
+    server, port, health = create_server(settings, analyzer, reloader)
     await server.start()
     await health.set("", health_pb2.HealthCheckResponse.SERVING)
     await health.set(SERVICE_NAME, health_pb2.HealthCheckResponse.SERVING)
@@ -101,7 +113,12 @@ async def serve(
         # Not possible off the main thread (tests run the server in a thread).
         with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
             loop.add_signal_handler(sig, stop.set)
+    watch = None
+    if settings.registry is not None and settings.watch_seconds > 0:
+        watch = asyncio.create_task(_watch_registry(reloader, settings.watch_seconds))
     await stop.wait()
+    if watch is not None:
+        watch.cancel()
     log.info(
         "shutting down: health NOT_SERVING, %.1fs grace for in-flight requests",
         settings.grace_seconds,

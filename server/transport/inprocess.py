@@ -19,7 +19,7 @@ from textlens.server.transport.app import serve
 class InProcessServer:
     """`serve()` on its own event loop thread; `target` is its host:port."""
 
-    def __init__(self, registry: ModelRegistry, **settings: Any) -> None:
+    def __init__(self, registry: ModelRegistry, /, **settings: Any) -> None:
         self.registry = registry
         merged: dict[str, Any] = {"host": "127.0.0.1", "port": 0, "models": []} | settings
         self.settings = ServerSettings.model_validate(merged)

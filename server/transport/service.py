@@ -11,6 +11,7 @@ gRPC's generic deserialization failure.
 from __future__ import annotations
 
 import asyncio
+import hmac
 import logging
 import time
 from collections.abc import Awaitable, Callable
@@ -19,8 +20,9 @@ from typing import Any
 import grpc
 from google.protobuf.message import DecodeError, Message
 
-from textlens.client.errors import InvalidInput, TextlensError
+from textlens.client.errors import InvalidInput, PermissionDenied, TextlensError, Unauthenticated
 from textlens.server.runtime.analyzer import Analyzer, Submitted
+from textlens.server.runtime.reload import Reloader
 from textlens.server.transport import convert
 from textlens.server.transport.status import status_for
 from textlens.v1 import textlens_pb2 as pb
@@ -30,6 +32,8 @@ log = logging.getLogger(__name__)
 SERVICE = pb.DESCRIPTOR.services_by_name["TextAnalysis"]
 SERVICE_NAME: str = SERVICE.full_name
 ERROR_TRAILER = "textlens-error"
+#: Call metadata carrying the operator token of admin RPCs: `authorization: Bearer <token>`.
+AUTH_METADATA = "authorization"
 
 
 class BadRequest:
@@ -59,11 +63,42 @@ async def _wait(submitted: Submitted) -> Any:
     return await asyncio.wrap_future(submitted.future)
 
 
+def check_operator(context: Any, admin_token: str, method: str) -> None:
+    """Let an admin RPC through only with the server's operator token.
+
+    PERMISSION_DENIED while admin RPCs are disabled (no token configured), so
+    an unset token never means "anyone may"; UNAUTHENTICATED for a missing or
+    wrong token. The comparison takes constant time.
+    """
+    if not admin_token:
+        raise PermissionDenied(
+            f"{method} is disabled on this server: admin RPCs need an operator token; "
+            "start the server with TEXTLENS_ADMIN_TOKEN (or [server] admin_token) set"
+        )
+    sent = ""
+    for key, value in context.invocation_metadata() or ():
+        if key == AUTH_METADATA:
+            sent = value.decode() if isinstance(value, bytes) else str(value)
+    scheme, _, token = sent.partition(" ")
+    if scheme.lower() != "bearer" or not token:
+        raise Unauthenticated(
+            f"{method} needs the operator token as call metadata "
+            f"'{AUTH_METADATA}: Bearer <token>' (Client.reload_models(token=...) or "
+            "$TEXTLENS_ADMIN_TOKEN)"
+        )
+    if not hmac.compare_digest(token.strip().encode(), admin_token.encode()):
+        raise Unauthenticated(f"{method}: the operator token is wrong")
+
+
 class TextAnalysisService:
     """One coroutine per RPC; each converts, calls the analyzer, converts back."""
 
-    def __init__(self, analyzer: Analyzer) -> None:
+    def __init__(
+        self, analyzer: Analyzer, reloader: Reloader | None = None, admin_token: str = ""
+    ) -> None:
         self.analyzer = analyzer
+        self.reloader = reloader
+        self.admin_token = admin_token
 
     async def Sentiment(self, request: pb.SentimentRequest, context: Any) -> pb.SentimentResponse:
         sub = self.analyzer.sentiment(
@@ -117,6 +152,25 @@ class TextAnalysisService:
         self, request: pb.ListModelsRequest, context: Any
     ) -> pb.ListModelsResponse:
         return convert.models_response(self.analyzer.list_models())
+
+    async def ReloadModels(
+        self, request: pb.ReloadModelsRequest, context: Any
+    ) -> pb.ReloadModelsResponse:
+        check_operator(context, self.admin_token, "ReloadModels")
+        if self.reloader is None:
+            raise PermissionDenied("this server cannot reload models (no reloader configured)")
+        outcomes = await asyncio.to_thread(self.reloader.reload, list(request.names))
+        return pb.ReloadModelsResponse(
+            models=[
+                pb.ModelReload(
+                    name=o.name,
+                    previous_version=o.previous_version,
+                    version=o.version,
+                    source=o.source,
+                )
+                for o in outcomes
+            ]
+        )
 
 
 Handler = Callable[[Any, Any], Awaitable[Message]]

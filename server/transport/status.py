@@ -13,6 +13,8 @@ ERROR_STATUS: tuple[tuple[type[errors.TextlensError], grpc.StatusCode], ...] = (
     (errors.ShuttingDown, grpc.StatusCode.UNAVAILABLE),
     (errors.DeadlineExceeded, grpc.StatusCode.DEADLINE_EXCEEDED),
     (errors.ModelLoadError, grpc.StatusCode.FAILED_PRECONDITION),
+    (errors.Unauthenticated, grpc.StatusCode.UNAUTHENTICATED),
+    (errors.PermissionDenied, grpc.StatusCode.PERMISSION_DENIED),
 )
 
 

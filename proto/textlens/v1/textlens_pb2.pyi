@@ -200,3 +200,27 @@ class ListModelsResponse(_message.Message):
     MODELS_FIELD_NUMBER: _ClassVar[int]
     models: _containers.RepeatedCompositeFieldContainer[ModelInfo]
     def __init__(self, models: _Optional[_Iterable[_Union[ModelInfo, _Mapping]]] = ...) -> None: ...
+
+class ReloadModelsRequest(_message.Message):
+    __slots__ = ("names",)
+    NAMES_FIELD_NUMBER: _ClassVar[int]
+    names: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, names: _Optional[_Iterable[str]] = ...) -> None: ...
+
+class ModelReload(_message.Message):
+    __slots__ = ("name", "previous_version", "version", "source")
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    PREVIOUS_VERSION_FIELD_NUMBER: _ClassVar[int]
+    VERSION_FIELD_NUMBER: _ClassVar[int]
+    SOURCE_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    previous_version: str
+    version: str
+    source: str
+    def __init__(self, name: _Optional[str] = ..., previous_version: _Optional[str] = ..., version: _Optional[str] = ..., source: _Optional[str] = ...) -> None: ...
+
+class ReloadModelsResponse(_message.Message):
+    __slots__ = ("models",)
+    MODELS_FIELD_NUMBER: _ClassVar[int]
+    models: _containers.RepeatedCompositeFieldContainer[ModelReload]
+    def __init__(self, models: _Optional[_Iterable[_Union[ModelReload, _Mapping]]] = ...) -> None: ...

@@ -59,6 +59,11 @@ class TextAnalysisStub:
                 request_serializer=textlens_dot_v1_dot_textlens__pb2.ListModelsRequest.SerializeToString,
                 response_deserializer=textlens_dot_v1_dot_textlens__pb2.ListModelsResponse.FromString,
                 _registered_method=True)
+        self.ReloadModels = channel.unary_unary(
+                '/textlens.v1.TextAnalysis/ReloadModels',
+                request_serializer=textlens_dot_v1_dot_textlens__pb2.ReloadModelsRequest.SerializeToString,
+                response_deserializer=textlens_dot_v1_dot_textlens__pb2.ReloadModelsResponse.FromString,
+                _registered_method=True)
 
 
 class TextAnalysisServicer:
@@ -99,6 +104,19 @@ class TextAnalysisServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ReloadModels(self, request, context):
+        """Admin: serve the current version of registered models (`textlens train
+        --register`) without a restart. Needs the operator token as call metadata
+        `authorization: Bearer <token>` (the server's admin_token setting; admin
+        RPCs are disabled while it is empty). New versions are loaded and warmed
+        up next to the old ones, then swapped in at once: requests already
+        routed finish on the old version, later ones use the new. If any model
+        fails to load, nothing changes.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_TextAnalysisServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -126,6 +144,11 @@ def add_TextAnalysisServicer_to_server(servicer, server):
                     servicer.ListModels,
                     request_deserializer=textlens_dot_v1_dot_textlens__pb2.ListModelsRequest.FromString,
                     response_serializer=textlens_dot_v1_dot_textlens__pb2.ListModelsResponse.SerializeToString,
+            ),
+            'ReloadModels': grpc.unary_unary_rpc_method_handler(
+                    servicer.ReloadModels,
+                    request_deserializer=textlens_dot_v1_dot_textlens__pb2.ReloadModelsRequest.FromString,
+                    response_serializer=textlens_dot_v1_dot_textlens__pb2.ReloadModelsResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -263,6 +286,33 @@ class TextAnalysis:
             '/textlens.v1.TextAnalysis/ListModels',
             textlens_dot_v1_dot_textlens__pb2.ListModelsRequest.SerializeToString,
             textlens_dot_v1_dot_textlens__pb2.ListModelsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ReloadModels(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/textlens.v1.TextAnalysis/ReloadModels',
+            textlens_dot_v1_dot_textlens__pb2.ReloadModelsRequest.SerializeToString,
+            textlens_dot_v1_dot_textlens__pb2.ReloadModelsResponse.FromString,
             options,
             channel_credentials,
             insecure,

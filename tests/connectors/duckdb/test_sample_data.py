@@ -9,6 +9,7 @@ import pytest
 from textlens.connectors.duckdb.sample_data import (
     DECLINE_FROM,
     DECLINING,
+    INCIDENT,
     NEGATIVE,
     POSITIVE,
     create_reviews_table,
@@ -46,6 +47,22 @@ def test_text_matches_the_stars_and_the_story() -> None:
         return sum(picked) / len(picked)
 
     assert mean_rating(before=True) > mean_rating(before=False) + 1
+
+
+def test_the_incident_is_a_spike_in_weekly_negative_share() -> None:
+    """The dashboard's "negative share by week" chart must have a spike to show."""
+    reviews = generate_reviews(3000)
+    weeks: dict[int, list[int]] = {}
+    for r in reviews:
+        weeks.setdefault(r.review_date.isocalendar().week, []).append(r.rating)
+    share = {w: sum(x <= 2 for x in ratings) / len(ratings) for w, ratings in weeks.items()}
+    spike = {
+        INCIDENT[0].isocalendar().week,
+        (INCIDENT[1] - dt.timedelta(days=1)).isocalendar().week,
+    }
+    others = sorted(v for w, v in share.items() if w not in spike)
+    assert min(share[w] for w in spike) > 2 * others[len(others) // 2]
+    assert min(share[w] for w in spike) > max(others)
 
 
 def test_table_columns() -> None:

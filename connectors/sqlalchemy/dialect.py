@@ -1,0 +1,86 @@
+"""`duckdb+textlens`: duckdb_engine's dialect plus the textlens functions on each connection.
+
+Registered as the `duckdb.textlens` entry point of `sqlalchemy.dialects`, so
+`create_engine("duckdb+textlens:///warehouse.duckdb?...")` finds it in any
+environment where textlens is installed (Superset's included).
+
+Why in `connect`: DuckDB functions live on connections, and a pool (or
+Superset, which opens a connection per query) makes new ones at any time;
+`Dialect.connect` makes every DBAPI connection in SQLAlchemy 1.4 and 2.x, and
+it has the connect arguments the anchor connection must repeat (see shared.py).
+"""
+
+from __future__ import annotations
+
+import copy
+from typing import TYPE_CHECKING, Any, cast
+
+import duckdb_engine
+
+from textlens.connectors.sqlalchemy.options import TextlensOptions, split_url_query
+from textlens.connectors.sqlalchemy.shared import (
+    anchor_for,
+    close_all,
+    create_macros,
+    database_key,
+    register_full,
+)
+
+if TYPE_CHECKING:
+    import duckdb
+    from sqlalchemy.engine.url import URL
+
+__all__ = ["TextlensDialect", "close_all"]
+
+
+class TextlensDialect(duckdb_engine.Dialect):
+    """DuckDB (through duckdb_engine) with the textlens SQL functions; see the module doc."""
+
+    driver = "textlens"
+    supports_statement_cache = False
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.textlens_options = TextlensOptions()
+
+    def create_connect_args(self, url: URL) -> tuple[tuple[Any, ...], dict[str, Any]]:
+        """duckdb_engine's arguments, less the textlens parameters (kept on the dialect)."""
+        cargs, opts = super().create_connect_args(url)
+        options, connect_kwargs, rest = split_url_query(opts.pop("url_config", {}))
+        self.textlens_options = options
+        opts["url_config"] = rest
+        opts.update(connect_kwargs)
+        return cargs, opts
+
+    def connect(self, *cargs: Any, **cparams: Any) -> Any:
+        """A duckdb_engine connection with the textlens functions registered on it."""
+        options = self.textlens_options
+        anchor_args = copy.deepcopy((cargs, cparams))  # duckdb_engine pops from cparams
+        conn = super().connect(*cargs, **cparams)
+        # duckdb_engine's ConnectionWrapper forwards create_function/execute/... to the
+        # DuckDB connection, which is all registration uses.
+        con = cast("duckdb.DuckDBPyConnection", conn)
+        database = database_key(anchor_args[1].get("database", cargs[0] if cargs else None))
+        try:
+            if database is None:
+                register_full(con, options)
+            else:
+                anchor = anchor_for(
+                    database,
+                    options,
+                    lambda: cast(
+                        "duckdb.DuckDBPyConnection",
+                        super(TextlensDialect, self).connect(*anchor_args[0], **anchor_args[1]),
+                    ),
+                )
+                create_macros(con, anchor)
+        except Exception as exc:
+            conn.close()
+            where = options.target or f"mode={options.mode}"
+            raise RuntimeError(
+                f"duckdb+textlens could not register the textlens SQL functions ({where}): "
+                f"{exc}. Check that the textlens server is running and that "
+                "textlens_target=host:port in the URL points at it (or use "
+                "textlens_mode=embedded with the `models` extra)."
+            ) from exc
+        return conn

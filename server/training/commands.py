@@ -1,0 +1,195 @@
+"""The `textlens train` and `textlens eval` sub-commands: arguments in, pipeline called.
+
+Kept apart from `textlens.server.cli` so the CLI module stays a table of
+commands; nothing heavy (torch, duckdb) is imported until a command runs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shlex
+import sys
+from pathlib import Path
+from typing import Any
+
+REGISTRY_ENV = "TEXTLENS_REGISTRY"
+
+
+def _add_data_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--db", type=Path, default=None, help="DuckDB database file the query reads"
+    )
+    parser.add_argument(
+        "--query",
+        default=None,
+        help='labelled rows, e.g. "SELECT body AS text, topic AS label ..."',
+    )
+    parser.add_argument(
+        "--data",
+        type=Path,
+        default=None,
+        help="a .csv/.parquet/.jsonl file instead of --query (or .conll for --task ner)",
+    )
+    parser.add_argument("--text-column", default="text")
+    parser.add_argument("--label-column", default="label")
+    parser.add_argument(
+        "--spans-column",
+        default="entities",
+        help='ner: LIST(STRUCT(start, "end", label)) or JSON spans of the text',
+    )
+    parser.add_argument("--tokens-column", default="tokens", help="ner: LIST(VARCHAR) words")
+    parser.add_argument("--tags-column", default="tags", help="ner: LIST(VARCHAR) BIO tags")
+    parser.add_argument(
+        "--registry",
+        type=Path,
+        default=Path(os.environ[REGISTRY_ENV]) if os.environ.get(REGISTRY_ENV) else None,
+        help=f"model registry directory (default ${REGISTRY_ENV})",
+    )
+    parser.add_argument("--threads", type=int, default=None, help="torch CPU threads")
+    parser.add_argument("--device", default="auto", help="auto (CUDA when available), cpu, cuda")
+
+
+def add_train_parser(sub: Any) -> None:
+    train = sub.add_parser(
+        "train",
+        help="fine-tune a classifier or NER model on labelled SQL rows or files",
+        description="Fine-tune the packaged all-MiniLM-L6-v2 (or --base) on labelled rows "
+        "and write a model directory with report.json and PNG charts; --register puts it "
+        "in the registry a running server reloads from.",
+    )
+    train.add_argument("--task", default="classify", choices=["classify", "sentiment", "ner"])
+    _add_data_options(train)
+    train.add_argument("--valid-query", default=None, help="validation rows (default: a split)")
+    train.add_argument("--valid-data", type=Path, default=None, help="validation file")
+    train.add_argument("--valid-fraction", type=float, default=0.1)
+    train.add_argument("--out", type=Path, default=None, help="model directory to write")
+    train.add_argument("--register", default=None, metavar="NAME", help="register as NAME")
+    train.add_argument(
+        "--resume-from",
+        default=None,
+        metavar="MODEL",
+        help="continue training a registered model (its next version) or a model directory",
+    )
+    train.add_argument(
+        "--promote-if-better",
+        action="store_true",
+        help="with --resume-from: serve the new version only if it beats the old one on "
+        "the same validation rows",
+    )
+    train.add_argument("--base", default="builtin:minilm", help="base: builtin:minilm, dir, hub id")
+    train.add_argument("--method", choices=["lora", "full"], default="lora")
+    train.add_argument("--epochs", type=int, default=3)
+    train.add_argument("--batch-size", type=int, default=32)
+    train.add_argument("--grad-accum", type=int, default=1)
+    train.add_argument("--lr", type=float, default=None, help="default 6e-4 LoRA, 5e-5 full")
+    train.add_argument("--lora-r", type=int, default=16)
+    train.add_argument("--max-length", type=int, default=128)
+    train.add_argument("--seed", type=int, default=13)
+    train.add_argument("--patience", type=int, default=2, help="evaluations without gain")
+    train.add_argument("--evals-per-epoch", type=int, default=1)
+    train.add_argument("--class-weight", choices=["auto", "balanced", "none"], default="auto")
+    train.add_argument("--casing", action="store_true", help="casing embedding (uncased base)")
+    train.add_argument("--max-rows", type=int, default=None, help="cap the training rows")
+    train.add_argument(
+        "--keep-duplicates", action="store_true", help="keep repeated texts and empty texts"
+    )
+    train.set_defaults(func=run_train_command)
+
+
+def add_eval_parser(sub: Any) -> None:
+    ev = sub.add_parser(
+        "eval",
+        help="evaluate a model on labelled rows (same report as train)",
+        description="Evaluate a registered model, a model directory or builtin:NAME on a "
+        "labelled query or file; prints the scores and writes report.json and PNGs to --out.",
+    )
+    ev.add_argument("--model", required=True, help="registry name, directory or builtin:NAME")
+    ev.add_argument("--task", default=None, choices=["classify", "sentiment", "ner"])
+    _add_data_options(ev)
+    ev.add_argument("--out", type=Path, default=None, help="directory for the report")
+    ev.set_defaults(func=run_eval_command)
+
+
+def _threads(n: int | None) -> None:
+    if n:
+        import torch
+
+        torch.set_num_threads(n)
+
+
+def _source(args: argparse.Namespace, query: str | None, data: Path | None) -> Any:
+    from textlens.server.training.sources import Source, TrainingDataError
+
+    if query is not None and data is not None:
+        raise TrainingDataError("give --query or --data, not both")
+    return Source(query=query, db=args.db if query is not None else None, path=data)
+
+
+def _columns(args: argparse.Namespace) -> Any:
+    from textlens.server.training.pipeline import Columns
+
+    return Columns(
+        args.text_column, args.label_column, args.spans_column, args.tokens_column, args.tags_column
+    )
+
+
+def run_train_command(args: argparse.Namespace) -> int:
+    from textlens.server.training.pipeline import TrainJob, run_training
+    from textlens.server.training.trainer import TrainConfig
+
+    _threads(args.threads)
+    valid = None
+    if args.valid_query is not None or args.valid_data is not None:
+        valid = _source(args, args.valid_query, args.valid_data)
+    config = TrainConfig(
+        base=args.base,
+        epochs=args.epochs,
+        batch_size=args.batch_size,
+        lr=args.lr if args.lr is not None else (6e-4 if args.method == "lora" else 5e-5),
+        lora_r=args.lora_r,
+        lora_alpha=2.0 * args.lora_r,
+        max_length=args.max_length,
+        seed=args.seed,
+        casing=args.casing,
+        device=args.device,
+        evals_per_epoch=args.evals_per_epoch,
+        patience=args.patience,
+        method=args.method,
+        grad_accum=args.grad_accum,
+        class_weight=args.class_weight,
+    )
+    job = TrainJob(
+        task=args.task,
+        data=_source(args, args.query, args.data),
+        config=config,
+        valid=valid,
+        valid_fraction=args.valid_fraction,
+        columns=_columns(args),
+        out=args.out,
+        register=args.register,
+        registry=args.registry,
+        max_rows=args.max_rows,
+        dedupe=not args.keep_duplicates,
+        resume_from=args.resume_from,
+        promote_if_better=args.promote_if_better,
+        command=shlex.join(["textlens", *sys.argv[1:]]),
+    )
+    run_training(job)
+    return 0
+
+
+def run_eval_command(args: argparse.Namespace) -> int:
+    from textlens.server.training.pipeline import run_eval
+
+    _threads(args.threads)
+    run_eval(
+        args.model,
+        _source(args, args.query, args.data),
+        out=args.out,
+        task=args.task,
+        columns=_columns(args),
+        registry=args.registry,
+        device=args.device,
+    )
+    return 0

@@ -1,0 +1,339 @@
+"""`textlens train` and `textlens eval`: data in, checked, split, trained, reported, registered.
+
+This is the one training code path: the CLI calls it, and so does
+`textlens.server.training.defaults`, which trained the committed default
+models. Order matters for what a failure leaves behind: the data is read and
+checked before any model loads (bad data fails in seconds), and a registered
+model is trained into the registry's staging area and published only after
+its report is written (a failed run leaves the registry unchanged).
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from textlens.server.model_store import ModelStore
+from textlens.server.training.data import stratified_split
+from textlens.server.training.report import require_charts, summary_lines, write_report
+from textlens.server.training.sources import (
+    Source,
+    TrainingDataError,
+    check_classes,
+    check_valid_labels,
+    text_rows,
+    token_rows,
+)
+from textlens.server.training.trainer import (
+    TrainConfig,
+    resumed_config,
+    train_text_classifier,
+    train_token_classifier,
+)
+
+#: `textlens train --task` values; sentiment and classify are both sequence classifiers
+#: (served by the Sentiment and Classify RPCs respectively), ner is token classification.
+TASKS = ("classify", "sentiment", "ner")
+
+
+@dataclass
+class Columns:
+    """Column names in the query result / file."""
+
+    text: str = "text"
+    label: str = "label"
+    spans: str = "entities"
+    tokens: str = "tokens"
+    tags: str = "tags"
+
+
+@dataclass
+class TrainJob:
+    """Everything `textlens train` was asked to do."""
+
+    task: str
+    data: Source
+    config: TrainConfig
+    valid: Source | None = None
+    valid_fraction: float = 0.1
+    columns: Columns = field(default_factory=Columns)
+    out: Path | None = None
+    register: str | None = None
+    registry: Path | None = None
+    max_rows: int | None = None
+    dedupe: bool = True
+    command: str = ""
+    #: Continue from a registered model (name, with `registry`) or a model directory.
+    resume_from: str | None = None
+    #: With a registry: publish the new version but make it current only if it scores
+    #: higher than the resumed version on the same validation rows.
+    promote_if_better: bool = False
+
+
+def _metric(task: str) -> str:
+    return {"sentiment": "accuracy", "classify": "macro_f1", "ner": "f1"}[task]
+
+
+def _load_text(job: TrainJob) -> tuple[list[Any], list[Any], dict[str, Any]]:
+    data = text_rows(job.data, job.columns.text, job.columns.label, job.dedupe)
+    check_classes(data.rows, job.data.describe())
+    record: dict[str, Any] = {"data": data.fingerprint}
+    if job.valid is not None:
+        valid = text_rows(job.valid, job.columns.text, job.columns.label, job.dedupe)
+        check_valid_labels({label for _, label in data.rows}, valid.rows, job.valid.describe())
+        record["valid_data"] = valid.fingerprint
+        train, valid_rows = data.rows, valid.rows
+    else:
+        train, valid_rows = stratified_split(
+            data.rows, [label for _, label in data.rows], job.valid_fraction, job.config.seed
+        )
+    if job.max_rows:
+        train = train[: job.max_rows]
+    check_classes(train, "the training split")
+    return train, valid_rows, record
+
+
+def _load_tokens(job: TrainJob) -> tuple[list[Any], list[Any], dict[str, Any]]:
+    cols = job.columns
+    data = token_rows(job.data, cols.text, cols.spans, cols.tokens, cols.tags)
+    record: dict[str, Any] = {"data": data.fingerprint}
+    if job.valid is not None:
+        valid = token_rows(job.valid, cols.text, cols.spans, cols.tokens, cols.tags)
+        record["valid_data"] = valid.fingerprint
+        train, valid_rows = data.rows, valid.rows
+    else:
+        order = list(range(len(data.rows)))
+        random.Random(job.config.seed).shuffle(order)
+        n_valid = max(1, round(len(order) * job.valid_fraction))
+        valid_rows = [data.rows[i] for i in sorted(order[:n_valid])]
+        train = [data.rows[i] for i in order[n_valid:]]
+    if job.max_rows:
+        train = train[: job.max_rows]
+    types = {t[2:] for _, tags in train for t in tags if t != "O"}
+    check_valid_labels(
+        types,
+        [(None, t[2:]) for _, tags in valid_rows for t in tags if t != "O"],
+        "the validation sentences (entity types)",
+    )
+    return train, valid_rows, record
+
+
+def load_job_data(job: TrainJob) -> tuple[list[Any], list[Any], dict[str, Any]]:
+    """(train rows, validation rows, record of the data) after every check."""
+    if job.task not in TASKS:
+        raise TrainingDataError(f"--task must be one of {', '.join(TASKS)}, not {job.task!r}")
+    return _load_tokens(job) if job.task == "ner" else _load_text(job)
+
+
+def _resume(job: TrainJob) -> dict[str, Any] | None:
+    """Point `job` at the model it continues from; return what is known about that model."""
+    if job.resume_from is None:
+        if job.promote_if_better:
+            raise TrainingDataError("--promote-if-better compares with --resume-from; give both")
+        return None
+    path = Path(resolve_model(job.resume_from, job.registry)).expanduser()
+    if not (path / "textlens_model.json").is_file():
+        where = f" in {job.registry}" if job.registry else " (give --registry for names)"
+        raise TrainingDataError(f"--resume-from {job.resume_from!r}: no such model{where}")
+    meta = json.loads((path / "textlens_model.json").read_text(encoding="utf-8"))
+    if meta["task"] != job.task:
+        raise TrainingDataError(
+            f"--resume-from {job.resume_from!r} is a {meta['task']} model, not {job.task}"
+        )
+    if job.register is None and job.registry is not None and path.parent.parent == job.registry:
+        job.register = path.parent.name  # continuing a registered model: its next version
+    job.config = resumed_config(job.config, path)[0]
+    return {
+        "model": job.resume_from,
+        "path": str(path),
+        "version": path.name,
+        "labels": list(meta["id2label"].values()),
+    }
+
+
+def run_training(job: TrainJob) -> dict[str, Any]:
+    """Train, write the model directory and its report, register if asked; return the report."""
+    previous = _resume(job)
+    if job.out is None and job.register is None:
+        raise TrainingDataError("say where the model goes: --out DIR or --register NAME")
+    if job.register is not None and job.registry is None:
+        raise TrainingDataError("--register needs --registry DIR (or $TEXTLENS_REGISTRY)")
+    require_charts()
+    train, valid, record = load_job_data(job)
+    print(
+        f"{job.task}: {len(train)} training rows, {len(valid)} validation rows "
+        f"({record['data']['source']}, sha256 {record['data']['sha256'][:12]})",
+        flush=True,
+    )
+    if previous is not None:
+        if job.task != "ner":
+            new = sorted({label for _, label in [*train, *valid]} - set(previous["labels"]))
+            if new:
+                raise TrainingDataError(
+                    f"labels {new} are not labels of the model resumed from "
+                    f"({previous['model']}: {previous['labels']}); train a new model "
+                    "(without --resume-from) for a new label set"
+                )
+        print(f"scoring {previous['model']} on the {len(valid)} validation rows", flush=True)
+        old, _ = evaluate_rows(previous["path"], job.task, valid, job.config.device)
+        previous |= {"score": old[_metric(job.task)], "evaluation": old}
+    record["command"] = job.command
+    store = ModelStore(job.registry) if job.registry is not None else None
+    if store is not None and job.register is not None:
+        store.versions(job.register)  # validates the name before the long part
+        with store.staging() as staged:
+            report = _train_into(job, train, valid, record, staged, previous)
+            promote = not job.promote_if_better or report["score"] > report["previous"]["score"]
+            version = store.publish(job.register, staged, promote=promote)
+        report["registered"] = {"name": job.register, "version": version, "promoted": promote}
+        if not promote:
+            print(
+                f"not promoted: {report['metric']} {report['score']:.4f} is not above the "
+                f"current version's {report['previous']['score']:.4f}; "
+                f"{job.register} still serves {previous['version'] if previous else '?'}",
+                flush=True,
+            )
+        final = store.root / job.register / version
+        _rewrite_report(final, report)
+        print(f"registered {job.register} {version} at {final}", flush=True)
+        if job.out is not None:
+            print(f"(--out {job.out} ignored: the model is in the registry)", flush=True)
+        return report
+    assert job.out is not None
+    return _train_into(job, train, valid, record, job.out, previous)
+
+
+def _train_into(
+    job: TrainJob,
+    train: list[Any],
+    valid: list[Any],
+    record: dict[str, Any],
+    out: Path,
+    previous: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    started = time.monotonic()
+    if job.task == "ner":
+        result = train_token_classifier(train, valid, out, job.config, record)
+    else:
+        result = train_text_classifier(train, valid, job.task, out, job.config, record)
+    validation = result["validation"]
+    report: dict[str, Any] = {
+        "kind": "training",
+        "task": job.task,
+        "metric": _metric(job.task),
+        "score": validation[_metric(job.task)],
+        "model_dir": str(out),
+        "method": job.config.method,
+        "train_rows": len(train),
+        "valid_rows": len(valid),
+        **record,
+        "config": asdict(job.config),
+        "seconds": round(time.monotonic() - started, 1),
+        "validation": validation,
+        "curve": result["curve"],
+        "loss_curve": result["loss_curve"],
+    }
+    if previous is not None:
+        report["previous"] = previous
+        report["improvement"] = report["score"] - previous["score"]
+    files = write_report(out, report)
+    for line in summary_lines(validation):
+        print(line)
+    if previous is not None:
+        print(
+            f"{report['metric']}: {previous['score']:.4f} ({previous['model']}) -> "
+            f"{report['score']:.4f} (new) on the same validation rows"
+        )
+    print(f"model and report in {out} ({', '.join(f.name for f in files)})", flush=True)
+    return report
+
+
+def _rewrite_report(directory: Path, report: dict[str, Any]) -> None:
+    report["model_dir"] = str(directory)
+    (directory / "report.json").write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
+
+
+# --- evaluation ---------------------------------------------------------------------
+
+
+def resolve_model(model: str, registry: Path | None) -> str:
+    """A registered name (with a registry) becomes its current version's directory."""
+    if registry is not None and not Path(model).expanduser().exists():
+        found = ModelStore(registry).current(model)
+        if found is not None:
+            return str(found[1])
+    return model
+
+
+def evaluate_rows(
+    source: str, task: str, rows: list[Any], device: str = "auto"
+) -> tuple[dict[str, Any], str]:
+    """Score a model on loaded rows (text/label or words/tags) as training does; + its version."""
+    from textlens.server.runtime.devices import resolve_device
+    from textlens.server.runtime.loading import build_network
+    from textlens.server.training.metrics import classification_report, span_f1_report
+    from textlens.server.training.trainer import predict_texts, predict_word_tags
+
+    network, tokenizer, id2label, version, max_length = build_network(source, task)
+    dev = resolve_device(device)
+    network.to(dev).eval()
+    if task == "ner":
+        pred = predict_word_tags(
+            network, tokenizer, [w for w, _ in rows], id2label, max_length, dev
+        )
+        return span_f1_report([tags for _, tags in rows], pred), version
+    labels = [id2label[i] for i in sorted(id2label)]
+    check_valid_labels(set(labels), rows, "the evaluation rows")
+    pred_labels = predict_texts(network, tokenizer, [t for t, _ in rows], id2label, max_length, dev)
+    return classification_report([g for _, g in rows], pred_labels, labels), version
+
+
+def run_eval(
+    model: str,
+    data: Source,
+    out: Path | None = None,
+    task: str | None = None,
+    columns: Columns | None = None,
+    registry: Path | None = None,
+    device: str = "auto",
+) -> dict[str, Any]:
+    """Evaluate any model (registry name, directory, builtin:NAME) on labelled rows."""
+    from textlens.server.runtime.artifacts import is_delta_dir, read_meta
+    from textlens.server.runtime.loading import resolve_directory
+
+    cols = columns or Columns()
+    source = resolve_model(model, registry)
+    directory = resolve_directory(source)
+    if task is None:
+        if not is_delta_dir(directory):
+            raise TrainingDataError(f"{model} is not a textlens model; say which --task it does")
+        task = read_meta(directory).task
+    if task == "ner":
+        token_data = token_rows(data, cols.text, cols.spans, cols.tokens, cols.tags)
+        rows: list[Any] = token_data.rows
+        fp = token_data.fingerprint
+    else:
+        text_data = text_rows(data, cols.text, cols.label, dedupe=False)
+        rows, fp = text_data.rows, text_data.fingerprint
+    evaluation, version = evaluate_rows(source, task, rows, device)
+    report: dict[str, Any] = {
+        "kind": "evaluation",
+        "task": task,
+        "metric": _metric(task),
+        "score": evaluation[_metric(task)],
+        "model": model,
+        "model_source": source,
+        "model_version": version,
+        "data": fp,
+        "evaluation": evaluation,
+    }
+    for line in summary_lines(evaluation):
+        print(line)
+    if out is not None:
+        files = write_report(out, report)
+        print(f"report in {out} ({', '.join(f.name for f in files)})")
+    return report

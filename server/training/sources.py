@@ -1,0 +1,307 @@
+"""Labelled rows for training and evaluation: from a DuckDB query, a CSV/Parquet file or CoNLL.
+
+Every tabular source goes through DuckDB, so a warehouse query, a CSV export
+and a Parquet file are read by one code path with one set of checks. The
+checks run before any model is loaded and say what is wrong with the data and
+how to fix it in SQL: a missing column, NULL labels, a single class, too few
+rows per class. Each load also returns a fingerprint (row count and a hash of
+the rows) that the trained artifact records, so a model can be traced to the
+exact data it saw.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from textlens.server.training.data import read_conll
+
+#: Fewer rows than this in a class cannot be split into training and validation rows.
+MIN_ROWS_PER_CLASS = 2
+#: Below this many rows in all, a fine-tune learns nothing worth serving.
+MIN_ROWS = 8
+#: Row numbers an error message lists before "...".
+SHOWN = 5
+
+
+class TrainingDataError(ValueError):
+    """The labelled data cannot be trained on as given; the message says how to fix it."""
+
+
+@dataclass(frozen=True)
+class Source:
+    """Where labelled rows come from: `query` against `db` (or in-memory), or a file."""
+
+    query: str | None = None
+    db: Path | None = None
+    path: Path | None = None
+
+    def describe(self) -> str:
+        if self.query is not None:
+            return f"query {self.query!r}" + (f" on {self.db}" if self.db else "")
+        return str(self.path)
+
+
+@dataclass
+class TextData:
+    """(text, label) rows and the fingerprint of what was read."""
+
+    rows: list[tuple[str, str]]
+    fingerprint: dict[str, Any]
+
+
+@dataclass
+class TokenData:
+    """(words, BIO tags) sentences and the fingerprint of what was read."""
+
+    rows: list[tuple[list[str], list[str]]]
+    fingerprint: dict[str, Any]
+
+
+def _rows_listed(numbers: Sequence[int]) -> str:
+    shown = ", ".join(str(n) for n in numbers[:SHOWN])
+    return shown + (", ..." if len(numbers) > SHOWN else "")
+
+
+def fingerprint(rows: Sequence[Any], source: Source) -> dict[str, Any]:
+    """Row count and sha256 of the rows in order (JSON per row), plus where they came from."""
+    digest = hashlib.sha256()
+    for row in rows:
+        digest.update(json.dumps(row, ensure_ascii=False, separators=(",", ":")).encode("utf-8"))
+        digest.update(b"\n")
+    return {"source": source.describe(), "rows": len(rows), "sha256": digest.hexdigest()}
+
+
+def read_table(source: Source) -> tuple[list[str], list[tuple[Any, ...]]]:
+    """Column names and rows of a query result or a CSV/Parquet/JSON file, through DuckDB."""
+    import duckdb
+
+    if source.query is None and source.path is None:
+        raise TrainingDataError("give the labelled data: --query (with --db) or --data FILE")
+    if source.db is not None and not source.db.is_file():
+        raise TrainingDataError(f"DuckDB database {source.db} does not exist")
+    try:
+        con = duckdb.connect(str(source.db) if source.db else ":memory:", read_only=bool(source.db))
+    except duckdb.Error as exc:  # e.g. another process holds the file's write lock
+        raise TrainingDataError(f"could not open {source.db}: {exc}") from exc
+    try:
+        if source.query is not None:
+            sql, params = source.query, []
+        else:
+            assert source.path is not None
+            path = source.path
+            if not path.is_file():
+                raise TrainingDataError(f"data file {path} does not exist")
+            suffix = path.suffix.lower()
+            if suffix == ".parquet":
+                sql = "SELECT * FROM read_parquet(?)"
+            elif suffix in (".csv", ".tsv", ".txt"):
+                sql = "SELECT * FROM read_csv(?, header = true, all_varchar = true)"
+            elif suffix in (".json", ".jsonl", ".ndjson"):
+                sql = "SELECT * FROM read_json_auto(?)"
+            else:
+                raise TrainingDataError(
+                    f"{path}: unknown file type {suffix!r}; give a .csv, .parquet or .jsonl "
+                    "file (or .conll for --task ner)"
+                )
+            params = [str(path)]
+        try:
+            result = con.execute(sql, params)
+            columns = [d[0] for d in result.description or []]
+            rows = result.fetchall()
+        except duckdb.Error as exc:
+            raise TrainingDataError(f"could not read {source.describe()}: {exc}") from exc
+    finally:
+        con.close()
+    return columns, rows
+
+
+def _column(columns: list[str], name: str, source: Source, role: str, example: str) -> int:
+    if name in columns:
+        return columns.index(name)
+    raise TrainingDataError(
+        f"{source.describe()} has no {role} column {name!r} (its columns: {columns}); "
+        f"name it in SQL ({example}) or pass --{role}-column"
+    )
+
+
+def text_rows(
+    source: Source,
+    text_column: str = "text",
+    label_column: str = "label",
+    dedupe: bool = True,
+) -> TextData:
+    """(text, label) rows, checked: no NULL labels or texts; labels become strings.
+
+    With `dedupe`, empty texts and repeats of an earlier text are dropped: a
+    text in both the training and the validation rows would inflate the score.
+    """
+    columns, raw = read_table(source)
+    example = f"SELECT my_text AS {text_column}, my_label AS {label_column} FROM ..."
+    ti = _column(columns, text_column, source, "text", example)
+    li = _column(columns, label_column, source, "label", example)
+    null_labels = [n for n, row in enumerate(raw, start=1) if row[li] is None]
+    if null_labels:
+        raise TrainingDataError(
+            f"{len(null_labels)} of {len(raw)} rows of {source.describe()} have a NULL "
+            f"{label_column!r} (rows {_rows_listed(null_labels)}); label them or filter them "
+            f"out (WHERE {label_column} IS NOT NULL)"
+        )
+    null_texts = [n for n, row in enumerate(raw, start=1) if row[ti] is None]
+    if null_texts:
+        raise TrainingDataError(
+            f"{len(null_texts)} rows of {source.describe()} have a NULL {text_column!r} "
+            f"(rows {_rows_listed(null_texts)}); filter them out (WHERE {text_column} IS NOT NULL)"
+        )
+    rows: list[tuple[str, str]] = []
+    seen: set[str] = set()
+    for row in raw:
+        text, label = str(row[ti]), str(row[li]).strip()
+        if dedupe:
+            if not text.strip() or text in seen:
+                continue
+            seen.add(text)
+        rows.append((text, label))
+    return TextData(rows, fingerprint(rows, source))
+
+
+def check_classes(rows: Sequence[tuple[str, str]], what: str) -> Counter[str]:
+    """Refuse data a classifier cannot learn from; return the count of each label."""
+    counts = Counter(label for _, label in rows)
+    if len(rows) < MIN_ROWS:
+        raise TrainingDataError(
+            f"{what} has {len(rows)} usable rows; training needs at least {MIN_ROWS} "
+            "(and a few hundred to be useful)"
+        )
+    if len(counts) < 2:
+        only = next(iter(counts), "")
+        raise TrainingDataError(
+            f"every row of {what} has the label {only!r}; a classifier needs at least two "
+            "classes (check the query's WHERE clause)"
+        )
+    small = sorted(label for label, n in counts.items() if n < MIN_ROWS_PER_CLASS)
+    if small:
+        raise TrainingDataError(
+            f"labels {small} of {what} have fewer than {MIN_ROWS_PER_CLASS} rows each; label "
+            "more rows of them or map them to another label"
+        )
+    return counts
+
+
+def check_valid_labels(train_labels: set[str], valid: Sequence[tuple[Any, str]], what: str) -> None:
+    """Refuse validation/test labels the model never saw in training."""
+    unseen = sorted({label for _, label in valid} - train_labels)
+    if unseen:
+        raise TrainingDataError(
+            f"labels {unseen} occur in {what} but not in the training rows; the model "
+            f"cannot predict them (training labels: {sorted(train_labels)})"
+        )
+
+
+# --- token classification ---------------------------------------------------------
+
+WORD = re.compile(r"\w+(?:[-'.]\w+)*|[^\w\s]", re.UNICODE)
+
+
+def words_and_tags(text: str, spans: Sequence[tuple[int, int, str]]) -> tuple[list[str], list[str]]:
+    """Split `text` into words and tag them BIO from character spans (start, end, label).
+
+    A word belongs to a span when it starts inside it; spans that cover no
+    word (e.g. a span in the middle of a word) raise, since they would be
+    silently lost otherwise.
+    """
+    words: list[str] = []
+    tags: list[str] = []
+    bounds = [(m.start(), m.end(), m.group()) for m in WORD.finditer(text)]
+    hit = [False] * len(spans)
+    for start, _end, word in bounds:
+        tag = "O"
+        for k, (s, e, label) in enumerate(spans):
+            if s <= start < e:
+                tag = ("I-" if hit[k] else "B-") + label
+                hit[k] = True
+                break
+        words.append(word)
+        tags.append(tag)
+    lost = [spans[k] for k, h in enumerate(hit) if not h]
+    if lost:
+        raise TrainingDataError(
+            f"spans {lost} of {text[:60]!r} start inside a word or cover no word; spans must "
+            "start and end at word boundaries (0-based code points, end exclusive)"
+        )
+    return words, tags
+
+
+def _spans_of(value: Any, row: int) -> list[tuple[int, int, str]]:
+    if isinstance(value, str):
+        try:
+            value = json.loads(value)
+        except json.JSONDecodeError as exc:
+            raise TrainingDataError(f"row {row}: spans are not valid JSON ({exc})") from exc
+    out: list[tuple[int, int, str]] = []
+    for item in value or []:
+        try:
+            out.append((int(item["start"]), int(item["end"]), str(item["label"])))
+        except (KeyError, TypeError, ValueError) as exc:
+            raise TrainingDataError(
+                f"row {row}: each span needs start, end and label, got {item!r}"
+            ) from exc
+    return sorted(out)
+
+
+def token_rows(
+    source: Source,
+    text_column: str = "text",
+    spans_column: str = "entities",
+    tokens_column: str = "tokens",
+    tags_column: str = "tags",
+) -> TokenData:
+    """NER sentences from CoNLL, a (tokens, tags) table, or a (text, spans) table.
+
+    Spans are `LIST(STRUCT(start, "end", label))` or a JSON string of such objects.
+    """
+    if source.path is not None and source.path.suffix.lower() in (".conll", ".bio", ".iob"):
+        if not source.path.is_file():
+            raise TrainingDataError(f"data file {source.path} does not exist")
+        sentences = read_conll(source.path)
+        return TokenData(sentences, fingerprint(sentences, source))
+    columns, raw = read_table(source)
+    sentences = []
+    if tokens_column in columns and tags_column in columns:
+        ki, gi = columns.index(tokens_column), columns.index(tags_column)
+        for n, row in enumerate(raw, start=1):
+            tokens, tags = list(row[ki] or []), list(row[gi] or [])
+            if len(tokens) != len(tags):
+                raise TrainingDataError(
+                    f"row {n} has {len(tokens)} tokens but {len(tags)} tags; they must pair up"
+                )
+            if tokens:
+                sentences.append(([str(t) for t in tokens], [str(t) for t in tags]))
+    else:
+        example = f"SELECT body AS {text_column}, spans AS {spans_column} FROM ..."
+        ti = _column(columns, text_column, source, "text", example)
+        si = _column(columns, spans_column, source, "spans", example)
+        for n, row in enumerate(raw, start=1):
+            if row[ti] is None:
+                raise TrainingDataError(f"row {n} has a NULL {text_column!r}; filter it out")
+            words, tags = words_and_tags(str(row[ti]), _spans_of(row[si], n))
+            if words:
+                sentences.append((words, tags))
+    bad = sorted(
+        {t for _, tags in sentences for t in tags if t != "O" and t[:2] not in ("B-", "I-")}
+    )
+    if bad:
+        raise TrainingDataError(f"tags {bad[:SHOWN]} are not BIO tags (O, B-TYPE, I-TYPE)")
+    if len(sentences) < MIN_ROWS:
+        raise TrainingDataError(
+            f"{source.describe()} has {len(sentences)} sentences; training needs at least {MIN_ROWS}"
+        )
+    if not any(t != "O" for _, tags in sentences for t in tags):
+        raise TrainingDataError(f"{source.describe()} has no entity at all; nothing to learn")
+    return TokenData(sentences, fingerprint(sentences, source))

@@ -1,0 +1,97 @@
+"""`textlens superset ...`: set up a local Superset, make the demo warehouse, bootstrap, demo.
+
+Argument parsing only at import (server/cli.py builds every parser for
+`--help`); each command imports what it needs when it runs.
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+DEFAULT_HOME = Path(".superset-demo")
+DEFAULT_DB = DEFAULT_HOME / "warehouse.duckdb"
+
+
+def _bootstrap(args: argparse.Namespace) -> int:
+    from textlens.superset_plugin.bootstrap import bootstrap
+
+    done = bootstrap(
+        args.superset_url, args.db, args.target, username=args.username, password=args.password
+    )
+    print(f"dashboard: {done.dashboard_url}")
+    print(f"database id {done.database_id}; charts: {sorted(done.chart_ids.values())}")
+    return 0
+
+
+def _demo_data(args: argparse.Namespace) -> int:
+    from textlens.superset_plugin.demo_data import prepare_warehouse
+
+    print(prepare_warehouse(args.db, args.target, args.reviews).summary())
+    return 0
+
+
+def _setup(args: argparse.Namespace) -> int:
+    from textlens.superset_plugin.local import setup_home
+
+    setup_home(args.venv, args.home, args.username, args.password)
+    print(f"Superset home ready: {args.home.resolve()} (admin user {args.username!r})")
+    return 0
+
+
+def _demo(args: argparse.Namespace) -> int:
+    from textlens.superset_plugin.demo import run_demo
+
+    return run_demo(
+        venv=args.venv, home=args.home, port=args.port, reviews=args.reviews, hold=not args.no_wait
+    )
+
+
+def _login_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--username", default="admin", help="Superset admin (default admin)")
+    parser.add_argument("--password", default="admin", help="its password (default admin)")
+
+
+def add_superset_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Add `textlens superset` and its subcommands to the `textlens` command line."""
+    superset = sub.add_parser(
+        "superset", help="Apache Superset: set up, bootstrap the dashboard, run the demo"
+    )
+    commands = superset.add_subparsers(dest="superset_command", required=True)
+
+    bootstrap = commands.add_parser(
+        "bootstrap",
+        help="create (or update) the DuckDB + textlens connection, datasets and the "
+        '"Voice of the customer" dashboard in a running Superset',
+    )
+    bootstrap.add_argument("--superset-url", default="http://127.0.0.1:8088")
+    bootstrap.add_argument("--db", type=Path, required=True, help="the DuckDB warehouse file")
+    bootstrap.add_argument("--target", required=True, help="textlens server host:port")
+    _login_options(bootstrap)
+    bootstrap.set_defaults(func=_bootstrap)
+
+    data = commands.add_parser(
+        "demo-data", help="write the demo warehouse: generated reviews + reviews_enriched"
+    )
+    data.add_argument("--db", type=Path, default=DEFAULT_DB)
+    data.add_argument("--target", required=True, help="textlens server host:port")
+    data.add_argument("--reviews", type=int, default=3000)
+    data.set_defaults(func=_demo_data)
+
+    setup = commands.add_parser(
+        "setup", help="superset_config.py, metadata database, admin user and `superset init`"
+    )
+    setup.add_argument("--venv", type=Path, default=Path(".venv-superset"))
+    setup.add_argument("--home", type=Path, default=DEFAULT_HOME)
+    _login_options(setup)
+    setup.set_defaults(func=_setup)
+
+    demo = commands.add_parser(
+        "demo", help="textlens server + demo warehouse + Superset + bootstrap, until Ctrl-C"
+    )
+    demo.add_argument("--venv", type=Path, default=Path(".venv-superset"))
+    demo.add_argument("--home", type=Path, default=DEFAULT_HOME)
+    demo.add_argument("--port", type=int, default=8088)
+    demo.add_argument("--reviews", type=int, default=3000)
+    demo.add_argument("--no-wait", action="store_true", help="stop once everything is up")
+    demo.set_defaults(func=_demo)

@@ -1,0 +1,34 @@
+"""Fixtures for the `duckdb+textlens` dialect tests: a real tiny-model server and a DuckDB file.
+
+The tiny server and its config come from the DuckDB connector's conftest (same
+session-scoped fixtures, so a combined run may start one server per package).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+pytest.importorskip("sqlalchemy", reason="the dialect needs the `sqlalchemy` extra")
+pytest.importorskip("duckdb_engine", reason="the dialect needs the `sqlalchemy` extra")
+
+from tests.connectors.duckdb.conftest import tiny_config, tiny_server
+
+__all__ = ["tiny_config", "tiny_server"]
+
+#: Reviews in the test warehouse: enough for several DuckDB chunks per thread.
+N_REVIEWS = 300
+
+
+@pytest.fixture(scope="session")
+def warehouse(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A DuckDB file with a `reviews` table (sample_data), closed: tests open it read-only."""
+    import duckdb
+
+    from textlens.connectors.duckdb.sample_data import create_reviews_table
+
+    path = tmp_path_factory.mktemp("sqlalchemy") / "warehouse.duckdb"
+    with duckdb.connect(str(path)) as con:
+        create_reviews_table(con, "reviews", N_REVIEWS)
+    return path

@@ -1,0 +1,43 @@
+"""The committed defaults are `textlens train` jobs: same rows, same split, same command."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+pytest.importorskip("torch", reason="training needs the `models` extra")
+
+from textlens.server.training.defaults import (
+    ner_job,
+    sentiment_job,
+    sentiment_split,
+    train_command,
+)
+from textlens.server.training.pipeline import load_job_data
+from textlens.server.training.trainer import TrainConfig
+
+
+@pytest.mark.shared_data
+def test_sentiment_job_reads_the_committed_split(shared_data: Path, tmp_path: Path) -> None:
+    cfg = TrainConfig(epochs=1, max_length=64, evals_per_epoch=4, patience=3)
+    job = sentiment_job(shared_data, tmp_path / "sentiment-minilm", cfg, None)
+    train, valid, record = load_job_data(job)
+    expected_train, expected_valid = sentiment_split(shared_data, cfg.seed)
+    assert train == expected_train and valid == expected_valid
+    assert len(valid) == 3349 and record["data"]["rows"] == len(train) + len(valid)
+    assert train_command(job) == (
+        f"textlens train --task sentiment --data {shared_data / 'sst2_train.csv'} "
+        "--valid-fraction 0.05 --epochs 1 --max-length 64 --evals-per-epoch 4 --patience 3 "
+        "--threads 1 --out models/sentiment-minilm"
+    )
+
+
+def test_ner_command(tmp_path: Path) -> None:
+    cfg = TrainConfig(epochs=4, lr=1e-3, casing=True, batch_size=16)
+    job = ner_job(Path("data"), tmp_path / "ner-minilm", cfg, None)
+    assert train_command(job) == (
+        "textlens train --task ner --data data/conll2003_train.conll --valid-data "
+        "data/conll2003_dev.conll --epochs 4 --batch-size 16 --lr 0.001 --casing --threads 1 "
+        "--out models/ner-minilm"
+    )

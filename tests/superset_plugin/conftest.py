@@ -1,0 +1,102 @@
+"""A real Superset (from .venv-superset, under gunicorn on loopback) over a real textlens server.
+
+Session fixtures, in order: the textlens server on the default models, the
+demo warehouse (generated reviews, enriched through that server), a Superset
+home (config, SQLite metadata, admin) and the Superset process, then the
+bootstrap that imports the dashboard. Everything in the `superset` marker.
+
+Skips only where it must: without Chromium and chromedriver (the browser
+test, with the reason), or without .venv-superset outside CI (build it with
+`make superset-venv`; CI builds it before `make test`, where its absence fails).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.conftest import REPO_ROOT
+
+SUPERSET_VENV = Path(os.environ.get("TEXTLENS_SUPERSET_VENV", REPO_ROOT / ".venv-superset"))
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMEDRIVER = Path("/usr/bin/chromedriver")
+#: Reviews in the e2e warehouse: every chart has data, enrich stays well under a minute.
+E2E_REVIEWS = 600
+#: Where the browser test leaves its screenshot (a CI artifact).
+ARTIFACTS = Path(os.environ.get("TEXTLENS_ARTIFACTS", REPO_ROOT / ".build" / "artifacts"))
+ADMIN = ("admin", "admin")
+
+
+@pytest.fixture(scope="session")
+def superset_venv() -> Path:
+    if not (SUPERSET_VENV / "bin" / "gunicorn").exists():
+        if os.environ.get("CI"):
+            pytest.fail(f"{SUPERSET_VENV} is missing in CI: .ci/run must run `make superset-venv`")
+        pytest.skip(f"{SUPERSET_VENV} is missing: build it with `make superset-venv`")
+    return SUPERSET_VENV
+
+
+@pytest.fixture(scope="session")
+def chromium() -> tuple[Path, Path]:
+    """(chromium, chromedriver); skips, saying why, where Debian's packages are not installed."""
+    missing = [str(p) for p in (CHROMIUM, CHROMEDRIVER) if not p.exists()]
+    if missing or shutil.which("chromium") is None:
+        pytest.skip(
+            f"headless Chromium is not installed ({', '.join(missing) or 'not on PATH'}); "
+            "install it with `apt-get install -y chromium chromium-driver` (.ci/run does)"
+        )
+    return CHROMIUM, CHROMEDRIVER
+
+
+@pytest.fixture(scope="session")
+def textlens_server() -> Iterator[Any]:
+    """A real `textlens serve` on the default models (what Superset's UDFs call)."""
+    from textlens.server.process import ServerProcess
+
+    with ServerProcess() as server:
+        yield server
+
+
+@pytest.fixture(scope="session")
+def e2e_warehouse(textlens_server: Any, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    from textlens.superset_plugin.demo_data import prepare_warehouse
+
+    path = tmp_path_factory.mktemp("superset-warehouse") / "warehouse.duckdb"
+    prepare_warehouse(path, textlens_server.target, E2E_REVIEWS)
+    return path
+
+
+@pytest.fixture(scope="session")
+def superset(superset_venv: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    """Superset on a free loopback port, with a fresh home (SQLite metadata, admin/admin)."""
+    from textlens.superset_plugin.local import SupersetProcess, setup_home
+
+    home = tmp_path_factory.mktemp("superset-home")
+    setup_home(superset_venv, home, *ADMIN)
+    with SupersetProcess(superset_venv, home) as process:
+        yield process
+    print(f"\nSuperset log tail:\n{process.output()[-3000:]}")
+
+
+@pytest.fixture(scope="session")
+def bootstrapped(superset: Any, e2e_warehouse: Path, textlens_server: Any) -> Any:
+    from textlens.superset_plugin.bootstrap import bootstrap
+
+    user, password = ADMIN
+    return bootstrap(
+        superset.url, e2e_warehouse, textlens_server.target, username=user, password=password
+    )
+
+
+@pytest.fixture
+def api(superset: Any) -> Any:
+    from textlens.superset_plugin.api import SupersetClient
+
+    client = SupersetClient(superset.url)
+    client.login(*ADMIN)
+    return client

@@ -1,0 +1,103 @@
+"""Headless Chromium opens the bootstrapped dashboard: every chart renders, none shows an error.
+
+Leaves the screenshot in $TEXTLENS_ARTIFACTS (default .build/artifacts/) for
+CI and for docs/superset-dashboard.png.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from textlens.superset_plugin.charts import CHARTS
+
+from .conftest import ADMIN, ARTIFACTS
+
+pytestmark = pytest.mark.superset
+
+webdriver = pytest.importorskip("selenium.webdriver", reason="the browser test needs selenium")
+from selenium.webdriver.chrome.service import Service  # noqa: E402
+from selenium.webdriver.common.by import By  # noqa: E402
+
+CHROMIUM_FLAGS = (
+    "--headless=new",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-quic",
+    "--no-first-run",
+    "--window-size=1600,1900",
+)
+#: What a rendered chart contains: echarts canvas, a table, the big number.
+RENDERED = "canvas, svg, table, .header-line"
+#: Error displays of Superset's charts (alerts, the error tooltip of a failed query).
+ERRORS = ".ant-alert-error, [role='alert'], [data-test='error-tooltip']"
+LOADING = "[data-test='loading-indicator'], .loading"
+RENDER_TIMEOUT = 240.0
+
+
+@pytest.fixture
+def browser(chromium: tuple[Path, Path], tmp_path: Path) -> Iterator[Any]:
+    binary, driver = chromium
+    options = webdriver.ChromeOptions()
+    options.binary_location = str(binary)
+    for flag in (*CHROMIUM_FLAGS, f"--user-data-dir={tmp_path / 'chromium-profile'}"):
+        options.add_argument(flag)
+    session = webdriver.Chrome(service=Service(str(driver)), options=options)
+    session.set_page_load_timeout(120)
+    yield session
+    session.quit()
+
+
+def wait_for(condition: Any, timeout: float, what: str) -> Any:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = condition()
+        if value:
+            return value
+        time.sleep(1.0)
+    raise AssertionError(f"timed out after {timeout:.0f}s waiting for {what}")
+
+
+def test_dashboard_renders_every_chart(bootstrapped: Any, superset: Any, browser: Any) -> None:
+    browser.get(superset.url + "/login/")
+    wait_for(lambda: browser.find_elements(By.ID, "username"), 60, "the login form")
+    browser.find_element(By.ID, "username").send_keys(ADMIN[0])
+    browser.find_element(By.ID, "password").send_keys(ADMIN[1])
+    browser.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
+    wait_for(lambda: "/login" not in browser.current_url, 60, "the login to finish")
+
+    browser.get(bootstrapped.dashboard_url)
+
+    def charts_done() -> list[Any] | None:
+        holders = browser.find_elements(By.CSS_SELECTOR, "[data-test='chart-grid-component']")
+        if len(holders) < len(CHARTS) or browser.find_elements(By.CSS_SELECTOR, LOADING):
+            return None
+        done = all(
+            h.find_elements(By.CSS_SELECTOR, RENDERED) or h.find_elements(By.CSS_SELECTOR, ERRORS)
+            for h in holders
+        )
+        return holders if done else None
+
+    holders = wait_for(charts_done, RENDER_TIMEOUT, f"{len(CHARTS)} charts to render")
+    time.sleep(2.0)  # echarts animates its first frame
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    shot = ARTIFACTS / "superset-dashboard.png"
+    browser.save_screenshot(str(shot))
+    print(f"\nscreenshot: {shot}")
+
+    names = {h.get_attribute("data-test-chart-name") for h in holders}
+    assert names == {c.name for c in CHARTS}
+    for holder in holders:
+        name = holder.get_attribute("data-test-chart-name")
+        errors = [e.text for e in holder.find_elements(By.CSS_SELECTOR, ERRORS)]
+        assert not errors, f"chart {name!r} shows an error: {errors}"
+        assert holder.find_elements(By.CSS_SELECTOR, RENDERED), f"chart {name!r} did not render"
+        assert "No results" not in holder.text, f"chart {name!r} has no data"
+    assert shot.stat().st_size > 50_000
