@@ -6,6 +6,7 @@ overloading) over one private arrow UDF that takes every option explicitly:
     sentiment(text)               -> _textlens_sentiment_<token>(text, '<default model>')
     sentiment(text, model)        -> _textlens_sentiment_<token>(text, model)
     classify(text, labels)        -> _textlens_classify_<token>(text, labels, '', '')
+    classify(text, 'my-model')    -> _textlens_classify_<token>(text, [], 'my-model', '')
     classify(text, labels, model[, hypothesis_template])
 
 Builders turn the results of a chunk's distinct items into one arrow array of
@@ -146,8 +147,11 @@ def macro_sql(fn: SqlFunction, public: str, private: str, default_model: str) ->
     """CREATE TEMP MACRO with the function's overloads (temp: never stored in a database file)."""
     model = quote_literal(default_model)
     if fn.task == "classify":
+        # Two-argument overloads told apart by type (DuckDB resolves typed macro
+        # parameters): a label list is zero-shot, a name is a fine-tuned classifier.
         overloads = [
-            f"(text, labels) AS {private}(text, labels, {model}, '')",
+            f"(text, labels VARCHAR[]) AS {private}(text, labels, {model}, '')",
+            f"(text, model VARCHAR) AS {private}(text, []::VARCHAR[], model, '')",
             f"(text, labels, model) AS {private}(text, labels, model, '')",
             f"(text, labels, model, hypothesis_template) AS "
             f"{private}(text, labels, model, hypothesis_template)",

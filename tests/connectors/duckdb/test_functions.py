@@ -158,6 +158,7 @@ def test_classify_options(registered: Registered, mode: str) -> None:
     )
     assert plain[0] is not None and templated[0] is not None and plain[0] != templated[0]
     fine_tuned = column(con, "classify_scores(review, []::VARCHAR[], 'tiny-classifier')")
+    assert column(con, "classify_scores(review, 'tiny-classifier')") == fine_tuned
     assert set(fine_tuned[0]) == {"negative", "positive"}
     assert column(con, "classify(review, NULL::VARCHAR[])") == [None] * len(TEXTS)
 
