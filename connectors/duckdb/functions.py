@@ -146,12 +146,17 @@ def quote_literal(value: str) -> str:
 def macro_sql(fn: SqlFunction, public: str, private: str, default_model: str) -> str:
     """CREATE TEMP MACRO with the function's overloads (temp: never stored in a database file)."""
     model = quote_literal(default_model)
+    # No parameter is typed: DuckDB 2.0 fails with "unordered_map::at" when a
+    # macro with typed parameters is called in a lateral join
+    # (`FROM reviews, unnest(entities(review))`). classify's two-argument form
+    # tells a label list from a model name by the argument's type at run time.
     if fn.task == "classify":
-        # Two-argument overloads told apart by type (DuckDB resolves typed macro
-        # parameters): a label list is zero-shot, a name is a fine-tuned classifier.
+        is_name = "typeof(labels_or_model) = 'VARCHAR'"
         overloads = [
-            f"(text, labels VARCHAR[]) AS {private}(text, labels, {model}, '')",
-            f"(text, model VARCHAR) AS {private}(text, []::VARCHAR[], model, '')",
+            f"(text, labels_or_model) AS {private}(text, "
+            f"CASE WHEN {is_name} THEN []::VARCHAR[] "
+            f"ELSE TRY_CAST(labels_or_model AS VARCHAR[]) END, "
+            f"CASE WHEN {is_name} THEN labels_or_model::VARCHAR ELSE {model} END, '')",
             f"(text, labels, model) AS {private}(text, labels, model, '')",
             f"(text, labels, model, hypothesis_template) AS "
             f"{private}(text, labels, model, hypothesis_template)",

@@ -184,6 +184,60 @@ def test_unknown_model_and_wrong_task_are_sql_errors(registered: Registered, mod
         column(con, "classify(review, ['only'])")
 
 
+@pytest.mark.parametrize(
+    ("call", "public"),
+    [
+        ("sentiment(42)", "sentiment"),
+        ("sentiment_score(review::BLOB)", "sentiment_score"),
+        ("entities(['a', 'b'])", "entities"),
+        ("sentiment(review, 3)", "sentiment"),
+    ],
+)
+def test_wrong_argument_types_are_bind_errors_naming_the_function(
+    registered: Registered, call: str, public: str
+) -> None:
+    import duckdb
+
+    con, _ = registered("embedded")
+    with_texts(con)
+    with pytest.raises(duckdb.BinderException, match="explicit type casts") as caught:
+        column(con, call)
+    assert f"_textlens_{public}_" in str(caught.value)
+    assert "VARCHAR" in str(caught.value)
+
+
+def test_functions_work_in_lateral_joins(registered: Registered, mode: str) -> None:
+    """`FROM t, unnest(f(t.col))` is how analysts explode entities and scores.
+
+    Regression: DuckDB 2.0 fails with "unordered_map::at" on macros with typed
+    parameters in a lateral join, so no overload may type its parameters.
+    """
+    con, _ = registered(mode)
+    with_texts(con)
+    exploded = con.execute(
+        "SELECT t.id, e.entity.label FROM t, unnest(entities(t.review)) AS e(entity)"
+    ).fetchall()
+    per_row = column(con, "len(entities(review))")
+    assert len(exploded) == sum(n or 0 for n in per_row)
+    scores = con.execute(
+        "SELECT t.id, s.kv.key FROM t, "
+        "unnest(map_entries(classify_scores(t.review, ['sports', 'business', 'travel']))) "
+        "AS s(kv) ORDER BY 1, 2"
+    ).fetchall()
+    non_null = sum(1 for text in TEXTS if text is not None)
+    assert len(scores) == 3 * non_null
+    assert {key for _, key in scores} == set(LABELS)
+
+
+def test_enum_and_json_text_columns_are_accepted(registered: Registered) -> None:
+    con, _ = registered("embedded")
+    con.execute("CREATE TYPE mood AS ENUM ('I love it', 'terrible')")
+    con.execute("CREATE TABLE t (id INTEGER, review mood)")
+    con.execute("INSERT INTO t VALUES (0, 'I love it'), (1, NULL), (2, 'terrible')")
+    assert column(con, "sentiment(review)") == column(con, "sentiment(review::VARCHAR)")
+    assert column(con, "sentiment(review)")[1] is None
+
+
 def test_prefix_and_unregister(registered: Registered, mode: str) -> None:
     import duckdb
 
