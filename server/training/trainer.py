@@ -339,9 +339,38 @@ def train_text_classifier(
         device,
         class_weights([label for _, label in train], labels, cfg.class_weight),
     )
+    return _save(
+        out_dir,
+        network,
+        cfg,
+        task,
+        "sequence",
+        id2label,
+        (len(train), len(valid)),
+        report,
+        curve,
+        losses,
+        record,
+    )
+
+
+def _save(
+    out_dir: Path,
+    network: TaskNetwork,
+    cfg: TrainConfig,
+    task: str,
+    kind: str,
+    id2label: dict[int, str],
+    rows: tuple[int, int],
+    report: dict[str, Any],
+    curve: list[Any],
+    losses: list[Any],
+    record: dict[str, Any] | None,
+) -> dict[str, Any]:
+    """Write the delta with everything needed to reproduce and judge it."""
     meta = DeltaMeta(
         task=task,
-        kind="sequence",
+        kind=kind,
         base_source=cfg.base,
         base_sha256=_base_sha(cfg),
         id2label=id2label,
@@ -351,8 +380,8 @@ def train_text_classifier(
         max_length=cfg.max_length,
         training={
             "config": asdict(cfg),
-            "train_rows": len(train),
-            "valid_rows": len(valid),
+            "train_rows": rows[0],
+            "valid_rows": rows[1],
             "validation": _summary(report),
             "curve": curve,
             **(record or {}),
@@ -531,28 +560,19 @@ def train_token_classifier(
         evaluate,
         device,
     )
-    meta = DeltaMeta(
-        task="ner",
-        kind="token",
-        base_source=cfg.base,
-        base_sha256=_base_sha(cfg),
-        id2label=id2label,
-        lora_r=cfg.lora_r if cfg.method == "lora" else 0,
-        lora_alpha=cfg.lora_alpha,
-        casing=cfg.casing,
-        max_length=cfg.max_length,
-        training={
-            "config": asdict(cfg),
-            "train_rows": len(train),
-            "valid_rows": len(valid),
-            "validation": _summary(report),
-            "curve": curve,
-            **(record or {}),
-        },
+    return _save(
+        out_dir,
+        network,
+        cfg,
+        "ner",
+        "token",
+        id2label,
+        (len(train), len(valid)),
+        report,
+        curve,
+        losses,
+        record,
     )
-    network.to("cpu")
-    save_delta(out_dir, network, meta)
-    return {"validation": report, "curve": curve, "loss_curve": losses}
 
 
 def iter_chunks(items: Sequence[Any], size: int) -> Iterator[Sequence[Any]]:
