@@ -38,6 +38,7 @@ CHROMIUM_FLAGS = (
 RENDERED = "canvas, svg, table, .header-line"
 #: Error displays of Superset's charts (alerts, the error tooltip of a failed query).
 ERRORS = ".ant-alert-error, [role='alert'], [data-test='error-tooltip']"
+WARNING_ICON = "[role='img'][aria-label='warning']"
 LOADING = "[data-test='loading-indicator'], .loading"
 RENDER_TIMEOUT = 240.0
 
@@ -100,4 +101,8 @@ def test_dashboard_renders_every_chart(bootstrapped: Any, superset: Any, browser
         assert not errors, f"chart {name!r} shows an error: {errors}"
         assert holder.find_elements(By.CSS_SELECTOR, RENDERED), f"chart {name!r} did not render"
         assert "No results" not in holder.text, f"chart {name!r} has no data"
+    # Superset's warning triangle (e.g. "The row limit set for the chart was reached.
+    # The chart may show partial data.") must not appear on the shipped dashboard.
+    warnings = browser.find_elements(By.CSS_SELECTOR, WARNING_ICON)
+    assert not warnings, f"{len(warnings)} warning icon(s) on the dashboard"
     assert shot.stat().st_size > 50_000

@@ -42,6 +42,14 @@ def test_chart_data_has_the_model_columns(bootstrapped: Any, api: Any, chart: An
         assert all(row[column] is not None for row in rows), (chart.name, column)
 
 
+def test_live_table_stays_under_its_row_limit(bootstrapped: Any, api: Any) -> None:
+    """A table that fills its row_limit gets Superset's "row limit reached" warning icon."""
+    chart = next(c for c in CHARTS if c.viz_type == "table")
+    rows = api.chart_data(bootstrapped.chart_ids[chart.name])["data"]
+    assert 0 < len(rows) < chart.params["row_limit"], len(rows)
+    assert chart.query["row_limit"] == chart.params["row_limit"]
+
+
 def test_negative_share_by_week_shows_the_incident_spike(bootstrapped: Any, api: Any) -> None:
     """The demo data's firmware incident must stand out in the chart built to show it."""
     chart = next(c for c in CHARTS if c.name == "Negative share by week")
