@@ -133,6 +133,10 @@ BY_PRODUCT = Chart(
         "x_axis_sort": "avg_sentiment",
         "x_axis_sort_asc": True,
         "y_axis_format": "+.2f",
+        # The score's whole range: room left of the most negative bar for its value
+        # label (auto bounds put it on top of the product names) and no exaggeration.
+        "truncateYAxis": True,
+        "y_axis_bounds": [-1, 1],
         "show_legend": False,
         "show_value": True,
         "orientation": "horizontal",
