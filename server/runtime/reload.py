@@ -15,28 +15,14 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Sequence
-from dataclasses import dataclass
 
 from textlens.client.errors import ModelLoadError, UnknownModel
+from textlens.client.results import ModelReload
 from textlens.server.model_store import ModelStore, RegistryError
 from textlens.server.runtime.registry import ModelRegistry, ServedModel, serve_model
 from textlens.server.settings import ModelSpec, ServerSettings
 
 log = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True)
-class Reloaded:
-    """One model's outcome of a reload."""
-
-    name: str
-    previous_version: str
-    version: str
-    source: str
-
-    @property
-    def changed(self) -> bool:
-        return self.previous_version != self.version
 
 
 def registry_specs(settings: ServerSettings) -> list[ModelSpec]:
@@ -82,7 +68,7 @@ class Reloader:
         self.settings = settings
         self._lock = threading.Lock()  # one reload at a time
 
-    def reload(self, names: Sequence[str] = ()) -> list[Reloaded]:
+    def reload(self, names: Sequence[str] = ()) -> list[ModelReload]:
         """Reload `names` (empty: every registered model); return each one's outcome."""
         if self.settings.registry is None:
             raise ModelLoadError(
@@ -99,20 +85,20 @@ class Reloader:
                 )
             wanted = [specs[n] for n in (names or sorted(specs))]
             loaded: list[ServedModel] = []
-            outcomes: list[Reloaded] = []
+            outcomes: list[ModelReload] = []
             try:
                 for spec in wanted:
                     current = self.registry.models.get(spec.name)
                     if current is not None and current.spec.source == spec.source:
                         outcomes.append(
-                            Reloaded(spec.name, current.version, current.version, spec.source)
+                            ModelReload(spec.name, current.version, current.version, spec.source)
                         )
                         continue
                     model = serve_model(spec)
                     loaded.append(model)
                     _warm_up(model)
                     previous = current.version if current is not None else ""
-                    outcomes.append(Reloaded(spec.name, previous, model.version, spec.source))
+                    outcomes.append(ModelReload(spec.name, previous, model.version, spec.source))
             except BaseException:
                 for model in loaded:
                     model.batcher.close(0)
