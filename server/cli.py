@@ -209,6 +209,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="CREATE TABLE OUT AS SELECT *, <model columns> FROM TABLE in one "
         "transaction: if it fails, nothing is written (re-run it; it is not resumable). "
         "Columns: sentiment -> sentiment, sentiment_score; sentiment_probs; entities; "
+        "entity_sentiment; "
         "embed -> embedding; classify -> classification (needs --labels).",
     )
     _add_backend_options(enrich)
@@ -226,7 +227,8 @@ def build_parser() -> argparse.ArgumentParser:
     enrich.add_argument(
         "--tasks",
         default="sentiment",
-        help="comma-separated: sentiment, sentiment_probs, entities, embed, classify",
+        help="comma-separated: sentiment, sentiment_probs, entities, entity_sentiment, embed, "
+        "classify",
     )
     enrich.add_argument("--labels", default=None, help="classify: comma-separated labels")
     enrich.add_argument(

@@ -1,7 +1,8 @@
 """`make demo`: a real server on the default models, a few texts, a readable table.
 
 Then SQL: a DuckDB file with a few thousand generated product reviews, queried
-with `sentiment()`, `sentiment_score()` and `entities()` in embedded mode (the
+with `sentiment()`, `sentiment_score()`, `entities()` and `entity_sentiment()`
+in embedded mode (the
 models run inside the DuckDB process). Offline: the models are the packaged
 MiniLM encoder plus the committed deltas.
 """
@@ -24,7 +25,15 @@ TEXTS = [
     "The hotel in Lisbon was fine, nothing special, but the staff at Marriott were kind.",
     "Worst customer service I have ever experienced from Delta Air Lines.",
     "Barcelona beat Real Madrid 3-1 at the Camp Nou on Sunday.",
+    "Siemens will report its third-quarter results on November 12.",
+    "The company's board consists of nine directors.",
+    "Shell shares fell 6% after the oil major cut its dividend.",
     "",
+]
+#: Target-level sentiment: a text and the targets asked about.
+ASPECT_TEXTS = [
+    ("Tesla shares jump while Ford slips on weak guidance", ["Tesla", "Ford"]),
+    ("The battery is great but the screen scratches easily", ["battery", "screen", "price"]),
 ]
 TOPICS = ["product review", "business news", "sports", "travel"]
 
@@ -69,10 +78,23 @@ def grpc_demo() -> int:
             spans = ", ".join(f"{e.text} ({e.label})" for e in ents) or "-"
             shown = _cut(text, 62) if text else "(empty string)"
             print(f"{shown:62} {s.label:>9} {s.score:+6.2f}  {topic.label:15} {spans}")
-        print(f"\n{len(TEXTS)} texts x 3 tasks in {elapsed * 1000:.0f} ms over gRPC")
+        print(f"\n{len(TEXTS)} texts x 3 tasks in {elapsed * 1000:.0f} ms over gRPC\n")
+        _print_aspects(client)
         code = server.stop()
         print(f"server stopped cleanly (exit code {code})")
     return 0 if code == 0 else 1
+
+
+def _print_aspects(client: Any) -> None:
+    """Sentiment toward each target (the AspectSentiment RPC)."""
+    texts = [text for text, targets in ASPECT_TEXTS for _ in targets]
+    targets = [target for _, targets in ASPECT_TEXTS for target in targets]
+    results = client.aspect_sentiment(texts, targets)
+    print(f"{'text':54} {'target':8} sentiment toward it")
+    print("-" * 80)
+    for text, target, r in zip(texts, targets, results, strict=True):
+        said = f"{r.label} ({r.score:+.2f})" if r is not None else "not mentioned (NULL)"
+        print(f"{_cut(text, 54):54} {target:8} {said}")
 
 
 DEMO_DB = Path(tempfile.gettempdir()) / "textlens-demo" / "reviews.duckdb"
@@ -85,6 +107,13 @@ MONTHLY_SENTIMENT = """
 SELECT product, month(review_date) AS month,
        avg(sentiment_score(review)) AS avg_sentiment, count(*) AS reviews
 FROM reviews GROUP BY ALL ORDER BY ALL
+"""
+HEADLINES = """
+SELECT headline, sentiment(headline) AS overall,
+       [e.text || ': ' || coalesce(e.sentiment, '-') FOR e IN entity_sentiment(headline)] AS toward
+FROM (VALUES ('Tesla shares jump while Ford slips on weak guidance'),
+             ('Siemens will report its third-quarter results on November 12'),
+             ('Infosys beats estimates; Wipro misses')) AS news(headline)
 """
 MONTHS = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
 
@@ -131,6 +160,9 @@ def sql_demo(db: Path = DEMO_DB, reviews: int = 3000) -> int:
             print(f"loaded the models into this process in {time.monotonic() - started:.1f}s")
             _print_sql(FIRST_REVIEWS)
             _print_first_reviews(con.execute(FIRST_REVIEWS).fetchall())
+            _print_sql(HEADLINES)
+            for headline, overall, toward in con.execute(HEADLINES).fetchall():
+                print(f"{_cut(headline, 62):62} {overall:>9}  {', '.join(toward) or '-'}")
             _print_sql(MONTHLY_SENTIMENT)
             tl.reset_stats()
             started = time.monotonic()

@@ -33,7 +33,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from textlens.client.limits import MAX_MESSAGE_BYTES
 
-Task = Literal["sentiment", "ner", "embed", "classify"]
+Task = Literal["sentiment", "aspect", "ner", "embed", "classify"]
 
 
 class ModelSpec(BaseModel):
@@ -60,6 +60,7 @@ def default_models() -> list[ModelSpec]:
     """The embedded defaults: offline, on the packaged MiniLM encoder."""
     return [
         ModelSpec(name="sentiment-minilm", task="sentiment", source="builtin:sentiment-minilm"),
+        ModelSpec(name="aspect-minilm", task="aspect", source="builtin:aspect-minilm"),
         ModelSpec(name="ner-minilm", task="ner", source="builtin:ner-minilm"),
         ModelSpec(name="minilm", task="embed", source="builtin:minilm"),
     ]

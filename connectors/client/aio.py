@@ -90,6 +90,17 @@ class AsyncClient:
         """Sentiment of each text (None for None); `model` "" is the default model."""
         return await self._run(convert.sentiment_job(texts, model, truncation, self._batch_size))
 
+    async def aspect_sentiment(
+        self,
+        texts: Sequence[str | None],
+        targets: Sequence[str | None],
+        model: str = "",
+        truncation: Truncation = "truncate",
+    ) -> list[SentimentResult | None]:
+        """Sentiment of texts[i] toward targets[i]; None where the text does not mention it."""
+        job = convert.aspect_sentiment_job(texts, targets, model, truncation, self._batch_size)
+        return await self._run(job)
+
     async def entities(
         self,
         texts: Sequence[str | None],

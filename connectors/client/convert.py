@@ -9,6 +9,7 @@ unpacked from their little-endian bytes.
 
 from __future__ import annotations
 
+import functools
 import os
 import re
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -226,6 +227,60 @@ def sentiment_job(
         return batch.scatter([sentiment_result(r) for resp in responses for r in resp.results])
 
     return Job("Sentiment", (_with_texts(build, c) for c in batch.chunks(batch_size)), finish)
+
+
+def aspect_sentiment_job(
+    texts: Sequence[str | None],
+    targets: Sequence[str | None],
+    model: str,
+    truncation: str,
+    batch_size: int,
+) -> Job[pb.AspectSentimentRequest, list[SentimentResult | None]]:
+    """Pairs (texts[i], targets[i]); None where either is None or the text does not mention it."""
+    if isinstance(targets, str | bytes):
+        raise errors.InvalidInput(
+            "targets must be a sequence of strings (one per text), got a single "
+            f"{type(targets).__name__}"
+        )
+    batch = Batch.of(texts)
+    goals = list(targets)
+    if len(goals) != batch.size:
+        raise errors.InvalidInput(
+            f"{batch.size} texts but {len(goals)} targets; give one target per text "
+            "(repeat a text once per target)"
+        )
+    for i, goal in enumerate(goals):
+        if goal is not None:
+            _string_option(f"targets[{i}]", goal)
+    positions = batch.positions if batch.positions is not None else range(batch.size)
+    kept = [k for k, p in enumerate(positions) if goals[p] is not None]
+    pairs = Batch(size=len(batch.texts), texts=[batch.texts[k] for k in kept], positions=kept)
+    pair_targets = [goals[positions[k]] or "" for k in kept]
+    model = _string_option("model", model)
+    trunc = truncation_enum(truncation)
+
+    def build(start: int, chunk: list[str]) -> pb.AspectSentimentRequest:
+        return pb.AspectSentimentRequest(
+            texts=chunk,
+            targets=pair_targets[start : start + len(chunk)],
+            model=model,
+            truncation=trunc,
+        )
+
+    def finish(responses: list[pb.AspectSentimentResponse]) -> list[SentimentResult | None]:
+        values = [
+            sentiment_result(r) if r.mentioned else None  # type: ignore[arg-type]
+            for resp in responses
+            for r in resp.results
+        ]
+        return batch.scatter(pairs.scatter(values))
+
+    starts = range(0, len(pairs.texts), batch_size)
+    requests = (
+        _with_texts(functools.partial(build, start), chunk)
+        for start, chunk in zip(starts, pairs.chunks(batch_size), strict=True)
+    )
+    return Job("AspectSentiment", requests, finish)
 
 
 def entities_job(

@@ -92,6 +92,22 @@ class Client:
         """Sentiment of each text (None for None); `model` "" is the default model."""
         return self._run(convert.sentiment_job(texts, model, truncation, self._batch_size))
 
+    def aspect_sentiment(
+        self,
+        texts: Sequence[str | None],
+        targets: Sequence[str | None],
+        model: str = "",
+        truncation: Truncation = "truncate",
+    ) -> list[SentimentResult | None]:
+        """Sentiment of texts[i] toward targets[i]; None where the text does not mention it.
+
+        "Mentioned" is a whole-word, case-insensitive match (plural and
+        possessive endings allowed); see the AspectSentimentRequest comment in
+        textlens.proto.
+        """
+        job = convert.aspect_sentiment_job(texts, targets, model, truncation, self._batch_size)
+        return self._run(job)
+
     def entities(
         self,
         texts: Sequence[str | None],

@@ -19,7 +19,7 @@ import numpy as np
 from textlens.client.results import ClassifyResult, Entity, ModelInfo, SentimentResult, Truncation
 
 #: The runtime task each SQL task runs on (zero-shot classify runs on an embed model).
-RUNTIME_TASK = {"sentiment": "sentiment", "entities": "ner", "embed": "embed"}
+RUNTIME_TASK = {"sentiment": "sentiment", "entities": "ner", "embed": "embed", "aspect": "aspect"}
 
 
 @runtime_checkable
@@ -40,6 +40,12 @@ class Backend(Protocol):
     def sentiment(
         self, texts: Sequence[str], model: str, truncation: Truncation
     ) -> list[SentimentResult]: ...
+
+    def aspect_sentiment(
+        self, texts: Sequence[str], targets: Sequence[str], model: str, truncation: Truncation
+    ) -> list[SentimentResult | None]:
+        """Pair i is (texts[i], targets[i]); None where the text does not mention the target."""
+        ...
 
     def entities(
         self, texts: Sequence[str], model: str, truncation: Truncation

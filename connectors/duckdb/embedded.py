@@ -92,6 +92,13 @@ class EmbeddedBackend:
         out: list[SentimentResult] = self.analyzer.sentiment(texts, model, truncation).result()
         return out
 
+    def aspect_sentiment(
+        self, texts: Sequence[str], targets: Sequence[str], model: str, truncation: Truncation
+    ) -> list[SentimentResult | None]:
+        submitted = self.analyzer.aspect_sentiment(texts, targets, model, truncation)
+        out: list[SentimentResult | None] = submitted.result()
+        return out
+
     def entities(
         self, texts: Sequence[str], model: str, truncation: Truncation
     ) -> list[list[Entity]]:

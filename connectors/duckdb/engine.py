@@ -21,6 +21,7 @@ from textlens.client.errors import InvalidInput
 from textlens.client.results import ClassifyResult, ModelInfo, SentimentResult, Truncation
 from textlens.connectors.duckdb.backend import RUNTIME_TASK, Backend, ModelResolver
 from textlens.connectors.duckdb.cache import MISSING, CacheKey, CacheStats, ResultCache, text_digest
+from textlens.connectors.duckdb.targets import TARGET_TASKS
 
 
 @dataclass(frozen=True)
@@ -31,7 +32,7 @@ class Call:
     runtime_task: str
     model: str
     key: tuple[Hashable, ...]
-    run: Callable[[list[str]], list[Any]]
+    run: Callable[[list[Any]], list[Any]]
     #: Label order of the scores maps: the labels given to classify, the model's
     #: labels for sentiment. A server's answer comes through protobuf maps, which
     #: keep no order; this makes MAP values identical in both modes.
@@ -123,9 +124,29 @@ class Engine:
 
     def results(self, task: str, options: tuple[Any, ...], texts: list[str]) -> list[Any]:
         """One result per distinct text, from the cache, another thread or the backend."""
-        call = self.call(task, options)
+        if task in TARGET_TASKS:
+            return TARGET_TASKS[task](self, options, texts)
+        return self.run(self.call(task, options), texts, text_digest)
+
+    def pair_results(
+        self, model: str, pairs: list[tuple[str, str]]
+    ) -> list[SentimentResult | None]:
+        """Aspect sentiment of distinct (text, target) pairs, cached per pair."""
+        if not pairs:
+            return []
+        backend, truncation = self.backend, self.truncation
+
+        def run(items: list[Any]) -> list[Any]:
+            texts, targets = [t for t, _ in items], [g for _, g in items]
+            return list(backend.aspect_sentiment(texts, targets, model, truncation))
+
+        call = Call("aspect", "aspect", model, ("aspect", truncation), run)
+        return self.run(call, pairs, lambda pair: (text_digest(pair[0]), pair[1]))
+
+    def run(self, call: Call, texts: list[Any], digest: Callable[[Any], Hashable]) -> list[Any]:
+        """`call` over distinct items (texts, or pairs), through the cache keyed by `digest`."""
         info = self.resolver.resolve(call.runtime_task, call.model)
-        if task == "embed":
+        if call.task == "embed":
             self._check_dim(info)
         if info is not None and info.labels and call.task in ("sentiment", "classify"):
             # The model's own labels (sentiment, fine-tuned classify) order the map.
@@ -137,7 +158,7 @@ class Engine:
             return out
         # The fingerprint covers the weights; max_length and dtype change answers too.
         prefix = (info.version, info.max_length, info.dtype, *call.key)
-        keys = [(*prefix, text_digest(t)) for t in texts]
+        keys = [(*prefix, digest(t)) for t in texts]
         return self._cached(call, texts, keys)
 
     def _check_dim(self, info: ModelInfo | None) -> None:
@@ -148,7 +169,7 @@ class Engine:
                 f"register with models={{'embed': {info.name!r}}} to use it"
             )
 
-    def _compute(self, call: Call, texts: list[str]) -> list[Any]:
+    def _compute(self, call: Call, texts: list[Any]) -> list[Any]:
         try:
             out = call.run(texts)
         except Exception:
@@ -157,7 +178,7 @@ class Engine:
         self.count(computed=len(texts), calls=1)
         return [ordered(r, call.order) for r in out] if call.order else out
 
-    def _cached(self, call: Call, texts: list[str], keys: Sequence[CacheKey]) -> list[Any]:
+    def _cached(self, call: Call, texts: list[Any], keys: Sequence[CacheKey]) -> list[Any]:
         results = self.cache.get_many(keys)
         owned: list[int] = []
         waiting: list[tuple[int, Future[list[Any]], int]] = []
@@ -189,7 +210,7 @@ class Engine:
     def _fill(
         self,
         call: Call,
-        texts: list[str],
+        texts: list[Any],
         keys: Sequence[CacheKey],
         owned: list[int],
         batch: Future[list[Any]],

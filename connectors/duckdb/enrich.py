@@ -31,6 +31,7 @@ TASK_COLUMNS: dict[str, list[tuple[str, str]]] = {
     "sentiment": [("sentiment", "sentiment"), ("sentiment_score", "sentiment_score")],
     "sentiment_probs": [("sentiment_probs", "sentiment_probs")],
     "entities": [("entities", "entities")],
+    "entity_sentiment": [("entity_sentiment", "entity_sentiment")],
     "embed": [("embedding", "embed")],
     "classify": [("classification", "classify")],
 }

@@ -15,7 +15,7 @@ the function's return type; the UDF layer then `take`s it into row order.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -35,9 +35,37 @@ ENTITY_STRUCT = pa.struct(
 )
 ENTITY_LIST = pa.list_(ENTITY_STRUCT)
 SCORE_MAP = pa.map_(pa.string(), pa.float64())
+LABEL_MAP = pa.map_(pa.string(), pa.string())
+ENTITY_SENTIMENT_LIST = pa.list_(
+    pa.struct(
+        [
+            *ENTITY_STRUCT,
+            ("sentiment", pa.string()),
+            ("sentiment_score", pa.float64()),
+        ]
+    )
+)
 
 ENTITY_SQL = 'STRUCT(text VARCHAR, label VARCHAR, start INTEGER, "end" INTEGER, score DOUBLE)[]'
+ENTITY_SENTIMENT_SQL = (
+    'STRUCT(text VARCHAR, label VARCHAR, start INTEGER, "end" INTEGER, score DOUBLE, '
+    "sentiment VARCHAR, sentiment_score DOUBLE)[]"
+)
 SCORE_MAP_SQL = "MAP(VARCHAR, DOUBLE)"
+LABEL_MAP_SQL = "MAP(VARCHAR, VARCHAR)"
+#: The UDF's arguments after the text, per task.
+OPTIONS = {
+    "classify": ("labels", "model", "hypothesis_template"),
+    "aspect": ("aspects", "model"),
+    "entity_sentiment": ("entities_model", "model"),
+}
+OPTION_TYPES = {
+    "labels": "VARCHAR[]",
+    "aspects": "VARCHAR[]",
+    "model": "VARCHAR",
+    "entities_model": "VARCHAR",
+    "hypothesis_template": "VARCHAR",
+}
 
 Builder = Callable[[list[Any]], pa.Array]
 
@@ -71,6 +99,39 @@ def _entities(values: list[list[Entity]]) -> pa.Array:
     )
 
 
+def _aspect_labels(values: list[dict[str, SentimentResult | None]]) -> pa.Array:
+    return pa.array(
+        [[(k, r.label if r else None) for k, r in v.items()] for v in values], type=LABEL_MAP
+    )
+
+
+def _aspect_scores(values: list[dict[str, SentimentResult | None]]) -> pa.Array:
+    return pa.array(
+        [[(k, r.score if r else None) for k, r in v.items()] for v in values], type=SCORE_MAP
+    )
+
+
+def _entity_sentiments(values: list[list[tuple[Entity, SentimentResult | None]]]) -> pa.Array:
+    return pa.array(
+        [
+            [
+                {
+                    "text": e.text,
+                    "label": e.label,
+                    "start": e.start,
+                    "end": e.end,
+                    "score": e.score,
+                    "sentiment": r.label if r else None,
+                    "sentiment_score": r.score if r else None,
+                }
+                for e, r in spans
+            ]
+            for spans in values
+        ],
+        type=ENTITY_SENTIMENT_LIST,
+    )
+
+
 def vectors_builder(dim: int) -> Builder:
     """FLOAT[dim] (a fixed-size list) from float32 vectors of length `dim`."""
 
@@ -97,12 +158,11 @@ class SqlFunction:
     @property
     def options(self) -> tuple[str, ...]:
         """The UDF's arguments after the text."""
-        return ("labels", "model", "hypothesis_template") if self.task == "classify" else ("model",)
+        return OPTIONS.get(self.task, ("model",))
 
     @property
     def parameter_types(self) -> list[str]:
-        extra = {"labels": "VARCHAR[]", "model": "VARCHAR", "hypothesis_template": "VARCHAR"}
-        return ["VARCHAR", *(extra[o] for o in self.options)]
+        return ["VARCHAR", *(OPTION_TYPES[o] for o in self.options)]
 
 
 def sql_functions(embed_dim: int | None) -> list[SqlFunction]:
@@ -119,7 +179,28 @@ def sql_functions(embed_dim: int | None) -> list[SqlFunction]:
         SqlFunction(
             "sentiment_probs", "sentiment", SCORE_MAP_SQL, _probabilities, "probability by label"
         ),
+        SqlFunction(
+            "aspect_sentiment",
+            "aspect",
+            LABEL_MAP_SQL,
+            _aspect_labels,
+            "aspect -> positive/neutral/negative toward it (NULL: not mentioned)",
+        ),
+        SqlFunction(
+            "aspect_sentiment_scores",
+            "aspect",
+            SCORE_MAP_SQL,
+            _aspect_scores,
+            "aspect -> P(positive) - P(negative) toward it (NULL: not mentioned)",
+        ),
         SqlFunction("entities", "entities", ENTITY_SQL, _entities, "named-entity spans"),
+        SqlFunction(
+            "entity_sentiment",
+            "entity_sentiment",
+            ENTITY_SENTIMENT_SQL,
+            _entity_sentiments,
+            "named-entity spans with the sentiment toward each",
+        ),
         SqlFunction("classify", "classify", "VARCHAR", _labels, "top label (zero-shot)"),
         SqlFunction(
             "classify_scores", "classify", SCORE_MAP_SQL, _class_scores, "score of every label"
@@ -143,9 +224,13 @@ def quote_literal(value: str) -> str:
     return "'" + value.replace("'", "''") + "'"
 
 
-def macro_sql(fn: SqlFunction, public: str, private: str, default_model: str) -> str:
+#: The `register(models=...)` key whose model a function family uses by default.
+MODEL_KEY = {"entity_sentiment": "aspect"}
+
+
+def macro_sql(fn: SqlFunction, public: str, private: str, models: Mapping[str, str]) -> str:
     """CREATE TEMP MACRO with the function's overloads (temp: never stored in a database file)."""
-    model = quote_literal(default_model)
+    model = quote_literal(models.get(MODEL_KEY.get(fn.task, fn.task), ""))
     # No parameter is typed: DuckDB 2.0 fails with "unordered_map::at" when a
     # macro with typed parameters is called in a lateral join
     # (`FROM reviews, unnest(entities(review))`). classify's two-argument form
@@ -160,6 +245,17 @@ def macro_sql(fn: SqlFunction, public: str, private: str, default_model: str) ->
             f"(text, labels, model) AS {private}(text, labels, model, '')",
             f"(text, labels, model, hypothesis_template) AS "
             f"{private}(text, labels, model, hypothesis_template)",
+        ]
+    elif fn.task == "aspect":
+        overloads = [
+            f"(text, aspects) AS {private}(text, aspects, {model})",
+            f"(text, aspects, model) AS {private}(text, aspects, model)",
+        ]
+    elif fn.task == "entity_sentiment":
+        entities = quote_literal(models.get("entities", ""))
+        overloads = [
+            f"(text) AS {private}(text, {entities}, {model})",
+            f"(text, model) AS {private}(text, {entities}, model)",
         ]
     else:
         overloads = [

@@ -45,7 +45,7 @@ DEFAULT_TIMEOUT = 300.0
 #: One ListModels RPC per interval is negligible next to a chunk's model calls.
 VERSION_TTL = 2.0
 #: The `models=` keys: the function families (sentiment covers sentiment_score and _probs).
-MODEL_KEYS = ("sentiment", "entities", "embed", "classify")
+MODEL_KEYS = ("sentiment", "aspect", "entities", "embed", "classify")
 _PREFIX = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 
@@ -199,7 +199,8 @@ def register(
       defaults), loaded once per process. `mode` forces one or the other;
       `backend` supplies your own (e.g. `EmbeddedBackend(analyzer)`).
     * `models` names the model the one-argument forms use per function family
-      (keys sentiment, entities, embed, classify); by default the server's
+      (keys sentiment, aspect, entities, embed, classify; aspect also serves
+      entity_sentiment); by default the server's
       default model of each task. `sentiment(text, 'name')` picks any other.
     * `truncation` "truncate" (default) or "error": what over-long texts do.
     * `prefix` is put before every function name (`prefix="tl_"` -> `tl_sentiment`).
@@ -261,6 +262,6 @@ def _create(
             side_effects=False,
         )
         private[public] = private_name
-        con.execute(macro_sql(fn, public, private_name, models.get(fn.task, "")))
+        con.execute(macro_sql(fn, public, private_name, models))
         functions[public] = fn
     return registration

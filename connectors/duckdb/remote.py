@@ -129,6 +129,19 @@ class RemoteBackend:
     ) -> list[SentimentResult]:
         return self._each(texts, lambda c, part: c.sentiment(part, model, truncation))
 
+    def aspect_sentiment(
+        self, texts: Sequence[str], targets: Sequence[str], model: str, truncation: Truncation
+    ) -> list[SentimentResult | None]:
+        out: list[SentimentResult | None] = []
+        for part in split_by_size(texts):
+            start = len(out)
+
+            def call(c: Client, p: list[str], start: int = start) -> list[SentimentResult | None]:
+                return c.aspect_sentiment(p, targets[start : start + len(p)], model, truncation)
+
+            out.extend(self._part(call, part))
+        return out
+
     def entities(
         self, texts: Sequence[str], model: str, truncation: Truncation
     ) -> list[list[Entity]]:

@@ -69,6 +69,11 @@ def make_udf(
         def udf(text: Column, model: Column) -> pa.Array:
             return run(text, model)
 
+    elif len(fn.options) == 2:
+
+        def udf(text: Column, option: Column, model: Column) -> pa.Array:
+            return run(text, option, model)
+
     else:
 
         def udf(text: Column, labels: Column, model: Column, template: Column) -> pa.Array:

@@ -117,7 +117,7 @@ def create_macros(con: duckdb.DuckDBPyConnection, anchor: Anchor) -> None:
     models = dict(anchor.options.models)
     for public, fn in anchor.registration.functions.items():
         private = anchor.registration.private_names[public]
-        con.execute(macro_sql(fn, public, private, models.get(fn.task, "")))
+        con.execute(macro_sql(fn, public, private, models))
 
 
 def close_all() -> None:

@@ -9,13 +9,14 @@ async callers wrap the future, sync callers call `.result()`.
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass
 from typing import Any
 
 from textlens.client.errors import InvalidInput, ShuttingDown, TooManyTexts, WrongTask
 from textlens.client.results import TRUNCATIONS, ModelInfo
+from textlens.server.runtime.aspects import MAX_TARGET_CHARS, mentions
 from textlens.server.runtime.registry import ModelRegistry, ServedModel
 from textlens.server.runtime.tasks import EmbedModel
 
@@ -31,6 +32,29 @@ class Submitted:
 
     def result(self, timeout: float | None = None) -> Any:
         return self.future.result(timeout)
+
+
+def _mapped(inner: Future[Any], fn: Callable[[Any], Any]) -> Future[Any]:
+    """A future of `fn(inner's result)`; errors and cancellation pass through."""
+    outer: Future[Any] = Future()
+
+    def relay(done: Future[Any]) -> None:
+        if outer.done():  # the caller cancelled first
+            return
+        if done.cancelled():
+            outer.cancel()
+        elif (exc := done.exception()) is not None:
+            outer.set_exception(exc)
+        else:
+            outer.set_result(fn(done.result()))
+
+    def cancel_inner(done: Future[Any]) -> None:
+        if done.cancelled():
+            inner.cancel()  # a caller that gives up frees the batcher's queue too
+
+    outer.add_done_callback(cancel_inner)
+    inner.add_done_callback(relay)
+    return outer
 
 
 def _done(model: ServedModel, value: Any) -> Submitted:
@@ -78,7 +102,7 @@ class Analyzer:
     def _submit(
         self,
         model: ServedModel,
-        inputs: list[str],
+        inputs: list[Any],
         truncation: str,
         deadline: float | None,
         options: dict[str, Any] | None = None,
@@ -98,6 +122,48 @@ class Analyzer:
         if not inputs:
             return _done(served, [])
         return self._submit(served, inputs, truncation, deadline)
+
+    def aspect_sentiment(
+        self,
+        texts: Sequence[str],
+        targets: Sequence[str],
+        model: str = "",
+        truncation: str = "truncate",
+        deadline: float | None = None,
+    ) -> Submitted:
+        """Future of list[SentimentResult | None]: pair i is (texts[i], targets[i]).
+
+        None where the text does not mention the target (`aspects.mentions`):
+        such pairs never reach the model.
+        """
+        served = self.registry.get("aspect", model)
+        inputs = self._check(texts, truncation)
+        goals = list(targets)
+        if len(goals) != len(inputs):
+            raise InvalidInput(
+                f"{len(inputs)} texts but {len(goals)} targets; aspect sentiment takes one "
+                "target per text (repeat a text once per target)"
+            )
+        for i, target in enumerate(goals):
+            if not isinstance(target, str):
+                raise InvalidInput(f"target #{i} is {type(target).__name__}, not str")
+            if len(target) > MAX_TARGET_CHARS:
+                raise InvalidInput(
+                    f"target #{i} has {len(target)} characters; a target is a word or a short "
+                    f"phrase of at most {MAX_TARGET_CHARS}"
+                )
+        asked = [i for i, (t, g) in enumerate(zip(inputs, goals, strict=True)) if mentions(t, g)]
+        if not asked:
+            return _done(served, [None] * len(inputs))
+        inner = self._submit(served, [(inputs[i], goals[i]) for i in asked], truncation, deadline)
+
+        def spread(results: list[Any]) -> list[Any]:
+            out: list[Any] = [None] * len(inputs)
+            for i, result in zip(asked, results, strict=True):
+                out[i] = result
+            return out
+
+        return Submitted(served, _mapped(inner.future, spread))
 
     def entities(
         self,

@@ -28,9 +28,9 @@ log = logging.getLogger(__name__)
 
 @dataclass
 class Job:
-    """One request's worth of texts for one model."""
+    """One request's worth of texts (or (text, target) pairs) for one model."""
 
-    inputs: list[str]
+    inputs: list[Any]
     truncation: str
     deadline: float | None
     options: dict[str, Any] = field(default_factory=dict)
@@ -52,7 +52,7 @@ class BatchModel(Protocol):
 
     name: str
 
-    def encode(self, texts: Sequence[str], truncation: str) -> list[Any]: ...
+    def encode(self, texts: Sequence[Any], truncation: str) -> list[Any]: ...
 
     def forward(self, items: Sequence[Any]) -> list[Any]: ...
 

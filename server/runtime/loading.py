@@ -52,7 +52,13 @@ OFFSET_POSITIONS = {"roberta", "xlm-roberta", "camembert", "longformer", "bart",
 HEAD_SUFFIX = {"sequence": "ForSequenceClassification", "token": "ForTokenClassification"}
 
 #: Which network a task runs.
-TASK_KIND = {"sentiment": "sequence", "classify": "sequence", "ner": "token", "embed": "embed"}
+TASK_KIND = {
+    "sentiment": "sequence",
+    "classify": "sequence",
+    "aspect": "sequence",  # a sequence-pair classifier over (text, aspect)
+    "ner": "token",
+    "embed": "embed",
+}
 
 
 @dataclass
@@ -213,8 +219,9 @@ def build_network(source: str, task: str) -> tuple[TaskNetwork, Any, dict[int, s
             raise ModelLoadError(f"{source} is a {meta.task} model, not usable for {task}")
         base_dir = resolve_directory(meta.base_source)
         verify_base(base_dir, meta.base_sha256)
-        hf = hf_model(base_dir, kind, meta.id2label)
-        network = TaskNetwork(hf, kind, casing=meta.casing)
+        network, tokenizer = base_network(meta.base_source, base_dir, kind, meta.id2label)
+        if meta.casing and network.casing is None:
+            network = TaskNetwork(network.hf, kind, casing=True)
         tensors = load_delta_tensors(directory)
         factors = {k: v for k, v in tensors.items() if k.endswith((".lora_A", ".lora_B"))}
         merge_lora_factors(network, factors, meta.lora_r, meta.lora_alpha)
@@ -225,7 +232,6 @@ def build_network(source: str, task: str) -> tuple[TaskNetwork, Any, dict[int, s
                 f"delta {directory} has tensors the model lacks: {missing_in_model}"
             )
         network.load_state_dict(rest, strict=False)
-        tokenizer = transformers.AutoTokenizer.from_pretrained(base_dir)
         version = hashlib.sha256(
             (meta.base_sha256 + sha256_file(directory / "delta.safetensors")).encode()
             + (directory / "textlens_model.json").read_bytes()
@@ -250,6 +256,44 @@ def build_network(source: str, task: str) -> tuple[TaskNetwork, Any, dict[int, s
     if not getattr(tokenizer, "is_fast", False):
         raise ModelLoadError(f"{source} has no fast (Rust) tokenizer; textlens needs offsets")
     return network, tokenizer, id2label, version, max_length
+
+
+def base_network(
+    source: str, directory: Path, kind: str, id2label: dict[int, str]
+) -> tuple[TaskNetwork, Any]:
+    """The network a delta is trained on top of, with a head for `id2label`; + its tokenizer.
+
+    The base is a plain checkpoint or itself a delta (a model fine-tuned from
+    `builtin:sentiment-minilm`, say): then it is built merged, and its head is
+    kept when the labels are the same, else replaced by a fresh one.
+    """
+    import transformers
+
+    if not is_delta_dir(directory):
+        hf = hf_model(directory, kind, id2label)
+        return TaskNetwork(hf, kind), transformers.AutoTokenizer.from_pretrained(directory)
+    task = read_meta(directory).task
+    network, tokenizer, base_labels, _, _ = build_network(source, task)
+    if TASK_KIND.get(task) != kind:
+        raise ModelLoadError(f"{source} is a {task} model; it cannot be the base of a {kind} model")
+    if base_labels != id2label:
+        replace_head(network, id2label)
+    return network, tokenizer
+
+
+def replace_head(network: TaskNetwork, id2label: dict[int, str]) -> None:
+    """A freshly initialised classifier for `id2label` (the encoder is kept)."""
+    hf: Any = network.hf
+    config = hf.config
+    config.num_labels = len(id2label)
+    config.id2label = dict(id2label)
+    config.label2id = {v: k for k, v in id2label.items()}
+    head = torch.nn.Linear(hf.classifier.in_features, len(id2label))
+    with torch.no_grad():  # BERT's init, from its own generator: the global seed is untouched
+        head.weight.normal_(0.0, 0.02, generator=torch.Generator().manual_seed(0))
+        head.bias.zero_()
+    hf.classifier = head
+    hf.num_labels = len(id2label)
 
 
 def load_model(

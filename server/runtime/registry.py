@@ -41,6 +41,10 @@ class ServedModel:
     def version(self) -> str:
         return self.model.loaded.version
 
+    def warm_up(self, timeout: float = 120) -> None:
+        """One real forward pass, so "loaded" means the device works (health, reloads)."""
+        self.batcher.submit([self.model.warm_up_input], "truncate").result(timeout=timeout)
+
     def info(self) -> ModelInfo:
         loaded = self.model.loaded
         return ModelInfo(

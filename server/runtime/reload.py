@@ -56,10 +56,6 @@ def served_specs(settings: ServerSettings) -> list[ModelSpec]:
     return [*settings.models, *checked_registry_specs(settings)]
 
 
-def _warm_up(model: ServedModel) -> None:
-    model.batcher.submit(["textlens warm-up"], "truncate").result(timeout=120)
-
-
 class Reloader:
     """Brings the served registry models up to the registry directory's current versions."""
 
@@ -96,7 +92,7 @@ class Reloader:
                         continue
                     model = serve_model(spec)
                     loaded.append(model)
-                    _warm_up(model)
+                    model.warm_up()
                     previous = current.version if current is not None else ""
                     outcomes.append(ModelReload(spec.name, previous, model.version, spec.source))
             except BaseException:

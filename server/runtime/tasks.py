@@ -17,6 +17,7 @@ import torch
 
 from textlens.client.errors import TextTooLong
 from textlens.client.results import ClassifyResult, Entity, SentimentResult
+from textlens.server.runtime.aspects import pair_input
 from textlens.server.runtime.batcher import Job
 from textlens.server.runtime.loading import LoadedModel
 from textlens.server.runtime.networks import casing_ids_for
@@ -53,6 +54,8 @@ class TaskModel:
     """Shared tokenize and forward; subclasses say what a row of output means."""
 
     task = ""
+    #: One input of this task, for the forward pass that proves a loaded model works.
+    warm_up_input: Any = "textlens warm-up"
 
     def __init__(self, name: str, loaded: LoadedModel) -> None:
         self.name = name
@@ -60,19 +63,27 @@ class TaskModel:
         self.labels = [loaded.id2label[i] for i in sorted(loaded.id2label)]
 
     def encode(self, texts: Sequence[str], truncation: str) -> list[EncodedText]:
-        limit = self.loaded.max_length
-        tokenizer = self.loaded.tokenizer
-        if truncation == "truncate":
-            cap = limit * CHARS_PER_TOKEN_CAP
-            texts = [t if len(t) <= cap else t[:cap] for t in texts]
-        batch = tokenizer(
+        texts = self._capped(texts, truncation)
+        batch = self.loaded.tokenizer(
             list(texts),
             add_special_tokens=True,
             truncation=truncation == "truncate",
-            max_length=limit,
+            max_length=self.loaded.max_length,
             return_attention_mask=False,
             return_token_type_ids=False,
         )
+        return self._encoded(texts, batch)
+
+    def _capped(self, texts: Sequence[str], truncation: str) -> list[str]:
+        """Under `truncate`, cut each text to what `max_length` tokens can hold at most."""
+        if truncation != "truncate":
+            return list(texts)
+        cap = self.loaded.max_length * CHARS_PER_TOKEN_CAP
+        return [t if len(t) <= cap else t[:cap] for t in texts]
+
+    def _encoded(self, texts: Sequence[str], batch: Any) -> list[EncodedText]:
+        """`EncodedText`s of a tokenizer batch; a text over `max_length` raises TextTooLong."""
+        limit = self.loaded.max_length
         out: list[EncodedText] = []
         for i, enc in enumerate(batch.encodings):
             if len(enc.ids) > limit:
@@ -142,6 +153,32 @@ class SentimentModel(TaskModel):
                 )
             )
         return results
+
+
+class AspectModel(SentimentModel):
+    """Sentiment toward a target: a sequence-pair classifier over (scoped text, target).
+
+    Inputs are (text, target) pairs whose target the text mentions (the
+    Analyzer drops the others); `aspects.pair_input` cuts the text down to the
+    clauses about the target, as in training.
+    """
+
+    task = "aspect"
+    warm_up_input = ("textlens warm-up", "textlens")
+
+    def encode(self, texts: Sequence[Any], truncation: str) -> list[EncodedText]:
+        pairs = [pair_input(text, target) for text, target in texts]
+        firsts = self._capped([a for a, _ in pairs], truncation)
+        batch = self.loaded.tokenizer(
+            firsts,
+            [b for _, b in pairs],
+            add_special_tokens=True,
+            truncation="only_first" if truncation == "truncate" else False,
+            max_length=self.loaded.max_length,
+            return_attention_mask=False,
+            return_token_type_ids=False,
+        )
+        return self._encoded(firsts, batch)
 
 
 class ClassifierModel(TaskModel):
@@ -261,6 +298,7 @@ def _normalize(v: np.ndarray) -> np.ndarray:
 
 TASK_MODELS: dict[str, type[TaskModel]] = {
     "sentiment": SentimentModel,
+    "aspect": AspectModel,
     "classify": ClassifierModel,
     "ner": NerModel,
     "embed": EmbedModel,

@@ -34,6 +34,9 @@ def _add_data_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--text-column", default="text")
     parser.add_argument("--label-column", default="label")
     parser.add_argument(
+        "--aspect-column", default="aspect", help="aspect: the target (aspect, company) column"
+    )
+    parser.add_argument(
         "--spans-column",
         default="entities",
         help='ner: LIST(STRUCT(start, "end", label)) or JSON spans of the text',
@@ -58,7 +61,9 @@ def add_train_parser(sub: Any) -> None:
         "and write a model directory with report.json and PNG charts; --register puts it "
         "in the registry a running server reloads from.",
     )
-    train.add_argument("--task", default="classify", choices=["classify", "sentiment", "ner"])
+    train.add_argument(
+        "--task", default="classify", choices=["classify", "sentiment", "aspect", "ner"]
+    )
     _add_data_options(train)
     train.add_argument("--valid-query", default=None, help="validation rows (default: a split)")
     train.add_argument("--valid-data", type=Path, default=None, help="validation file")
@@ -77,7 +82,12 @@ def add_train_parser(sub: Any) -> None:
         help="with --resume-from: serve the new version only if it beats the old one on "
         "the same validation rows",
     )
-    train.add_argument("--base", default="builtin:minilm", help="base: builtin:minilm, dir, hub id")
+    train.add_argument(
+        "--base",
+        default="builtin:minilm",
+        help="start from: builtin:minilm, a textlens model (builtin:sentiment-minilm, a "
+        "model directory), a Hugging Face directory or hub id",
+    )
     train.add_argument("--method", choices=["lora", "full"], default="lora")
     train.add_argument("--epochs", type=int, default=3)
     train.add_argument("--batch-size", type=int, default=32)
@@ -105,7 +115,7 @@ def add_eval_parser(sub: Any) -> None:
         "labelled query or file; prints the scores and writes report.json and PNGs to --out.",
     )
     ev.add_argument("--model", required=True, help="registry name, directory or builtin:NAME")
-    ev.add_argument("--task", default=None, choices=["classify", "sentiment", "ner"])
+    ev.add_argument("--task", default=None, choices=["classify", "sentiment", "aspect", "ner"])
     _add_data_options(ev)
     ev.add_argument("--out", type=Path, default=None, help="directory for the report")
     ev.set_defaults(func=run_eval_command)
@@ -130,7 +140,12 @@ def _columns(args: argparse.Namespace) -> Any:
     from textlens.server.training.pipeline import Columns
 
     return Columns(
-        args.text_column, args.label_column, args.spans_column, args.tokens_column, args.tags_column
+        text=args.text_column,
+        label=args.label_column,
+        aspect=args.aspect_column,
+        spans=args.spans_column,
+        tokens=args.tokens_column,
+        tags=args.tags_column,
     )
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import hashlib
 import random
 from collections import defaultdict
 from collections.abc import Sequence
@@ -74,3 +75,22 @@ def stratified_split(
     rng.shuffle(train_idx)
     valid_idx.sort()
     return [items[i] for i in train_idx], [items[i] for i in valid_idx]
+
+
+def group_split(
+    rows: Sequence[tuple[tuple[str, str], str]], valid_fraction: float, seed: int
+) -> tuple[list[tuple[tuple[str, str], str]], list[tuple[tuple[str, str], str]]]:
+    """Split ((text, aspect), label) rows by a seeded hash of the text: no text on both sides."""
+
+    def held_out(text: str) -> bool:
+        digest = hashlib.sha256(f"{seed}\x00{text}".encode()).digest()
+        return int.from_bytes(digest[:8], "big") / 2**64 < valid_fraction
+
+    train = [r for r in rows if not held_out(r[0][0])]
+    valid = [r for r in rows if held_out(r[0][0])]
+    if not valid or not train:
+        raise ValueError(
+            f"{len(rows)} rows over too few texts to hold out {valid_fraction:.0%} of them; "
+            "give more texts or --valid-query"
+        )
+    return train, valid

@@ -18,13 +18,16 @@ from pathlib import Path
 from typing import Any
 
 from textlens.server.model_store import ModelStore
-from textlens.server.training.data import stratified_split
+from textlens.server.training.data import group_split, stratified_split
 from textlens.server.training.report import require_charts, summary_lines, write_report
 from textlens.server.training.sources import (
     Source,
+    TextData,
     TrainingDataError,
     check_classes,
     check_valid_labels,
+    content_order,
+    pair_rows,
     text_rows,
     token_rows,
 )
@@ -36,8 +39,9 @@ from textlens.server.training.trainer import (
 )
 
 #: `textlens train --task` values; sentiment and classify are both sequence classifiers
-#: (served by the Sentiment and Classify RPCs respectively), ner is token classification.
-TASKS = ("classify", "sentiment", "ner")
+#: (served by the Sentiment and Classify RPCs respectively), aspect a sequence-pair
+#: classifier over (text, aspect) (AspectSentiment), ner is token classification.
+TASKS = ("classify", "sentiment", "aspect", "ner")
 
 
 @dataclass
@@ -46,6 +50,7 @@ class Columns:
 
     text: str = "text"
     label: str = "label"
+    aspect: str = "aspect"
     spans: str = "entities"
     tokens: str = "tokens"
     tags: str = "tags"
@@ -75,21 +80,38 @@ class TrainJob:
 
 
 def _metric(task: str) -> str:
-    return {"sentiment": "accuracy", "classify": "macro_f1", "ner": "f1"}[task]
+    # macro-F1 for every classifier: accuracy rewards a model that ignores a rare class.
+    return {"sentiment": "macro_f1", "classify": "macro_f1", "aspect": "macro_f1", "ner": "f1"}[
+        task
+    ]
+
+
+def labelled_rows(task: str, source: Source, columns: Columns, dedupe: bool) -> TextData:
+    """(text, label) rows, or ((text, aspect), label) rows for the aspect task."""
+    if task == "aspect":
+        return pair_rows(source, columns.text, columns.aspect, columns.label, dedupe)
+    return text_rows(source, columns.text, columns.label, dedupe)
 
 
 def _load_text(job: TrainJob) -> tuple[list[Any], list[Any], dict[str, Any]]:
-    data = text_rows(job.data, job.columns.text, job.columns.label, job.dedupe)
+    data = labelled_rows(job.task, job.data, job.columns, job.dedupe)
     check_classes(data.rows, job.data.describe())
     record: dict[str, Any] = {"data": data.fingerprint}
     if job.valid is not None:
-        valid = text_rows(job.valid, job.columns.text, job.columns.label, job.dedupe)
+        valid = labelled_rows(job.task, job.valid, job.columns, job.dedupe)
         check_valid_labels({label for _, label in data.rows}, valid.rows, job.valid.describe())
         record["valid_data"] = valid.fingerprint
-        train, valid_rows = data.rows, valid.rows
+        train, valid_rows = content_order(data.rows), content_order(valid.rows)
+    elif job.task == "aspect":
+        # Split by text: the pairs of one text are all on one side, so a held-out
+        # text was never seen with another aspect.
+        train, valid_rows = group_split(
+            content_order(data.rows), job.valid_fraction, job.config.seed
+        )
     else:
+        rows = content_order(data.rows)
         train, valid_rows = stratified_split(
-            data.rows, [label for _, label in data.rows], job.valid_fraction, job.config.seed
+            rows, [label for _, label in rows], job.valid_fraction, job.config.seed
         )
     if job.max_rows:
         train = train[: job.max_rows]
@@ -104,13 +126,14 @@ def _load_tokens(job: TrainJob) -> tuple[list[Any], list[Any], dict[str, Any]]:
     if job.valid is not None:
         valid = token_rows(job.valid, cols.text, cols.spans, cols.tokens, cols.tags)
         record["valid_data"] = valid.fingerprint
-        train, valid_rows = data.rows, valid.rows
+        train, valid_rows = content_order(data.rows), content_order(valid.rows)
     else:
-        order = list(range(len(data.rows)))
+        sentences = content_order(data.rows)
+        order = list(range(len(sentences)))
         random.Random(job.config.seed).shuffle(order)
         n_valid = max(1, round(len(order) * job.valid_fraction))
-        valid_rows = [data.rows[i] for i in sorted(order[:n_valid])]
-        train = [data.rows[i] for i in order[n_valid:]]
+        valid_rows = [sentences[i] for i in sorted(order[:n_valid])]
+        train = [sentences[i] for i in order[n_valid:]]
     if job.max_rows:
         train = train[: job.max_rows]
     types = {t[2:] for _, tags in train for t in tags if t != "O"}
@@ -317,7 +340,7 @@ def run_eval(
         rows: list[Any] = token_data.rows
         fp = token_data.fingerprint
     else:
-        text_data = text_rows(data, cols.text, cols.label, dedupe=False)
+        text_data = labelled_rows(task, data, cols, dedupe=False)
         rows, fp = text_data.rows, text_data.fingerprint
     evaluation, version = evaluate_rows(source, task, rows, device)
     report: dict[str, Any] = {

@@ -18,9 +18,12 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from textlens.server.training.data import read_conll
+
+T = TypeVar("T")
+K = TypeVar("K", str, tuple[str, str])
 
 #: Fewer rows than this in a class cannot be split into training and validation rows.
 MIN_ROWS_PER_CLASS = 2
@@ -50,9 +53,9 @@ class Source:
 
 @dataclass
 class TextData:
-    """(text, label) rows and the fingerprint of what was read."""
+    """(text, label) rows and the fingerprint of what was read; pair tasks: ((text, aspect), label)."""
 
-    rows: list[tuple[str, str]]
+    rows: list[tuple[Any, str]]
     fingerprint: dict[str, Any]
 
 
@@ -159,16 +162,76 @@ def text_rows(
             f"{len(null_texts)} rows of {source.describe()} have a NULL {text_column!r} "
             f"(rows {_rows_listed(null_texts)}); filter them out (WHERE {text_column} IS NOT NULL)"
         )
-    rows: list[tuple[str, str]] = []
-    seen: set[str] = set()
-    for row in raw:
-        text, label = str(row[ti]), str(row[li]).strip()
-        if dedupe:
-            if not text.strip() or text in seen:
-                continue
-            seen.add(text)
-        rows.append((text, label))
+    pairs = [(str(row[ti]), str(row[li]).strip()) for row in raw]
+    rows = content_order(majority_labels(pairs)) if dedupe else pairs
     return TextData(rows, fingerprint(rows, source))
+
+
+def pair_rows(
+    source: Source,
+    text_column: str = "text",
+    aspect_column: str = "aspect",
+    label_column: str = "label",
+    dedupe: bool = True,
+) -> TextData:
+    """((text, aspect), label) rows for target-level sentiment, checked like `text_rows`.
+
+    The trainer reads each pair through `aspects.pair_input` (the clause
+    scope), as the served model does.
+    """
+    columns, raw = read_table(source)
+    example = (
+        f"SELECT body AS {text_column}, company AS {aspect_column}, "
+        f"stance AS {label_column} FROM ..."
+    )
+    ti = _column(columns, text_column, source, "text", example)
+    ai = _column(columns, aspect_column, source, "aspect", example)
+    li = _column(columns, label_column, source, "label", example)
+    for index, role in ((li, label_column), (ti, text_column), (ai, aspect_column)):
+        nulls = [n for n, row in enumerate(raw, start=1) if row[index] is None]
+        if nulls:
+            raise TrainingDataError(
+                f"{len(nulls)} of {len(raw)} rows of {source.describe()} have a NULL {role!r} "
+                f"(rows {_rows_listed(nulls)}); filter them out (WHERE {role} IS NOT NULL)"
+            )
+    pairs: list[tuple[Any, str]] = []
+    for row in raw:
+        text, aspect = str(row[ti]), str(row[ai])
+        if text.strip() and aspect.strip():
+            pairs.append(((text, aspect), str(row[li]).strip()))
+    if dedupe:
+        pairs = content_order(majority_labels(pairs))
+    return TextData(pairs, fingerprint(pairs, source))
+
+
+def majority_labels(pairs: Sequence[tuple[K, str]]) -> list[tuple[K, str]]:
+    """Each non-empty text once, with its most frequent label (ties: the smallest label).
+
+    Why not "the first one": which row of a repeated text comes first is the
+    query's row order, and a trained model must not depend on it.
+    """
+    votes: dict[K, Counter[str]] = {}
+    for text, label in pairs:
+        if not isinstance(text, str) or text.strip():
+            votes.setdefault(text, Counter())[label] += 1
+    return [
+        (text, min(counts, key=lambda lab: (-counts[lab], lab))) for text, counts in votes.items()
+    ]
+
+
+def content_order(rows: Sequence[T]) -> list[T]:
+    """`rows` sorted by a hash of their content: the same rows in any order give one order.
+
+    Splits and shuffles are seeded, so once the rows are in content order the
+    seed alone decides them (`SELECT DISTINCT` or a re-sorted export changes
+    nothing). Equal rows keep their relative order; they are interchangeable.
+    """
+
+    def key(row: T) -> str:
+        data = json.dumps(row, ensure_ascii=False, separators=(",", ":"))
+        return hashlib.sha256(data.encode("utf-8")).hexdigest()
+
+    return sorted(rows, key=key)
 
 
 def check_classes(rows: Sequence[tuple[str, str]], what: str) -> Counter[str]:

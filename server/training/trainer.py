@@ -20,12 +20,13 @@ import torch
 from torch import nn
 
 from textlens.server.runtime.artifacts import DeltaMeta, save_delta, sha256_file, trained_tensors
+from textlens.server.runtime.aspects import pair_input
 from textlens.server.runtime.devices import resolve_device
 from textlens.server.runtime.loading import (
     BASE_BUILTIN,
     MINILM_SHA256,
     TASK_KIND,
-    hf_model,
+    base_network,
     resolve_directory,
     verify_base,
     weight_files,
@@ -36,7 +37,8 @@ from textlens.server.training.metrics import classification_report, span_f1_repo
 
 log = logging.getLogger(__name__)
 
-TextRows = Sequence[tuple[str, str]]
+#: (text, label) rows; for the aspect task ((scoped text, aspect), label).
+TextRows = Sequence[tuple[Any, str]]
 TokenRows = Sequence[tuple[list[str], list[str]]]
 
 
@@ -91,17 +93,16 @@ def _length_batches(lengths: Sequence[int], batch_size: int, rng: random.Random)
 def _prepare_network(
     cfg: TrainConfig, task: str, id2label: dict[int, str]
 ) -> tuple[TaskNetwork, Any]:
-    """The base model with a fresh head for `id2label`, LoRA on the encoder, the rest frozen."""
-    import transformers
-
+    """The base model with a head for `id2label`, LoRA on the encoder, the rest frozen."""
     kind = TASK_KIND[task]
     if kind == "embed":
         raise ValueError("cannot fine-tune an embedding-only task")
     base_dir = resolve_directory(cfg.base)
     if cfg.base == BASE_BUILTIN:
         verify_base(base_dir, MINILM_SHA256)
-    network = TaskNetwork(hf_model(base_dir, kind, id2label), kind, casing=cfg.casing)
-    tokenizer = transformers.AutoTokenizer.from_pretrained(base_dir)
+    network, tokenizer = base_network(cfg.base, base_dir, kind, id2label)
+    if cfg.casing and network.casing is None:
+        network = TaskNetwork(network.hf, kind, casing=True)
     if cfg.method == "full":
         for param in network.parameters():
             param.requires_grad = True
@@ -212,12 +213,12 @@ def _fit(
     loss_every = max(1, steps_per_epoch // 20)
     bad_evals = 0
     step = 0
+    running = 0.0
     started = time.monotonic()
     for epoch in range(cfg.epochs):
         network.train()
         batches = make_batches(rng)
         bar = tqdm(batches, desc=f"epoch {epoch + 1}/{cfg.epochs}", unit="batch", mininterval=2.0)
-        running = 0.0
         for i, batch in enumerate(bar, start=1):
             inputs, labels = encode(batch)
             inputs = {k: v.to(device) for k, v in inputs.items()}
@@ -232,7 +233,9 @@ def _fit(
                 scheduler.step()
                 optimizer.zero_grad(set_to_none=True)
             step += 1
-            running = 0.98 * running + 0.02 * loss.item() if i > 1 else loss.item()
+            # One running mean across epochs: restarting it at each epoch drew a cliff
+            # at every epoch boundary in training_curve.png that was no real event.
+            running = 0.98 * running + 0.02 * loss.item() if step > 1 else loss.item()
             bar.set_postfix(loss=f"{running:.4f}", valid=f"{max(best_score, 0):.4f}")
             if i % loss_every == 0:
                 losses.append({"epoch": epoch + i / steps_per_epoch, "loss": running})
@@ -284,7 +287,7 @@ def train_text_classifier(
     cfg: TrainConfig,
     record: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """Fine-tune a sequence classifier on (text, label) rows and save a delta to `out_dir`.
+    """Fine-tune a sequence (or sequence-pair) classifier on labelled rows; save a delta.
 
     `record` is merged into the artifact's training record (data fingerprint, command).
     """
@@ -309,16 +312,10 @@ def train_text_classifier(
     if cfg.init_from:
         _load_previous(network, cfg)
     network.to(device)
-    lengths = [len(text) for text, _ in train]
+    lengths = [len(str(text)) for text, _ in train]
 
     def encode(batch: list[int]) -> tuple[dict[str, torch.Tensor], torch.Tensor]:
-        enc = tokenizer(
-            [train[i][0] for i in batch],
-            padding=True,
-            truncation=True,
-            max_length=cfg.max_length,
-            return_tensors="pt",
-        )
+        enc = _encode_texts(tokenizer, [train[i][0] for i in batch], cfg.max_length)
         y = torch.tensor([label2id[train[i][1]] for i in batch])
         return {"input_ids": enc["input_ids"], "attention_mask": enc["attention_mask"]}, y
 
@@ -327,7 +324,7 @@ def train_text_classifier(
             network, tokenizer, [t for t, _ in valid], id2label, cfg.max_length, device
         )
         report = classification_report([g for _, g in valid], preds, labels)
-        return report["accuracy"] if task == "sentiment" else report["macro_f1"], report
+        return report["macro_f1"], report
 
     report, curve, losses = _fit(
         network,
@@ -407,6 +404,48 @@ def _summary(report: dict[str, Any]) -> dict[str, Any]:
 
 
 @torch.inference_mode()
+def predict_probs(
+    network: TaskNetwork,
+    tokenizer: Any,
+    texts: Sequence[Any],
+    max_length: int,
+    device: torch.device,
+    batch_size: int = 128,
+) -> torch.Tensor:
+    """Class probabilities (len(texts), labels); a (first, second) pair is encoded as a pair."""
+    order = sorted(range(len(texts)), key=lambda i: len(str(texts[i])))
+    out = torch.zeros(0)
+    for k in range(0, len(order), batch_size):
+        idx = order[k : k + batch_size]
+        enc = _encode_texts(tokenizer, [texts[i] for i in idx], max_length)
+        probs = network(enc["input_ids"].to(device), enc["attention_mask"].to(device))
+        probs = probs.float().softmax(-1).cpu()
+        if not out.numel():
+            out = torch.zeros(len(texts), probs.shape[-1])
+        out[idx] = probs
+    return out
+
+
+def _encode_texts(tokenizer: Any, texts: Sequence[Any], max_length: int) -> Any:
+    """Padded model inputs of texts or (text, target) pairs; a pair truncates only its text.
+
+    A pair is read as the served aspect model reads it (`aspects.pair_input`).
+    """
+    if texts and isinstance(texts[0], tuple):
+        pairs = [pair_input(text, target) for text, target in texts]
+        return tokenizer(
+            [a for a, _ in pairs],
+            [b for _, b in pairs],
+            padding=True,
+            truncation="only_first",
+            max_length=max_length,
+            return_tensors="pt",
+        )
+    return tokenizer(
+        list(texts), padding=True, truncation=True, max_length=max_length, return_tensors="pt"
+    )
+
+
 def predict_texts(
     network: TaskNetwork,
     tokenizer: Any,
@@ -416,21 +455,10 @@ def predict_texts(
     device: torch.device,
     batch_size: int = 128,
 ) -> list[str]:
-    order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
-    out: list[str] = [""] * len(texts)
-    for k in range(0, len(order), batch_size):
-        idx = order[k : k + batch_size]
-        enc = tokenizer(
-            [texts[i] for i in idx],
-            padding=True,
-            truncation=True,
-            max_length=max_length,
-            return_tensors="pt",
-        )
-        logits = network(enc["input_ids"].to(device), enc["attention_mask"].to(device))
-        for i, p in zip(idx, logits.argmax(-1).tolist(), strict=True):
-            out[i] = id2label[p]
-    return out
+    if not texts:
+        return []
+    probs = predict_probs(network, tokenizer, texts, max_length, device, batch_size)
+    return [id2label[p] for p in probs.argmax(-1).tolist()]
 
 
 def encode_words(

@@ -60,7 +60,7 @@ def create_server(
 def warm_up(analyzer: Analyzer) -> None:
     """One real forward pass per model, so the health check means the device works."""
     for served in analyzer.registry.models.values():
-        served.batcher.submit(["textlens warm-up"], "truncate").result(timeout=120)
+        served.warm_up()
 
 
 async def _watch_registry(reloader: Reloader, seconds: float) -> None:

@@ -31,6 +31,23 @@ def sentiment_response(
     )
 
 
+def aspect_response(
+    results: Sequence[SentimentResult | None], model: str, version: str
+) -> pb.AspectSentimentResponse:
+    return pb.AspectSentimentResponse(
+        results=[
+            pb.AspectSentimentResult()
+            if r is None
+            else pb.AspectSentimentResult(
+                mentioned=True, label=r.label, score=r.score, probabilities=r.probabilities
+            )
+            for r in results
+        ],
+        model=model,
+        model_version=version,
+    )
+
+
 def entities_response(
     results: Sequence[list[Entity]], model: str, version: str
 ) -> pb.EntitiesResponse:

@@ -109,6 +109,18 @@ class TextAnalysisService:
         )
         return convert.sentiment_response(await _wait(sub), sub.model.name, sub.model.version)
 
+    async def AspectSentiment(
+        self, request: pb.AspectSentimentRequest, context: Any
+    ) -> pb.AspectSentimentResponse:
+        sub = self.analyzer.aspect_sentiment(
+            request.texts,
+            request.targets,
+            request.model,
+            convert.truncation_of(request.truncation),
+            _deadline(context),
+        )
+        return convert.aspect_response(await _wait(sub), sub.model.name, sub.model.version)
+
     async def Entities(self, request: pb.EntitiesRequest, context: Any) -> pb.EntitiesResponse:
         sub = self.analyzer.entities(
             request.texts,

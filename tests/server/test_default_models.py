@@ -7,27 +7,99 @@ from pathlib import Path
 import pytest
 
 from textlens.server.runtime.registry import ServedModel
+from textlens.server.training import sentiment_mix
 from textlens.server.training.data import read_conll
 from textlens.server.training.defaults import sentiment_split
 from textlens.server.training.metrics import classification_report, span_f1_report
-from textlens.server.training.trainer import predict_texts, predict_word_tags
+from textlens.server.training.source_report import source_metrics
+from textlens.server.training.trainer import predict_probs, predict_texts, predict_word_tags
 
 
 def _model(served: list[ServedModel], task: str) -> ServedModel:
     return next(m for m in served if m.spec.task == task)
 
 
-def test_sentiment_validation_accuracy(
+#: Per-source floors of the default sentiment model on its held-out rows, just under
+#: the numbers in models/sentiment-minilm/MODEL_CARD.md: a real regression fails.
+SENTIMENT_FLOORS = {
+    # Measured: sign 0.9083, accuracy 0.8973 (the bar for reviews: sign >= 0.89).
+    "sst2": {"sign_accuracy": 0.89, "accuracy": 0.885},
+    # Measured: macro-F1 0.6517, neutral recall 0.2500 (72 neutral rows).
+    "sst5": {"macro_f1": 0.635, "neutral_recall": 0.20},
+    # Measured: macro-F1 0.7321, neutral recall 0.9128.
+    "tfns": {"macro_f1": 0.715, "neutral_recall": 0.895},
+    # Measured: macro-F1 0.8404, neutral recall 0.8943.
+    "sentfin": {"macro_f1": 0.825, "neutral_recall": 0.87},
+}
+
+
+def test_sentiment_validation_per_source(
     default_served: list[ServedModel], shared_data: Path
 ) -> None:
     loaded = _model(default_served, "sentiment").model.loaded
-    _, valid = sentiment_split(shared_data)
-    preds = predict_texts(
-        loaded.network, loaded.tokenizer, [t for t, _ in valid], loaded.id2label, 64, loaded.device
+    assert [loaded.id2label[i] for i in sorted(loaded.id2label)] == [
+        "negative",
+        "neutral",
+        "positive",
+    ]
+    labels = [loaded.id2label[i] for i in sorted(loaded.id2label)]
+    by_source = sentiment_mix.rows_by_source(sentiment_mix.valid_sql(shared_data))
+    for source, floors in SENTIMENT_FLOORS.items():
+        rows = by_source[source]
+        probs = predict_probs(
+            loaded.network, loaded.tokenizer, [t for t, _ in rows], 64, loaded.device
+        )
+        metrics = source_metrics([g for _, g in rows], probs.tolist(), labels)
+        print(source, {k: round(v, 4) for k, v in metrics.items() if isinstance(v, float)})
+        for key, floor in floors.items():
+            assert metrics[key] >= floor, (source, key, metrics[key])
+
+
+def test_binary_model_still_loads_by_name(shared_data: Path) -> None:
+    from textlens.server.runtime.registry import ModelRegistry
+    from textlens.server.settings import ModelSpec
+
+    spec = ModelSpec(
+        name="sentiment-binary-minilm", task="sentiment", source="builtin:sentiment-binary-minilm"
     )
-    report = classification_report([g for _, g in valid], preds, ["negative", "positive"])
-    print(f"sentiment validation accuracy {report['accuracy']:.4f} on {report['rows']} rows")
-    assert report["accuracy"] >= 0.87
+    registry = ModelRegistry.load([spec])
+    try:
+        served = registry.get("sentiment", "sentiment-binary-minilm")
+        assert served.model.labels == ["negative", "positive"]
+        _, valid = sentiment_split(shared_data)
+        loaded = served.model.loaded
+        preds = predict_texts(
+            loaded.network,
+            loaded.tokenizer,
+            [t for t, _ in valid],
+            loaded.id2label,
+            64,
+            loaded.device,
+        )
+        report = classification_report([g for _, g in valid], preds, ["negative", "positive"])
+        assert report["accuracy"] >= 0.92
+    finally:
+        registry.close()
+
+
+def test_aspect_validation_and_examples(
+    default_served: list[ServedModel], shared_data: Path
+) -> None:
+    loaded = _model(default_served, "aspect").model.loaded
+    rows = text_rows_of(shared_data)
+    preds = predict_texts(
+        loaded.network, loaded.tokenizer, [p for p, _ in rows], loaded.id2label, 64, loaded.device
+    )
+    labels = [loaded.id2label[i] for i in sorted(loaded.id2label)]
+    report = classification_report([g for _, g in rows], preds, labels)
+    print(f"aspect macro-F1 {report['macro_f1']:.4f} accuracy {report['accuracy']:.4f}")
+    assert report["macro_f1"] >= 0.765  # measured 0.7820
+
+
+def text_rows_of(shared_data: Path) -> list[tuple[tuple[str, str], str]]:
+    from textlens.server.training.sources import Source, pair_rows
+
+    return pair_rows(Source(query=sentiment_mix.aspect_sql(shared_data, "valid"))).rows
 
 
 def test_ner_dev_f1(default_served: list[ServedModel], shared_data: Path) -> None:
@@ -41,7 +113,7 @@ def test_ner_dev_f1(default_served: list[ServedModel], shared_data: Path) -> Non
         f"ner dev F1 {report['f1']:.4f}: "
         + ", ".join(f"{k} {v['f1']:.3f}" for k, v in report["per_type"].items())
     )
-    assert report["f1"] >= 0.83
+    assert report["f1"] >= 0.92  # the model card: 0.9258
 
 
 @pytest.mark.parametrize(
@@ -49,8 +121,12 @@ def test_ner_dev_f1(default_served: list[ServedModel], shared_data: Path) -> Non
     [
         ("I love it", "positive"),
         ("terrible, broke after a day", "negative"),
-        ("Best purchase I made this year.", "positive"),
+        ("Delivery was fast and the quality is excellent.", "positive"),
         ("The screen cracked and support ignored me.", "negative"),
+        ("Apple shares rose 4% after record iPhone sales.", "positive"),
+        ("Shares of Shell plunged after the dividend cut.", "negative"),
+        ("Siemens will report results on Thursday.", "neutral"),
+        ("The package contains two cables.", "neutral"),
     ],
 )
 def test_obvious_sentiment(default_served: list[ServedModel], text: str, label: str) -> None:

@@ -39,7 +39,10 @@ def test_list_models_describes_the_defaults(client: Client) -> None:
     models = {m.name: m for m in client.list_models()}
     assert {m.task for m in models.values()} >= {"sentiment", "ner", "embed"}
     sentiment = next(m for m in models.values() if m.task == "sentiment" and m.is_default)
-    assert set(sentiment.labels) == {"negative", "positive"}
+    assert sentiment.name == "sentiment-minilm"
+    assert set(sentiment.labels) == {"negative", "neutral", "positive"}
+    aspect = next(m for m in models.values() if m.task == "aspect")
+    assert aspect.is_default and set(aspect.labels) == {"negative", "neutral", "positive"}
     ner = next(m for m in models.values() if m.task == "ner")
     assert {"B-PER", "I-ORG", "B-LOC", "B-MISC"} <= set(ner.labels)
     embed = next(m for m in models.values() if m.task == "embed")
@@ -57,7 +60,7 @@ def test_sentiment_labels_by_name_and_polarity(client: Client) -> None:
     assert broke is not None and broke.label == "negative" and broke.score < -0.5
     for r in (love, broke, empty):
         assert r is not None
-        assert set(r.probabilities) == {"positive", "negative"}
+        assert set(r.probabilities) == {"positive", "neutral", "negative"}
         assert sum(r.probabilities.values()) == pytest.approx(1.0, abs=1e-5)
         assert r.score == pytest.approx(
             r.probabilities["positive"] - r.probabilities["negative"], abs=1e-6
@@ -147,3 +150,50 @@ def test_responses_over_grpcs_4mb_default_pass(server: ServerProcess) -> None:
             pb.EmbedRequest(texts=texts), timeout=300
         )
     assert response.dim == 384 and len(response.vectors) == 4096 * 384 * 4 > 4 * 1024 * 1024
+
+
+def test_aspect_sentiment_toward_each_target(client: Client) -> None:
+    tesla = "Tesla shares jump while Ford slips on weak guidance"
+    phone = "The battery is great but the screen scratches easily"
+    texts = [tesla, tesla, phone, phone, phone, None, "", phone]
+    targets = ["Tesla", "Ford", "battery", "screen", "price", "x", "price", None]
+    got = client.aspect_sentiment(texts, targets)
+    labels = [r.label if r is not None else None for r in got]
+    assert labels == ["positive", "negative", "positive", "negative", None, None, None, None]
+    for r in got[:4]:
+        assert r is not None and set(r.probabilities) == {"positive", "neutral", "negative"}
+        assert r.score == pytest.approx(
+            r.probabilities["positive"] - r.probabilities["negative"], abs=1e-6
+        )
+
+
+def test_aspect_sentiment_bad_requests_are_invalid_argument(server: ServerProcess) -> None:
+    import grpc
+
+    from textlens.v1 import textlens_pb2 as pb
+    from textlens.v1 import textlens_pb2_grpc as pb_grpc
+
+    with grpc.insecure_channel(server.target) as channel:
+        stub = pb_grpc.TextAnalysisStub(channel)
+        bad = [
+            (pb.AspectSentimentRequest(texts=["a", "b"], targets=["a"]), "2 texts but 1 targets"),
+            (pb.AspectSentimentRequest(texts=["a"], targets=["x" * 201]), "at most 200"),
+            (
+                pb.AspectSentimentRequest(texts=["a"], targets=["a"], model="ner-minilm"),
+                "serves ner, not aspect",
+            ),
+        ]
+        for request, message in bad:
+            with pytest.raises(grpc.RpcError) as info:
+                stub.AspectSentiment(request, timeout=30)
+            assert info.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+            assert message in info.value.details()
+        # A target that is not mentioned is not an error: mentioned = false, no label.
+        reply = stub.AspectSentiment(
+            pb.AspectSentimentRequest(texts=["good food", "good food"], targets=["food", "wine"]),
+            timeout=30,
+        )
+        first, second = reply.results
+        assert first.mentioned and first.label == "positive"
+        assert not second.mentioned and second.label == "" and not second.probabilities
+        assert reply.model == "aspect-minilm" and len(reply.model_version) == 12

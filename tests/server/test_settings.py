@@ -13,7 +13,7 @@ from textlens.server.settings import load_settings
 def test_defaults_serve_the_embedded_models(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("TEXTLENS_CONFIG", raising=False)
     settings = load_settings()
-    assert {m.task for m in settings.models} == {"sentiment", "ner", "embed"}
+    assert {m.task for m in settings.models} == {"sentiment", "aspect", "ner", "embed"}
     assert all(m.source.startswith("builtin:") for m in settings.models)
     assert settings.max_message_bytes >= 7 * 1024 * 1024  # a 2048 x 768 float32 chunk
 

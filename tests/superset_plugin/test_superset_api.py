@@ -78,7 +78,7 @@ def test_sql_lab_runs_the_functions_through_the_server(bootstrapped: Any, api: A
     rows = result["data"]
     assert len(rows) == 20
     labels = {row["sentiment(review)"] for row in rows}
-    assert labels <= {"negative", "positive"} and labels
+    assert labels <= {"negative", "neutral", "positive"} and labels
     assert any('"label"' in str(row["entities(review)"]) for row in rows)
 
 
@@ -104,7 +104,7 @@ def test_calculated_column_calls_the_model(bootstrapped: Any, api: Any) -> None:
         },
     )
     rows = answer["result"][0]["data"]
-    assert {row["live_sentiment"] for row in rows} <= {"negative", "positive"}
+    assert {row["live_sentiment"] for row in rows} <= {"negative", "neutral", "positive"}
     assert sum(row["count"] for row in rows) == 40
 
 
@@ -193,7 +193,7 @@ def test_dialect_under_supersets_sqlalchemy_14(
     assert done.returncode == 0, done.stderr[-3000:]
     out = json.loads(done.stdout.strip().splitlines()[-1])
     assert out["sqlalchemy"].startswith("1.4.")
-    assert out["labels"] and set(out["labels"]) <= {"negative", "positive"}
+    assert out["labels"] and set(out["labels"]) <= {"negative", "neutral", "positive"}
     assert out["pandas_rows"] == 30
     assert out["counts"] == [600] * 4
     assert out["torch"] is False

@@ -58,6 +58,47 @@ class SentimentResponse(_message.Message):
     model_version: str
     def __init__(self, results: _Optional[_Iterable[_Union[SentimentResult, _Mapping]]] = ..., model: _Optional[str] = ..., model_version: _Optional[str] = ...) -> None: ...
 
+class AspectSentimentRequest(_message.Message):
+    __slots__ = ("texts", "targets", "model", "truncation")
+    TEXTS_FIELD_NUMBER: _ClassVar[int]
+    TARGETS_FIELD_NUMBER: _ClassVar[int]
+    MODEL_FIELD_NUMBER: _ClassVar[int]
+    TRUNCATION_FIELD_NUMBER: _ClassVar[int]
+    texts: _containers.RepeatedScalarFieldContainer[str]
+    targets: _containers.RepeatedScalarFieldContainer[str]
+    model: str
+    truncation: Truncation
+    def __init__(self, texts: _Optional[_Iterable[str]] = ..., targets: _Optional[_Iterable[str]] = ..., model: _Optional[str] = ..., truncation: _Optional[_Union[Truncation, str]] = ...) -> None: ...
+
+class AspectSentimentResult(_message.Message):
+    __slots__ = ("mentioned", "label", "score", "probabilities")
+    class ProbabilitiesEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: float
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[float] = ...) -> None: ...
+    MENTIONED_FIELD_NUMBER: _ClassVar[int]
+    LABEL_FIELD_NUMBER: _ClassVar[int]
+    SCORE_FIELD_NUMBER: _ClassVar[int]
+    PROBABILITIES_FIELD_NUMBER: _ClassVar[int]
+    mentioned: bool
+    label: str
+    score: float
+    probabilities: _containers.ScalarMap[str, float]
+    def __init__(self, mentioned: _Optional[bool] = ..., label: _Optional[str] = ..., score: _Optional[float] = ..., probabilities: _Optional[_Mapping[str, float]] = ...) -> None: ...
+
+class AspectSentimentResponse(_message.Message):
+    __slots__ = ("results", "model", "model_version")
+    RESULTS_FIELD_NUMBER: _ClassVar[int]
+    MODEL_FIELD_NUMBER: _ClassVar[int]
+    MODEL_VERSION_FIELD_NUMBER: _ClassVar[int]
+    results: _containers.RepeatedCompositeFieldContainer[AspectSentimentResult]
+    model: str
+    model_version: str
+    def __init__(self, results: _Optional[_Iterable[_Union[AspectSentimentResult, _Mapping]]] = ..., model: _Optional[str] = ..., model_version: _Optional[str] = ...) -> None: ...
+
 class EntitiesRequest(_message.Message):
     __slots__ = ("texts", "model", "truncation")
     TEXTS_FIELD_NUMBER: _ClassVar[int]

@@ -39,6 +39,11 @@ class TextAnalysisStub:
                 request_serializer=textlens_dot_v1_dot_textlens__pb2.SentimentRequest.SerializeToString,
                 response_deserializer=textlens_dot_v1_dot_textlens__pb2.SentimentResponse.FromString,
                 _registered_method=True)
+        self.AspectSentiment = channel.unary_unary(
+                '/textlens.v1.TextAnalysis/AspectSentiment',
+                request_serializer=textlens_dot_v1_dot_textlens__pb2.AspectSentimentRequest.SerializeToString,
+                response_deserializer=textlens_dot_v1_dot_textlens__pb2.AspectSentimentResponse.FromString,
+                _registered_method=True)
         self.Entities = channel.unary_unary(
                 '/textlens.v1.TextAnalysis/Entities',
                 request_serializer=textlens_dot_v1_dot_textlens__pb2.EntitiesRequest.SerializeToString,
@@ -71,6 +76,14 @@ class TextAnalysisServicer:
 
     def Sentiment(self, request, context):
         """Polarity or any other label set of a sequence-classification model.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def AspectSentiment(self, request, context):
+        """Sentiment toward a target (an aspect, a company, a product) in each text:
+        pair i is (texts[i], targets[i]). See AspectSentimentRequest.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -125,6 +138,11 @@ def add_TextAnalysisServicer_to_server(servicer, server):
                     request_deserializer=textlens_dot_v1_dot_textlens__pb2.SentimentRequest.FromString,
                     response_serializer=textlens_dot_v1_dot_textlens__pb2.SentimentResponse.SerializeToString,
             ),
+            'AspectSentiment': grpc.unary_unary_rpc_method_handler(
+                    servicer.AspectSentiment,
+                    request_deserializer=textlens_dot_v1_dot_textlens__pb2.AspectSentimentRequest.FromString,
+                    response_serializer=textlens_dot_v1_dot_textlens__pb2.AspectSentimentResponse.SerializeToString,
+            ),
             'Entities': grpc.unary_unary_rpc_method_handler(
                     servicer.Entities,
                     request_deserializer=textlens_dot_v1_dot_textlens__pb2.EntitiesRequest.FromString,
@@ -178,6 +196,33 @@ class TextAnalysis:
             '/textlens.v1.TextAnalysis/Sentiment',
             textlens_dot_v1_dot_textlens__pb2.SentimentRequest.SerializeToString,
             textlens_dot_v1_dot_textlens__pb2.SentimentResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def AspectSentiment(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/textlens.v1.TextAnalysis/AspectSentiment',
+            textlens_dot_v1_dot_textlens__pb2.AspectSentimentRequest.SerializeToString,
+            textlens_dot_v1_dot_textlens__pb2.AspectSentimentResponse.FromString,
             options,
             channel_credentials,
             insecure,

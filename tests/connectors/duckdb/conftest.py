@@ -35,6 +35,12 @@ source = "{sequence}"
 max_wait_ms = 1
 
 [[models]]
+name = "tiny-aspect"
+task = "aspect"
+source = "{sequence}"
+max_wait_ms = 1
+
+[[models]]
 name = "tiny-ner"
 task = "ner"
 source = "{token}"

@@ -102,6 +102,46 @@ def test_modes_agree(on: Callable[[str], tuple[Any, Registration]]) -> None:
         assert a[4] == pytest.approx(b[4], abs=1e-5)
 
 
+TARGETS = """
+SELECT aspect_sentiment('Tesla shares jump while Ford slips on weak guidance', ['Tesla', 'Ford']),
+       aspect_sentiment('The battery is great but the screen scratches easily',
+                        ['battery', 'screen', 'price']),
+       aspect_sentiment_scores('The battery is great but the screen scratches easily',
+                               ['battery', 'screen', 'price']),
+       entity_sentiment('Infosys beats estimates; Wipro misses')
+"""
+
+
+@pytest.mark.parametrize("mode", ["embedded", "remote"])
+def test_target_sentiment_examples(
+    on: Callable[[str], tuple[Any, Registration]], mode: str
+) -> None:
+    con, _ = on(mode)
+    tesla, phone, scores, spans = con.execute(TARGETS).fetchone()
+    assert tesla == {"Tesla": "positive", "Ford": "negative"}
+    assert phone == {"battery": "positive", "screen": "negative", "price": None}
+    assert scores["battery"] > 0.3 and scores["screen"] < -0.3 and scores["price"] is None
+    toward = {e["text"]: e["sentiment"] for e in spans}
+    assert toward == {"Infosys": "positive", "Wipro": "negative"}
+
+
+@pytest.mark.parametrize("mode", ["embedded", "remote"])
+def test_default_sentiment_is_three_class(
+    on: Callable[[str], tuple[Any, Registration]], mode: str
+) -> None:
+    con, _ = on(mode)
+    rows = con.execute(
+        "SELECT sentiment(t), sentiment_probs(t) FROM (VALUES"
+        " ('Siemens will report its third-quarter results on November 12.'),"
+        " ('Shares of Shell plunged after the dividend cut.'),"
+        " ('Profit doubled and the outlook was raised.'), (NULL), ('')) v(t)"
+    ).fetchall()
+    assert [r[0] for r in rows[:3]] == ["neutral", "negative", "positive"]
+    assert rows[3] == (None, None)
+    assert {r[0] for r in rows if r[0] is not None} <= {"positive", "neutral", "negative"}
+    assert list(rows[0][1]) == ["negative", "neutral", "positive"]
+
+
 def test_demo_sql_part(tmp_path: Path) -> None:
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "OMP_NUM_THREADS": "1"}
     done = subprocess.run(
@@ -112,6 +152,7 @@ def test_demo_sql_part(tmp_path: Path) -> None:
     assert done.returncode == 0, done.stderr
     out = done.stdout
     assert "sentiment(review)" in out and "entities(review)" in out
+    assert "entity_sentiment(headline)" in out and "Tesla: positive" in out
     assert "average sentiment_score" in out and "Mesh router" in out
     assert "distinct texts computed" in out
     con = duckdb.connect(str(tmp_path / "demo.duckdb"), read_only=True)

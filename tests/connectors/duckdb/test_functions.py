@@ -33,6 +33,9 @@ CALLS = {
     "embed(review)": f"FLOAT[{TINY_DIM}]",
     "classify(review, ['sports', 'business', 'travel'])": "VARCHAR",
     "classify_scores(review, ['sports', 'business', 'travel'])": "MAP(VARCHAR, DOUBLE)",
+    "aspect_sentiment(review, ['product', 'it'])": "MAP(VARCHAR, VARCHAR)",
+    "aspect_sentiment_scores(review, ['product', 'it'])": "MAP(VARCHAR, DOUBLE)",
+    "entity_sentiment(review)": 'STRUCT("text" VARCHAR, "label" VARCHAR, "start" INTEGER, "end" INTEGER, score DOUBLE, sentiment VARCHAR, sentiment_score DOUBLE)[]',
 }
 
 Registered = Callable[..., tuple[Any, Any]]

@@ -8,7 +8,10 @@ import pytest
 
 pytest.importorskip("torch", reason="training needs the `models` extra")
 
+from textlens.server.training import sentiment_mix
 from textlens.server.training.defaults import (
+    aspect_job,
+    binary_sentiment_job,
     ner_job,
     sentiment_job,
     sentiment_split,
@@ -19,18 +22,42 @@ from textlens.server.training.trainer import TrainConfig
 
 
 @pytest.mark.shared_data
-def test_sentiment_job_reads_the_committed_split(shared_data: Path, tmp_path: Path) -> None:
+def test_binary_job_reads_the_committed_split(shared_data: Path, tmp_path: Path) -> None:
     cfg = TrainConfig(epochs=1, max_length=64, evals_per_epoch=4, patience=3)
-    job = sentiment_job(shared_data, tmp_path / "sentiment-minilm", cfg, None)
+    job = binary_sentiment_job(shared_data, tmp_path / "sentiment-binary-minilm", cfg, None)
     train, valid, record = load_job_data(job)
     expected_train, expected_valid = sentiment_split(shared_data, cfg.seed)
     assert train == expected_train and valid == expected_valid
-    assert len(valid) == 3349 and record["data"]["rows"] == len(train) + len(valid)
+    assert len(valid) == 3348 and record["data"]["rows"] == len(train) + len(valid)
     assert train_command(job) == (
         f"textlens train --task sentiment --data {shared_data / 'sst2_train.csv'} "
         "--valid-fraction 0.05 --epochs 1 --max-length 64 --evals-per-epoch 4 --patience 3 "
-        "--threads 1 --out models/sentiment-minilm"
+        "--threads 1 --out models/sentiment-binary-minilm"
     )
+
+
+@pytest.mark.shared_data
+def test_three_class_mix_holds_out_every_source_without_overlap(
+    shared_data: Path, tmp_path: Path
+) -> None:
+    cfg = TrainConfig(epochs=2, max_length=64, evals_per_epoch=2)
+    job = sentiment_job(shared_data, tmp_path / "sentiment-minilm", cfg, None)
+    train, valid, _ = load_job_data(job)
+    assert {label for _, label in train} == {"negative", "neutral", "positive"}
+    assert not {t for t, _ in train} & {t for t, _ in valid}
+    by_source = sentiment_mix.rows_by_source(sentiment_mix.valid_sql(shared_data))
+    assert set(by_source) == {"sst2", "sst5", "tfns", "sentfin"}
+    assert all(len(rows) > 300 for rows in by_source.values())
+    # Only SEntFiN headlines whose entities agree: no headline with two labels.
+    sentfin = sentiment_mix.rows_by_source(sentiment_mix.train_sql(shared_data))["sentfin"]
+    assert len({t for t, _ in sentfin}) == len(sentfin)
+    # The aspect model holds out exactly the same SEntFiN headlines.
+    aspect = aspect_job(shared_data, tmp_path / "aspect-minilm", cfg, None)
+    _, aspect_valid, _ = load_job_data(aspect)
+    assert {t for (t, _), _ in aspect_valid} >= {t for t, _ in by_source["sentfin"]}
+    command = train_command(job)
+    assert command.startswith('textlens train --task sentiment --query "SELECT text, label')
+    assert '--valid-query "SELECT' in command and "--out models/sentiment-minilm" in command
 
 
 def test_ner_command(tmp_path: Path) -> None:

@@ -1,0 +1,61 @@
+"""Target-level sentiment in SQL: `aspect_sentiment*` and `entity_sentiment`.
+
+Both come down to (text, target) pairs, which the engine computes and caches
+per pair (model version, text, target): the same review asked about
+`['battery', 'screen']` and later about `['screen', 'price']` computes the
+screen pair once. The server decides whether a text mentions a target; a
+pair it does not mention comes back None and becomes a NULL in SQL.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from textlens.client.results import Entity, SentimentResult
+
+if TYPE_CHECKING:
+    from textlens.connectors.duckdb.engine import Engine
+
+#: What `aspect_sentiment` computes per text: aspect -> result (None: not mentioned).
+AspectMap = dict[str, SentimentResult | None]
+#: What `entity_sentiment` computes per text: each entity span with its sentiment.
+EntitySentiments = list[tuple[Entity, SentimentResult | None]]
+
+
+def aspect_maps(engine: Engine, options: tuple[Any, ...], texts: list[str]) -> list[AspectMap]:
+    """Per text, each distinct aspect of the list (in list order) -> its result."""
+    aspects, model = options
+    names = list(dict.fromkeys(aspects))  # MAP keys are unique: a repeated aspect once
+    pairs = [(text, name) for text in texts for name in names]
+    results = engine.pair_results(model, pairs)
+    width = len(names)
+    return [
+        dict(zip(names, results[k * width : (k + 1) * width], strict=True))
+        for k in range(len(texts))
+    ]
+
+
+def entity_sentiments(
+    engine: Engine, options: tuple[Any, ...], texts: list[str]
+) -> list[EntitySentiments]:
+    """Per text, the spans of `entities(text)` with the sentiment toward each span's text."""
+    entities_model, model = options
+    spans: list[list[Entity]] = engine.results("entities", (entities_model,), texts)
+    pairs = list(
+        dict.fromkeys(
+            (text, e.text) for text, found in zip(texts, spans, strict=True) for e in found
+        )
+    )
+    by_pair = dict(zip(pairs, engine.pair_results(model, pairs), strict=True))
+    return [
+        [(e, by_pair[(text, e.text)]) for e in found]
+        for text, found in zip(texts, spans, strict=True)
+    ]
+
+
+#: SQL task -> how the engine computes it from pairs.
+TARGET_TASKS: dict[str, Callable[[Engine, tuple[Any, ...], list[str]], list[Any]]] = {
+    "aspect": aspect_maps,
+    "entity_sentiment": entity_sentiments,
+}
