@@ -84,9 +84,10 @@ def add_train_parser(sub: Any) -> None:
     )
     train.add_argument(
         "--base",
-        default="builtin:minilm",
-        help="start from: builtin:minilm, a textlens model (builtin:sentiment-minilm, a "
-        "model directory), a Hugging Face directory or hub id",
+        default="auto",
+        help="start from: auto (builtin:sentiment-minilm for positive/neutral/negative "
+        "labels, else builtin:minilm), builtin:minilm, a textlens model "
+        "(builtin:sentiment-minilm, a model directory), a Hugging Face directory or hub id",
     )
     train.add_argument("--method", choices=["lora", "full"], default="lora")
     train.add_argument("--epochs", type=int, default=3)
@@ -97,7 +98,7 @@ def add_train_parser(sub: Any) -> None:
     train.add_argument("--max-length", type=int, default=128)
     train.add_argument("--seed", type=int, default=13)
     train.add_argument("--patience", type=int, default=2, help="evaluations without gain")
-    train.add_argument("--evals-per-epoch", type=int, default=1)
+    train.add_argument("--evals-per-epoch", type=int, default=2)
     train.add_argument("--class-weight", choices=["auto", "balanced", "none"], default="auto")
     train.add_argument("--casing", action="store_true", help="casing embedding (uncased base)")
     train.add_argument("--max-rows", type=int, default=None, help="cap the training rows")

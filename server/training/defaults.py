@@ -114,7 +114,9 @@ def train_command(job: TrainJob) -> str:
         args.append("--casing")
     if job.max_rows:
         args += ["--max-rows", str(job.max_rows)]
-    args += ["--threads", "1", "--out", f"models/{job.out.name if job.out else ''}"]
+    # The thread count this run trains with: fp32 sums change in the last bits with it.
+    args += ["--threads", str(torch.get_num_threads())]
+    args += ["--out", f"models/{job.out.name if job.out else ''}"]
     return " ".join(_shell_word(a) for a in args)
 
 

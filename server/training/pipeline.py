@@ -13,11 +13,12 @@ from __future__ import annotations
 import json
 import random
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 from textlens.server.model_store import ModelStore
+from textlens.server.runtime.loading import BASE_BUILTIN
 from textlens.server.training.data import group_split, stratified_split
 from textlens.server.training.report import require_charts, summary_lines, write_report
 from textlens.server.training.sources import (
@@ -77,6 +78,25 @@ class TrainJob:
     #: With a registry: publish the new version but make it current only if it scores
     #: higher than the resumed version on the same validation rows.
     promote_if_better: bool = False
+
+
+#: `--base auto`: the three-class sentiment model for polarity labels, else the encoder.
+AUTO_BASE = "auto"
+POLARITY_LABELS = {"negative", "neutral", "positive"}
+
+
+def auto_base(task: str, train: list[Any]) -> str:
+    """The starting point `--base auto` picks for these training rows.
+
+    Why: on a few thousand polarity rows (finance tweets, headlines) starting
+    from `sentiment-minilm` beats the bare encoder by a wide margin (the recipe
+    study in scripts/recipe_study.py); for any other label set the
+    sentiment-tuned encoder has no head start and the bare one is the neutral choice.
+    """
+    labels = {str(label).lower() for _, label in train}
+    if task != "ner" and len(labels) >= 2 and labels <= POLARITY_LABELS:
+        return "builtin:sentiment-minilm"
+    return BASE_BUILTIN
 
 
 def _metric(task: str) -> str:
@@ -192,6 +212,9 @@ def run_training(job: TrainJob) -> dict[str, Any]:
         f"({record['data']['source']}, sha256 {record['data']['sha256'][:12]})",
         flush=True,
     )
+    if job.config.base == AUTO_BASE:
+        job.config = replace(job.config, base=auto_base(job.task, train))
+        print(f"starting from {job.config.base} (--base auto)", flush=True)
     if previous is not None:
         if job.task != "ner":
             new = sorted({label for _, label in [*train, *valid]} - set(previous["labels"]))

@@ -58,7 +58,8 @@ class TrainConfig:
     seed: int = 13
     casing: bool = False
     device: str = "auto"
-    evals_per_epoch: int = 1
+    #: Validation passes per epoch; the best one's weights are kept (2: the recipe study).
+    evals_per_epoch: int = 2
     patience: int = 2
     #: "lora" trains adapters plus the head (a few-MB artifact); "full" trains every weight.
     method: str = "lora"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -21,7 +22,19 @@ from textlens.server.training.pipeline import load_job_data
 from textlens.server.training.trainer import TrainConfig
 
 
+@pytest.fixture
+def one_thread() -> Iterator[None]:
+    """Commands name the torch thread count they train with; these expect 1."""
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
 @pytest.mark.shared_data
+@pytest.mark.usefixtures("one_thread")
 def test_binary_job_reads_the_committed_split(shared_data: Path, tmp_path: Path) -> None:
     cfg = TrainConfig(epochs=1, max_length=64, evals_per_epoch=4, patience=3)
     job = binary_sentiment_job(shared_data, tmp_path / "sentiment-binary-minilm", cfg, None)
@@ -60,11 +73,13 @@ def test_three_class_mix_holds_out_every_source_without_overlap(
     assert '--valid-query "SELECT' in command and "--out models/sentiment-minilm" in command
 
 
+@pytest.mark.usefixtures("one_thread")
 def test_ner_command(tmp_path: Path) -> None:
     cfg = TrainConfig(epochs=4, lr=1e-3, casing=True, batch_size=16)
     job = ner_job(Path("data"), tmp_path / "ner-minilm", cfg, None)
     assert train_command(job) == (
         "textlens train --task ner --data data/conll2003_train.conll --valid-data "
-        "data/conll2003_dev.conll --epochs 4 --batch-size 16 --lr 0.001 --casing --threads 1 "
+        "data/conll2003_dev.conll --epochs 4 --batch-size 16 --lr 0.001 --evals-per-epoch 1 "
+        "--casing --threads 1 "
         "--out models/ner-minilm"
     )
