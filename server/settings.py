@@ -54,12 +54,20 @@ class ModelSpec(BaseModel):
     max_queue_texts: int = Field(default=65536, gt=0)
     #: The task's default model (otherwise the first model of the task is).
     default: bool = False
+    #: Sentiment: read each sentence on its own and combine them, opinions weighted over
+    #: facts (`textlens.server.runtime.documents`); for models trained on single sentences.
+    sentences: bool = False
 
 
 def default_models() -> list[ModelSpec]:
     """The embedded defaults: offline, on the packaged MiniLM encoder."""
     return [
-        ModelSpec(name="sentiment-minilm", task="sentiment", source="builtin:sentiment-minilm"),
+        ModelSpec(
+            name="sentiment-minilm",
+            task="sentiment",
+            source="builtin:sentiment-minilm",
+            sentences=True,
+        ),
         ModelSpec(name="aspect-minilm", task="aspect", source="builtin:aspect-minilm"),
         ModelSpec(name="ner-minilm", task="ner", source="builtin:ner-minilm"),
         ModelSpec(name="minilm", task="embed", source="builtin:minilm"),

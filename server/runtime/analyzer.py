@@ -17,6 +17,7 @@ from typing import Any
 from textlens.client.errors import InvalidInput, ShuttingDown, TooManyTexts, WrongTask
 from textlens.client.results import TRUNCATIONS, ModelInfo
 from textlens.server.runtime.aspects import MAX_TARGET_CHARS, mentions
+from textlens.server.runtime.documents import combine, sentences
 from textlens.server.runtime.registry import ModelRegistry, ServedModel
 from textlens.server.runtime.tasks import EmbedModel
 
@@ -116,12 +117,27 @@ class Analyzer:
         truncation: str = "truncate",
         deadline: float | None = None,
     ) -> Submitted:
-        """Future of list[SentimentResult]."""
+        """Future of list[SentimentResult]; by sentence for models served with `sentences`."""
         served = self.registry.get("sentiment", model)
         inputs = self._check(texts, truncation)
         if not inputs:
             return _done(served, [])
-        return self._submit(served, inputs, truncation, deadline)
+        if not served.spec.sentences:
+            return self._submit(served, inputs, truncation, deadline)
+        parts = [sentences(text) for text in inputs]
+        flat = [s for p in parts for s in p]
+        if len(flat) == len(inputs):
+            return self._submit(served, inputs, truncation, deadline)
+        inner = self._submit(served, flat, truncation, deadline)
+
+        def documents(results: list[Any]) -> list[Any]:
+            out, start = [], 0
+            for p in parts:
+                out.append(combine(results[start : start + len(p)]))
+                start += len(p)
+            return out
+
+        return Submitted(served, _mapped(inner.future, documents))
 
     def aspect_sentiment(
         self,

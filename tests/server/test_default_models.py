@@ -12,7 +12,7 @@ from textlens.server.training.data import read_conll
 from textlens.server.training.defaults import sentiment_split
 from textlens.server.training.metrics import classification_report, span_f1_report
 from textlens.server.training.source_report import source_metrics
-from textlens.server.training.trainer import predict_probs, predict_texts, predict_word_tags
+from textlens.server.training.trainer import predict_texts, predict_word_tags
 
 
 def _model(served: list[ServedModel], task: str) -> ServedModel:
@@ -22,12 +22,12 @@ def _model(served: list[ServedModel], task: str) -> ServedModel:
 #: Per-source floors of the default sentiment model on its held-out rows, just under
 #: the numbers in models/sentiment-minilm/MODEL_CARD.md: a real regression fails.
 SENTIMENT_FLOORS = {
-    # Measured: sign 0.9083, accuracy 0.8973 (the issue's bar for reviews: sign >= 0.89).
+    # Measured as served (by sentence): sign 0.9080, accuracy 0.8970 (the bar: sign >= 0.89).
     "sst2": {"sign_accuracy": 0.89, "accuracy": 0.885},
-    # Measured: macro-F1 0.6517, neutral recall 0.2500 (72 neutral rows).
-    "sst5": {"macro_f1": 0.635, "neutral_recall": 0.20},
-    # Measured: macro-F1 0.7321, neutral recall 0.9128.
-    "tfns": {"macro_f1": 0.715, "neutral_recall": 0.895},
+    # Measured: macro-F1 0.6403, neutral recall 0.2361 (72 neutral rows).
+    "sst5": {"macro_f1": 0.625, "neutral_recall": 0.19},
+    # Measured: macro-F1 0.7211, neutral recall 0.8779.
+    "tfns": {"macro_f1": 0.705, "neutral_recall": 0.86},
     # Measured: macro-F1 0.8404, neutral recall 0.8943.
     "sentfin": {"macro_f1": 0.825, "neutral_recall": 0.87},
 }
@@ -36,23 +36,26 @@ SENTIMENT_FLOORS = {
 def test_sentiment_validation_per_source(
     default_served: list[ServedModel], shared_data: Path
 ) -> None:
-    loaded = _model(default_served, "sentiment").model.loaded
-    assert [loaded.id2label[i] for i in sorted(loaded.id2label)] == [
-        "negative",
-        "neutral",
-        "positive",
-    ]
-    labels = [loaded.id2label[i] for i in sorted(loaded.id2label)]
+    """As served: through the Analyzer, which reads multi-sentence texts by sentence."""
+    from textlens.server.runtime.analyzer import Analyzer
+    from textlens.server.runtime.embedded import rebatch
+
+    served = _model(default_served, "sentiment")
+    assert served.spec.sentences and served.model.labels == ["negative", "neutral", "positive"]
+    labels = served.model.labels
     by_source = sentiment_mix.rows_by_source(sentiment_mix.valid_sql(shared_data))
-    for source, floors in SENTIMENT_FLOORS.items():
-        rows = by_source[source]
-        probs = predict_probs(
-            loaded.network, loaded.tokenizer, [t for t, _ in rows], 64, loaded.device
-        )
-        metrics = source_metrics([g for _, g in rows], probs.tolist(), labels)
-        print(source, {k: round(v, 4) for k, v in metrics.items() if isinstance(v, float)})
-        for key, floor in floors.items():
-            assert metrics[key] >= floor, (source, key, metrics[key])
+    analyzer = Analyzer(rebatch([served]))
+    try:
+        for source, floors in SENTIMENT_FLOORS.items():
+            rows = by_source[source]
+            results = analyzer.sentiment([t for t, _ in rows]).result(timeout=600)
+            probs = [[r.probabilities[k] for k in labels] for r in results]
+            metrics = source_metrics([g for _, g in rows], probs, labels)
+            print(source, {k: round(v, 4) for k, v in metrics.items() if isinstance(v, float)})
+            for key, floor in floors.items():
+                assert metrics[key] >= floor, (source, key, metrics[key])
+    finally:
+        analyzer.close()
 
 
 def test_binary_model_still_loads_by_name(shared_data: Path) -> None:

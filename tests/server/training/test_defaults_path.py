@@ -75,7 +75,7 @@ def test_three_class_mix_holds_out_every_source_without_overlap(
 
 @pytest.mark.usefixtures("one_thread")
 def test_ner_command(tmp_path: Path) -> None:
-    cfg = TrainConfig(epochs=4, lr=1e-3, casing=True, batch_size=16)
+    cfg = TrainConfig(epochs=4, lr=1e-3, casing=True, batch_size=16, evals_per_epoch=1)
     job = ner_job(Path("data"), tmp_path / "ner-minilm", cfg, None)
     assert train_command(job) == (
         "textlens train --task ner --data data/conll2003_train.conll --valid-data "
