@@ -70,6 +70,8 @@ def grpc_demo() -> int:
             entities = client.entities(TEXTS)
             topics = client.classify(TEXTS, labels=TOPICS, hypothesis_template="This text is {}.")
             elapsed = time.monotonic() - t0
+            pairs = [(text, target) for text, targets in ASPECT_TEXTS for target in targets]
+            toward = client.aspect_sentiment([t for t, _ in pairs], [g for _, g in pairs])
         header = f"{'text':62} {'sentiment':>9} {'score':>6}  {'topic':15} entities"
         print(header)
         print("-" * len(header))
@@ -79,20 +81,17 @@ def grpc_demo() -> int:
             shown = _cut(text, 62) if text else "(empty string)"
             print(f"{shown:62} {s.label:>9} {s.score:+6.2f}  {topic.label:15} {spans}")
         print(f"\n{len(TEXTS)} texts x 3 tasks in {elapsed * 1000:.0f} ms over gRPC\n")
-        _print_aspects(client)
+        _print_aspects(pairs, toward)
         code = server.stop()
         print(f"server stopped cleanly (exit code {code})")
     return 0 if code == 0 else 1
 
 
-def _print_aspects(client: Any) -> None:
+def _print_aspects(pairs: list[tuple[str, str]], results: list[Any]) -> None:
     """Sentiment toward each target (the AspectSentiment RPC)."""
-    texts = [text for text, targets in ASPECT_TEXTS for _ in targets]
-    targets = [target for _, targets in ASPECT_TEXTS for target in targets]
-    results = client.aspect_sentiment(texts, targets)
     print(f"{'text':54} {'target':8} sentiment toward it")
     print("-" * 80)
-    for text, target, r in zip(texts, targets, results, strict=True):
+    for (text, target), r in zip(pairs, results, strict=True):
         said = f"{r.label} ({r.score:+.2f})" if r is not None else "not mentioned (NULL)"
         print(f"{_cut(text, 54):54} {target:8} {said}")
 
