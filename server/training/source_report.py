@@ -48,7 +48,7 @@ def per_source_report(
     """`source_metrics` of a model directory on each source's (text, label) rows."""
     from textlens.server.runtime.devices import resolve_device
     from textlens.server.runtime.loading import build_network
-    from textlens.server.training.trainer import predict_probs
+    from textlens.server.training.predict import predict_probs
 
     network, tokenizer, id2label, _version, max_length = build_network(str(model_dir), "sentiment")
     dev = resolve_device(device)
