@@ -256,6 +256,10 @@ def build_parser() -> argparse.ArgumentParser:
     add_train_parser(sub)
     add_eval_parser(sub)
 
+    from textlens.server.topics.commands import add_topics_parser
+
+    add_topics_parser(sub)
+
     from textlens.superset_plugin.cli import add_superset_parser
 
     add_superset_parser(sub)

@@ -30,6 +30,8 @@ from textlens.server.runtime.artifacts import (
 )
 from textlens.server.runtime.lora import merge_lora_factors
 from textlens.server.runtime.networks import TaskNetwork
+from textlens.server.topics.network import KIND as TOPICS_KIND
+from textlens.server.topics.network import TopicNetwork
 
 BUILTIN_PREFIX = "builtin:"
 BASE_BUILTIN = "builtin:minilm"
@@ -219,7 +221,11 @@ def build_network(source: str, task: str) -> tuple[TaskNetwork, Any, dict[int, s
             raise ModelLoadError(f"{source} is a {meta.task} model, not usable for {task}")
         base_dir = resolve_directory(meta.base_source)
         verify_base(base_dir, meta.base_sha256)
-        network, tokenizer = base_network(meta.base_source, base_dir, kind, meta.id2label)
+        if meta.kind == TOPICS_KIND:  # centroids over the base encoder (textlens.server.topics)
+            encoder, tokenizer = base_network(meta.base_source, base_dir, "embed", {})
+            network = TopicNetwork(encoder.hf, len(meta.id2label) - 1)
+        else:
+            network, tokenizer = base_network(meta.base_source, base_dir, kind, meta.id2label)
         if meta.casing and network.casing is None:
             network = TaskNetwork(network.hf, kind, casing=True)
         tensors = load_delta_tensors(directory)

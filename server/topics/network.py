@@ -1,0 +1,56 @@
+"""The served topic classifier: the base encoder, then cosine similarity to topic centroids.
+
+A topic model is a textlens delta of kind `topics` whose tensors are the
+centroids (one unit vector per topic) and the outlier threshold. Its logits are
+`scale * [cos(text, c_1), ..., cos(text, c_K), threshold]`, so the softmax the
+classifier path already applies gives `classify_scores`, and the arg-max is the
+nearest topic, or `outlier` when no centroid is at least `threshold` similar.
+The fit computes assignments with `assign` below, the same arithmetic.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import torch
+
+from textlens.server.runtime.networks import TaskNetwork
+
+KIND = "topics"
+OUTLIER_LABEL = "outlier"
+#: Softmax sharpness over cosine similarities (sentence-transformers' scale, as zero-shot).
+SCALE = 20.0
+
+
+class TopicNetwork(TaskNetwork):
+    """Mean-pooled encoder output compared with `centroids`; logits per topic plus `outlier`."""
+
+    def __init__(self, hf: torch.nn.Module, n_topics: int) -> None:
+        super().__init__(hf, "embed")
+        config: Any = hf.config
+        self.register_buffer("centroids", torch.zeros(n_topics, int(config.hidden_size)))
+        self.register_buffer("threshold", torch.zeros(1))
+
+    def forward(
+        self,
+        input_ids: torch.Tensor,
+        attention_mask: torch.Tensor,
+        casing_ids: torch.Tensor | None = None,
+    ) -> torch.Tensor:
+        pooled = super().forward(input_ids, attention_mask, casing_ids)
+        unit = torch.nn.functional.normalize(pooled.float(), dim=-1)
+        centroids: torch.Tensor = self.centroids
+        sims = unit @ centroids.float().T
+        threshold: torch.Tensor = self.threshold
+        outlier = threshold.float().expand(sims.shape[0], 1)
+        return SCALE * torch.cat([sims, outlier], dim=1)
+
+
+def assign(unit_embeddings: np.ndarray, centroids: np.ndarray, threshold: float) -> np.ndarray:
+    """Topic index per row (`len(centroids)` = outlier): what the served network's arg-max says."""
+    sims = unit_embeddings @ centroids.T
+    best = sims.argmax(axis=1)
+    top = sims[np.arange(len(sims)), best]
+    out: np.ndarray = np.where(top >= threshold, best, len(centroids))
+    return out
