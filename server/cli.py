@@ -260,6 +260,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_topics_parser(sub)
 
+    from textlens.connectors.monitor.cli import add_monitor_parser
+
+    add_monitor_parser(sub)
+
     from textlens.superset_plugin.cli import add_superset_parser
 
     add_superset_parser(sub)

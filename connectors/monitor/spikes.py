@@ -1,0 +1,109 @@
+"""Windows, trailing baselines and the spike test.
+
+Per group (a value of a `--by` column, or a topic) and window, `negative_share`
+= negative / n is compared with the share over the trailing `--baseline`
+(the windows before this one, not including it) by the two-proportion z-test
+with a pooled variance:
+
+    z = (p - p0) / sqrt(q (1 - q) (1/n + 1/n0)),  q = (x + x0) / (n + n0)
+
+It accounts for the uncertainty of both shares, so a 3-of-5 window against a
+20-row baseline gives a small z. A window is *above threshold* when
+`n >= min_n`, `n0 >= min_baseline_n`, `p - p0 >= min_lift` and
+`z >= threshold`. Consecutive above-threshold windows of a group less than
+`cooldown` apart are one *episode* and give one alert, at its first window.
+On a stationary stream (no real change) the z statistic is about standard
+normal, so a one-sided threshold of 4 gives about 3e-5 false alerts per
+window (`scripts/monitor_false_positives.py` measures it: see docs/monitoring.md).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import TYPE_CHECKING
+
+from textlens.connectors.duckdb.enrich import quote_ident, quote_literal
+from textlens.connectors.monitor.spec import MonitorSpec
+
+if TYPE_CHECKING:
+    import duckdb
+
+#: Windows are aligned to this Monday, so 1w windows run Monday to Monday.
+ORIGIN = "TIMESTAMP '2000-01-03 00:00:00'"
+
+
+def interval(delta: dt.timedelta) -> str:
+    return f"INTERVAL {int(delta.total_seconds())} SECOND"
+
+
+def bucket_sql(spec: MonitorSpec, value: str) -> str:
+    """The SQL window start of a timestamp expression."""
+    return f"time_bucket({interval(spec.window_delta)}, {value}, {ORIGIN})"
+
+
+def build_windows(con: duckdb.DuckDBPyConnection, spec: MonitorSpec) -> None:
+    """Table `win`: dimension, grp, window_start, n, negative, mean_score (from `scored`)."""
+    parts = []
+    for d in spec.dimensions:
+        col = quote_ident(d)
+        parts.append(
+            f"SELECT {quote_literal(d)} AS dimension, {col} AS grp, "
+            f"{bucket_sql(spec, 'ts')} AS window_start, count(*) AS n, "
+            "count(*) FILTER (WHERE sentiment = 'negative') AS negative, "
+            "avg(sentiment_score) AS mean_score "
+            f"FROM scored WHERE {col} IS NOT NULL GROUP BY ALL"
+        )
+    con.execute("CREATE TABLE win AS " + " UNION ALL ".join(parts))
+
+
+def spike_test(con: duckdb.DuckDBPyConnection, spec: MonitorSpec, from_sql: str | None) -> None:
+    """Table `tested`: `win` rows (window_start >= from, when given) with baseline, z, flag."""
+    keep = f"WHERE w.window_start >= {from_sql}" if from_sql else ""
+    con.execute(
+        f"""
+        CREATE TABLE tested AS
+        WITH based AS (
+            SELECT w.dimension, w.grp, w.window_start, w.n, w.negative, w.mean_score,
+                   coalesce(sum(b.n), 0)::BIGINT AS baseline_n,
+                   coalesce(sum(b.negative), 0)::BIGINT AS baseline_negative
+            FROM win w LEFT JOIN win b
+              ON b.dimension = w.dimension AND b.grp = w.grp
+             AND b.window_start < w.window_start
+             AND b.window_start >= w.window_start - {interval(spec.baseline_delta)}
+            {keep}
+            GROUP BY ALL
+        ), shares AS (
+            SELECT *, negative / n AS negative_share,
+                   CASE WHEN baseline_n > 0 THEN baseline_negative / baseline_n END
+                       AS baseline_share,
+                   (negative + baseline_negative) / (n + baseline_n) AS pooled
+            FROM based
+        )
+        SELECT *, window_start + {interval(spec.window_delta)} AS window_end,
+               CASE WHEN baseline_n > 0 AND pooled > 0 AND pooled < 1
+                    THEN (negative_share - baseline_share)
+                         / sqrt(pooled * (1 - pooled) * (1 / n + 1 / baseline_n))
+               END AS z,
+               coalesce(n >= {spec.min_n} AND baseline_n >= {spec.min_baseline_n}
+                        AND negative_share - baseline_share >= {spec.min_lift}
+                        AND (negative_share - baseline_share)
+                            / sqrt(pooled * (1 - pooled) * (1 / n + 1 / baseline_n))
+                            >= {spec.threshold}, false) AS above_threshold
+        FROM shares
+        """
+    )
+
+
+def episode_starts(
+    flagged: list[tuple[str, str, dt.datetime]], cooldown: dt.timedelta
+) -> set[tuple[str, str, dt.datetime]]:
+    """The first window of each episode among above-threshold (dimension, group, start) rows."""
+    starts: set[tuple[str, str, dt.datetime]] = set()
+    last: dict[tuple[str, str], dt.datetime] = {}
+    for dimension, grp, start in sorted(flagged):
+        key = (dimension, grp)
+        previous = last.get(key)
+        if previous is None or start - previous >= cooldown:
+            starts.add((dimension, grp, start))
+        last[key] = start
+    return starts
