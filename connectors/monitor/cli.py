@@ -50,11 +50,18 @@ def add_monitor_parser(sub: Any) -> None:
         "--min-lift", type=float, default=0.10, help="negative share above baseline to alert"
     )
     monitor.add_argument("--examples", type=int, default=3, help="example texts per alert")
-    monitor.add_argument("--since", type=_timestamp, default=None,
-                         help="recompute windows from here on, keep earlier outputs (cron)")
+    monitor.add_argument(
+        "--since",
+        type=_timestamp,
+        default=None,
+        help="recompute windows from here on, keep earlier outputs (cron)",
+    )
     monitor.add_argument("--out", type=Path, required=True, help="output directory")
-    monitor.add_argument("--target", default=os.environ.get("TEXTLENS_TARGET"),
-                         help="textlens server host:port (default $TEXTLENS_TARGET; none: embedded)")
+    monitor.add_argument(
+        "--target",
+        default=os.environ.get("TEXTLENS_TARGET"),
+        help="textlens server host:port (default $TEXTLENS_TARGET; none: embedded)",
+    )
     monitor.add_argument("--config", type=Path, default=None, help="embedded mode: TOML config")
     monitor.add_argument("--sentiment-model", default=None, help="sentiment model name")
     monitor.add_argument(

@@ -210,7 +210,9 @@ def run_monitor(spec: MonitorSpec) -> MonitorResult:
                 f" UNION ALL SELECT * FROM read_parquet({quote_literal(str(spec.out / SCORES_FILE))})"
                 f" WHERE ts < {since}"
             )
-        _write(con, f"SELECT * FROM ({score_query}) ORDER BY ts{by_cols}, text", spec.out / SCORES_FILE)
+        _write(
+            con, f"SELECT * FROM ({score_query}) ORDER BY ts{by_cols}, text", spec.out / SCORES_FILE
+        )
         _write(con, f"SELECT * FROM windows ORDER BY {order}", spec.out / WINDOWS_FILE)
         _write(con, f"SELECT * FROM alerts ORDER BY {order}", spec.out / ALERTS_FILE)
         counts = con.execute(

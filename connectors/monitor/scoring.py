@@ -90,9 +90,7 @@ def _cached_column(
             f"CREATE TABLE {table} AS SELECT text_key, {names} FROM read_parquet(?)", [str(path)]
         )
     else:
-        con.execute(
-            f"CREATE TABLE {table} AS SELECT text_key, {select} FROM src WHERE false"
-        )
+        con.execute(f"CREATE TABLE {table} AS SELECT text_key, {select} FROM src WHERE false")
     fresh = con.execute(
         f"SELECT count(DISTINCT text_key) FROM src ANTI JOIN {table} USING (text_key)"
     ).fetchone()
@@ -118,7 +116,11 @@ def score(
 ) -> Scored:  # fmt: skip
     """Create table `scored`: ts, the --by columns, text, sentiment, sentiment_score[, topic]."""
     by = "".join(f", CAST({quote_ident(b)} AS VARCHAR) AS {quote_ident(b)}" for b in spec.by)
-    label = f", CAST({quote_ident(spec.sentiment_column)} AS VARCHAR) AS label" if spec.sentiment_column else ""
+    label = (
+        f", CAST({quote_ident(spec.sentiment_column)} AS VARCHAR) AS label"
+        if spec.sentiment_column
+        else ""
+    )
     where = f" AND {quote_ident(spec.time)} >= {since_sql}" if since_sql else ""
     text = quote_ident(spec.text)
     con.execute(

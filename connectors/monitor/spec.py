@@ -58,17 +58,25 @@ class MonitorSpec:
     progress: bool = True
 
     def __post_init__(self) -> None:
-        for role, name in [("--text", self.text), ("--time", self.time), *[("--by", b) for b in self.by]]:
+        for role, name in [
+            ("--text", self.text),
+            ("--time", self.time),
+            *[("--by", b) for b in self.by],
+        ]:
             if not _IDENT.match(name):
                 raise ValueError(f"{role} {name!r} must be a plain column name")
         if self.sentiment_column is not None and not _IDENT.match(self.sentiment_column):
             raise ValueError(f"--sentiment-column {self.sentiment_column!r} must be a column name")
         if not self.by and not self.by_topic:
-            raise ValueError("say what to group by: --by COLUMN (repeatable) and/or --by-topic MODEL")
+            raise ValueError(
+                "say what to group by: --by COLUMN (repeatable) and/or --by-topic MODEL"
+            )
         reserved = {"topic", "dimension", "window_start", "window_end", "n", "negative"}
         clash = reserved & set(self.by)
         if clash:
-            raise ValueError(f"--by {sorted(clash)} clashes with an output column; alias it in a view")
+            raise ValueError(
+                f"--by {sorted(clash)} clashes with an output column; alias it in a view"
+            )
         if self.min_n < 1 or self.min_baseline_n < 1:
             raise ValueError("--min-n and --min-baseline-n must be at least 1")
         if self.threshold <= 0:

@@ -1,20 +1,24 @@
 """Windows, trailing baselines and the spike test.
 
 Per group (a value of a `--by` column, or a topic) and window, `negative_share`
-= negative / n is compared with the share over the trailing `--baseline`
-(the windows before this one, not including it) by the two-proportion z-test
-with a pooled variance:
+= x / n is compared with the share x0 / n0 over the trailing `--baseline`
+(the windows before this one, not including it) by a two-sample test on
+Anscombe's variance-stabilised proportions:
 
-    z = (p - p0) / sqrt(q (1 - q) (1/n + 1/n0)),  q = (x + x0) / (n + n0)
+    z = 2 (asin sqrt((x + 3/8) / (n + 3/4)) - asin sqrt((x0 + 3/8) / (n0 + 3/4)))
+        / sqrt(1 / (n + 1/2) + 1 / (n0 + 1/2))
 
-It accounts for the uncertainty of both shares, so a 3-of-5 window against a
-20-row baseline gives a small z. A window is *above threshold* when
-`n >= min_n`, `n0 >= min_baseline_n`, `p - p0 >= min_lift` and
-`z >= threshold`. Consecutive above-threshold windows of a group less than
-`cooldown` apart are one *episode* and give one alert, at its first window.
-On a stationary stream (no real change) the z statistic is about standard
-normal, so a one-sided threshold of 4 gives about 3e-5 false alerts per
-window (`scripts/monitor_false_positives.py` measures it: see docs/monitoring.md).
+Unlike the plain two-proportion z-test, whose tail is several times too heavy
+when n * p is small (5% negative in 25-row windows: 1.1e-3 above z = 4 instead
+of the normal 3.2e-5), this one stays at or under the normal tail for small
+counts and rare negatives, and it needs no special case for 0% or 100%. It
+counts the uncertainty of both shares, so 3 of 5 against a 20-row baseline
+gives a small z. A window is *above threshold* when `n >= min_n`,
+`n0 >= min_baseline_n`, `p - p0 >= min_lift` and `z >= threshold`.
+Consecutive above-threshold windows of a group less than `cooldown` apart
+are one *episode* and give one alert, at its first window. Measured
+false-alert rates on stationary streams: `scripts/monitor_false_positives.py`,
+quoted in docs/monitoring.md.
 """
 
 from __future__ import annotations
@@ -76,19 +80,17 @@ def spike_test(con: duckdb.DuckDBPyConnection, spec: MonitorSpec, from_sql: str 
             SELECT *, negative / n AS negative_share,
                    CASE WHEN baseline_n > 0 THEN baseline_negative / baseline_n END
                        AS baseline_share,
-                   (negative + baseline_negative) / (n + baseline_n) AS pooled
+                   CASE WHEN baseline_n > 0 THEN
+                       2 * (asin(sqrt((negative + 0.375) / (n + 0.75)))
+                            - asin(sqrt((baseline_negative + 0.375) / (baseline_n + 0.75))))
+                       / sqrt(1 / (n + 0.5) + 1 / (baseline_n + 0.5))
+                   END AS z
             FROM based
         )
-        SELECT *, window_start + {interval(spec.window_delta)} AS window_end,
-               CASE WHEN baseline_n > 0 AND pooled > 0 AND pooled < 1
-                    THEN (negative_share - baseline_share)
-                         / sqrt(pooled * (1 - pooled) * (1 / n + 1 / baseline_n))
-               END AS z,
+        SELECT * EXCLUDE (z), window_start + {interval(spec.window_delta)} AS window_end, z,
                coalesce(n >= {spec.min_n} AND baseline_n >= {spec.min_baseline_n}
                         AND negative_share - baseline_share >= {spec.min_lift}
-                        AND (negative_share - baseline_share)
-                            / sqrt(pooled * (1 - pooled) * (1 / n + 1 / baseline_n))
-                            >= {spec.threshold}, false) AS above_threshold
+                        AND z >= {spec.threshold}, false) AS above_threshold
         FROM shares
         """
     )

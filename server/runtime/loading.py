@@ -221,6 +221,7 @@ def build_network(source: str, task: str) -> tuple[TaskNetwork, Any, dict[int, s
             raise ModelLoadError(f"{source} is a {meta.task} model, not usable for {task}")
         base_dir = resolve_directory(meta.base_source)
         verify_base(base_dir, meta.base_sha256)
+        network: TaskNetwork
         if meta.kind == TOPICS_KIND:  # centroids over the base encoder (textlens.server.topics)
             encoder, tokenizer = base_network(meta.base_source, base_dir, "embed", {})
             network = TopicNetwork(encoder.hf, len(meta.id2label) - 1)

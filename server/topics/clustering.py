@@ -135,9 +135,7 @@ def fit_clusters(x: np.ndarray, config: ClusterConfig) -> Clusters:
         )
     labels = _merge_smallest(sample, labels, config.topics or config.max_topics)
     centroids, ids = _centroids(sample, labels)
-    own = np.concatenate(
-        [sample[labels == k] @ centroids[i] for i, k in enumerate(ids)]
-    )
+    own = np.concatenate([sample[labels == k] @ centroids[i] for i, k in enumerate(ids)])
     threshold = float(np.quantile(own, config.outlier_quantile))
     assigned = assign(x, centroids, threshold)
     # Topics by size, largest first, so topic 0 is the biggest (as BERTopic numbers them).
@@ -149,7 +147,9 @@ def fit_clusters(x: np.ndarray, config: ClusterConfig) -> Clusters:
     return Clusters(centroids, threshold, assigned, clustered, min_size)
 
 
-def map_coordinates(x: np.ndarray, seed: int, max_points: int = 5000) -> tuple[np.ndarray, np.ndarray]:
+def map_coordinates(
+    x: np.ndarray, seed: int, max_points: int = 5000
+) -> tuple[np.ndarray, np.ndarray]:
     """(indices, 2-D UMAP coordinates) of up to `max_points` documents, for the topic map."""
     rng = np.random.default_rng(seed + 1)
     idx = (

@@ -18,7 +18,9 @@ def _topic_count(value: str) -> int | None:
     try:
         k = int(value)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"--topics takes auto or a number, not {value!r}") from None
+        raise argparse.ArgumentTypeError(
+            f"--topics takes auto or a number, not {value!r}"
+        ) from None
     if k < 2:
         raise argparse.ArgumentTypeError("--topics K needs K >= 2")
     return k
@@ -36,9 +38,7 @@ def add_topics_parser(sub: Any) -> None:
     tsub = topics.add_subparsers(dest="topics_command", required=True)
     fit = tsub.add_parser("fit", help="fit topics on rows from SQL or a file")
     fit.add_argument("--db", type=Path, default=None, help="DuckDB database the query reads")
-    fit.add_argument(
-        "--query", default=None, help='e.g. "SELECT id, body AS text FROM news"'
-    )
+    fit.add_argument("--query", default=None, help='e.g. "SELECT id, body AS text FROM news"')
     fit.add_argument("--data", type=Path, default=None, help="a .csv/.parquet/.jsonl instead")
     fit.add_argument("--text-column", default="text")
     fit.add_argument("--register", default=None, metavar="NAME", help="register as NAME")
@@ -68,7 +68,9 @@ def add_topics_parser(sub: Any) -> None:
         help="share of a topic's own texts allowed below the outlier threshold (default 0.05)",
     )  # fmt: skip
     fit.add_argument("--embed-model", default="builtin:minilm", help="encoder source")
-    fit.add_argument("--max-length", type=int, default=None, help="tokens per text (default: the encoder's)")
+    fit.add_argument(
+        "--max-length", type=int, default=None, help="tokens per text (default: the encoder's)"
+    )
     fit.add_argument("--threads", type=int, default=None, help="torch CPU threads")
     fit.add_argument("--no-progress", action="store_true", help="no progress bar")
     fit.set_defaults(func=run_fit_command)

@@ -56,7 +56,10 @@ def class_tfidf(texts: Sequence[str], topics: np.ndarray, n_topics: int) -> Keyw
         return Keywords([[] for _ in range(n_topics)], empty, {})
     vocab = vectorizer.get_feature_names_out()
     membership = sp.csr_matrix(
-        (np.ones(int((topics < n_topics).sum())), (topics[topics < n_topics], np.flatnonzero(topics < n_topics))),
+        (
+            np.ones(int((topics < n_topics).sum())),
+            (topics[topics < n_topics], np.flatnonzero(topics < n_topics)),
+        ),
         shape=(n_topics, len(texts)),
     )
     per_class = np.asarray((membership @ counts).todense())
@@ -83,9 +86,7 @@ def labels(keywords: Keywords) -> list[str]:
         extra = LABEL_WORDS
         while name in taken:
             extra += 1
-            name = (
-                SEPARATOR.join(plain[:extra]) if extra <= len(plain) else f"{name} ({t})"
-            )
+            name = SEPARATOR.join(plain[:extra]) if extra <= len(plain) else f"{name} ({t})"
         taken.add(name)
         names.append(name)
     return names

@@ -40,10 +40,8 @@ class TopicNetwork(TaskNetwork):
     ) -> torch.Tensor:
         pooled = super().forward(input_ids, attention_mask, casing_ids)
         unit = torch.nn.functional.normalize(pooled.float(), dim=-1)
-        centroids: torch.Tensor = self.centroids
-        sims = unit @ centroids.float().T
-        threshold: torch.Tensor = self.threshold
-        outlier = threshold.float().expand(sims.shape[0], 1)
+        sims = unit @ self.get_buffer("centroids").float().T
+        outlier = self.get_buffer("threshold").float().expand(sims.shape[0], 1)
         return SCALE * torch.cat([sims, outlier], dim=1)
 
 

@@ -55,18 +55,22 @@ def stream(
         for _ in range(per_day):
             ticker = rng.choice(TICKERS)
             share = p
-            if spike and ticker == spike.ticker and spike.first_day <= day < spike.first_day + spike.days:
+            if (
+                spike
+                and ticker == spike.ticker
+                and spike.first_day <= day < spike.first_day + spike.days
+            ):
                 share = spike.share
-            if rng.random() < share:
-                pool = NEGATIVE
-            else:
-                pool = POSITIVE if rng.random() < 0.5 else NEUTRAL
+            negative = rng.random() < share
+            pool = NEGATIVE if negative else POSITIVE if rng.random() < 0.5 else NEUTRAL
             when = START + dt.timedelta(days=day, seconds=rng.randrange(86400))
             rows.append((len(rows), when, ticker, rng.choice(pool).format(t=ticker)))
     return rows
 
 
-def write_stream(db: Path, rows: list[tuple[int, dt.datetime, str, str]], table: str = "news") -> None:
+def write_stream(
+    db: Path, rows: list[tuple[int, dt.datetime, str, str]], table: str = "news"
+) -> None:
     import duckdb
 
     with duckdb.connect(str(db)) as con:

@@ -111,7 +111,9 @@ def test_windows_below_min_n_never_alert(tmp_path: Path) -> None:
 
 def test_a_rerun_computes_nothing_and_writes_the_same_files(spiked: dict[str, Any]) -> None:
     out = spiked["out"]
-    before = {f: (out / f).read_bytes() for f in ("windows.parquet", "alerts.parquet", "scores.parquet")}
+    before = {
+        f: (out / f).read_bytes() for f in ("windows.parquet", "alerts.parquet", "scores.parquet")
+    }
     again = _run(spiked["db"], out)
     assert again.computed == 0 and spiked["result"].computed > 0
     assert {f: (out / f).read_bytes() for f in before} == before
@@ -193,3 +195,43 @@ def test_bad_settings_say_what_to_do(tmp_path: Path) -> None:
         MonitorSpec(**base, by=["ticker; DROP TABLE news"])
     with pytest.raises(FileNotFoundError, match="does not exist"):
         _run(tmp_path / "missing.duckdb", tmp_path / "o")
+
+
+def test_false_alert_rate_on_long_stationary_series_is_within_the_normal_tail(
+    tmp_path: Path,
+) -> None:
+    """40 groups x 300 days, 25 rows a window, 10% negative: the labelled path, no model."""
+    import math
+
+    from textlens.connectors.monitor import MonitorSpec, run_monitor
+    from textlens.connectors.monitor.simulate import write_stationary
+
+    db = tmp_path / "s.duckdb"
+    write_stationary(db, groups=40, days=300, rows_per_window=25, p=0.1, seed=3)
+    spec = MonitorSpec(
+        db=db, table="s", text="body", time="ts", by=["grp"], out=tmp_path / "out",
+        sentiment_column="label", threshold=3.0, min_lift=0.0, progress=False,
+    )  # fmt: skip
+    result = run_monitor(spec)
+    above, eligible = _rows(
+        tmp_path / "out" / "windows.parquet",
+        "SELECT count(*) FILTER (WHERE above_threshold), "
+        "count(*) FILTER (WHERE n >= 20 AND baseline_n >= 50) FROM t",
+    )[0]
+    expected = eligible * 0.5 * math.erfc(3 / math.sqrt(2))  # the normal tail above z = 3
+    assert eligible > 10_000
+    assert above <= 1.5 * expected + 3, (above, expected)
+    assert result.alerts <= above
+    # And a real change in the same kind of stream is caught: every window of g000 negative.
+    import duckdb
+
+    with duckdb.connect(str(db)) as con:
+        con.execute("UPDATE s SET label = 'negative' WHERE grp = 'g000' AND ts >= '2025-07-01'"
+                    " AND ts < '2025-07-04'")  # fmt: skip
+    spiked = run_monitor(spec)
+    got = _rows(
+        tmp_path / "out" / "alerts.parquet", "SELECT grp, window_start FROM t WHERE grp = 'g000'"
+    )
+    assert spiked.alerts >= 1 and any(
+        dt.datetime(2025, 7, 1) <= start < dt.datetime(2025, 7, 4) for _, start in got
+    )

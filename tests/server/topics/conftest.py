@@ -75,6 +75,11 @@ def write_news(db: Path, rows: list[tuple[int, str, str]]) -> None:
     with duckdb.connect(str(db)) as con:
         con.execute("CREATE OR REPLACE TABLE news (id INTEGER, truth VARCHAR, body VARCHAR)")
         con.executemany("INSERT INTO news VALUES (?, ?, ?)", rows)
+        # Spread over 30 days, for the monitor's windows (by topic).
+        con.execute(
+            "ALTER TABLE news ADD COLUMN published_at TIMESTAMP DEFAULT NULL;"
+            "UPDATE news SET published_at = TIMESTAMP '2026-03-02' + to_days(id % 30)"
+        )
 
 
 @pytest.fixture(scope="session")

@@ -87,7 +87,9 @@ def test_report_sizes_are_what_classify_returns(topics_fitted: dict[str, Any]) -
     assert got == {t["label"]: t["size"] for t in report["topics"] if t["size"]}
     # Purity: each true topic lands in one fitted topic (outliers aside).
     for name in TOPIC_WORDS:
-        counts = Counter({t: n for truth_name, t, n in truth if truth_name == name and t != "outlier"})
+        counts = Counter(
+            {t: n for truth_name, t, n in truth if truth_name == name and t != "outlier"}
+        )
         top = counts.most_common(1)[0][1]
         assert top / sum(counts.values()) >= 0.95, (name, counts)
 
