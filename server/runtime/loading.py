@@ -224,7 +224,8 @@ def build_network(source: str, task: str) -> tuple[TaskNetwork, Any, dict[int, s
         network: TaskNetwork
         if meta.kind == TOPICS_KIND:  # centroids over the base encoder (textlens.server.topics)
             encoder, tokenizer = base_network(meta.base_source, base_dir, "embed", {})
-            network = TopicNetwork(encoder.hf, len(meta.id2label) - 1)
+            masks = meta.training.get("masks", [])
+            network = TopicNetwork(encoder.hf, len(meta.id2label) - 1, masks)
         else:
             network, tokenizer = base_network(meta.base_source, base_dir, kind, meta.id2label)
         if meta.casing and network.casing is None:

@@ -21,6 +21,7 @@ from textlens.server.runtime.aspects import pair_input
 from textlens.server.runtime.batcher import Job
 from textlens.server.runtime.loading import LoadedModel
 from textlens.server.runtime.networks import casing_ids_for
+from textlens.server.topics.network import TopicNetwork
 
 #: Under `truncate`, text beyond this many characters per allowed token is cut
 #: before tokenizing (a 1 MB text costs no more than a long paragraph).
@@ -185,6 +186,12 @@ class ClassifierModel(TaskModel):
     """A fine-tuned sequence classifier answering Classify with its own labels."""
 
     task = "classify"
+
+    def encode(self, texts: Sequence[str], truncation: str) -> list[EncodedText]:
+        network = self.loaded.network
+        if isinstance(network, TopicNetwork):  # a topic model reads texts as its fit did
+            texts = network.masked(texts)
+        return super().encode(texts, truncation)
 
     def finish(
         self, job: Job, encoded: list[EncodedText], outputs: list[Any]

@@ -67,6 +67,11 @@ def add_topics_parser(sub: Any) -> None:
         "--outlier-quantile", type=float, default=0.05,
         help="share of a topic's own texts allowed below the outlier threshold (default 0.05)",
     )  # fmt: skip
+    fit.add_argument(
+        "--mask", action="append", default=[], metavar="REGEX[=>REPLACEMENT]",
+        help="rewrite matches before embedding, at fit and when served (repeatable), e.g. "
+        "'\\$[A-Z]{2,5}\\b=>stock' so topics are about events, not company names",
+    )  # fmt: skip
     fit.add_argument("--embed-model", default="builtin:minilm", help="encoder source")
     fit.add_argument(
         "--max-length", type=int, default=None, help="tokens per text (default: the encoder's)"
@@ -111,6 +116,7 @@ def run_fit_command(args: argparse.Namespace) -> int:
         out=args.out,
         progress=not args.no_progress,
         command=shlex.join(["textlens", *sys.argv[1:]]),
+        masks=_masks(args.mask),
     )
     result = run_topics_fit(job)
     report = result.report
@@ -124,6 +130,23 @@ def run_fit_command(args: argparse.Namespace) -> int:
         print(f"  {topic['id']:>3}  {topic['size']:>7,}  {topic['label']}")
     print(f"report: {result.path / 'report.json'}, topic_map.png, topic_sizes.png")
     return 0
+
+
+def _masks(values: list[str]) -> list[tuple[str, str]]:
+    from textlens.server.topics.network import compile_masks
+    from textlens.server.training.sources import TrainingDataError
+
+    masks = []
+    for value in values:
+        pattern, _, replacement = value.partition("=>")
+        if not pattern:
+            raise TrainingDataError(f"--mask {value!r} has no pattern (REGEX[=>REPLACEMENT])")
+        masks.append((pattern, replacement))
+    try:
+        compile_masks(masks)
+    except ValueError as exc:
+        raise TrainingDataError(str(exc)) from exc
+    return masks
 
 
 def _require_libraries() -> None:

@@ -11,8 +11,10 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import sys
 import time
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -22,7 +24,13 @@ import numpy as np
 from textlens.server.topics.clustering import ClusterConfig, Clusters, fit_clusters, map_coordinates
 from textlens.server.topics.embeddings import embed_texts, load_encoder
 from textlens.server.topics.keywords import TOP_WORDS, class_tfidf, labels, npmi_coherence
-from textlens.server.topics.network import KIND, OUTLIER_LABEL, SCALE
+from textlens.server.topics.network import (
+    KIND,
+    OUTLIER_LABEL,
+    SCALE,
+    apply_masks,
+    compile_masks,
+)
 from textlens.server.training.sources import Source, TrainingDataError, fingerprint, read_table
 
 log = logging.getLogger(__name__)
@@ -47,6 +55,8 @@ class TopicsJob:
     out: Path | None = None
     progress: bool = True
     command: str = ""
+    #: (regex, replacement) rules applied before embedding, here and when served.
+    masks: list[tuple[str, str]] = field(default_factory=list)
 
 
 @dataclass
@@ -148,6 +158,7 @@ def _save_model(
             "scale": SCALE,
             "data": data,
             "command": job.command,
+            "masks": [list(m) for m in job.masks],
             "libraries": _library_versions(),
         },
     )
@@ -171,19 +182,35 @@ def _library_versions() -> dict[str, str]:
     return {name: md.version(name) for name in ("umap-learn", "hdbscan", "scikit-learn")}
 
 
+def _stages(progress: bool, started: float) -> Callable[[str], None]:
+    """Stage lines on stderr between the progress bars (what a long fit is doing now)."""
+
+    def stage(message: str) -> None:
+        log.info(message)
+        if progress:
+            print(f"[{time.monotonic() - started:6.0f}s] {message}", file=sys.stderr, flush=True)
+
+    return stage
+
+
 def fit_topics(job: TopicsJob, directory: Path) -> dict[str, Any]:
     """Fit and write the model, report and pictures into `directory`; return the report."""
     from textlens.server.topics.report import write_report
 
     started = time.monotonic()
     texts, counts, data = read_texts(job)
-    log.info("fitting topics on %d distinct texts (%d rows)", len(texts), sum(counts.values()))
+    stage = _stages(job.progress, started)
+    stage(f"fitting topics on {len(texts):,} distinct texts ({sum(counts.values()):,} rows)")
     encoder = load_encoder(job.embed_source, job.max_length)
-    x = embed_texts(encoder, texts, progress=job.progress)
+    masked = apply_masks(compile_masks(job.masks), texts)
+    x = embed_texts(encoder, masked, progress=job.progress)
     embedded = time.monotonic()
+    sample = min(len(texts), job.cluster.max_cluster_docs)
+    stage(f"UMAP + HDBSCAN on {sample:,} texts (minutes for tens of thousands)")
     clusters = fit_clusters(x, job.cluster)
+    stage(f"{len(clusters.centroids)} topics; labels, coherence, map and report")
     k = len(clusters.centroids)
-    keywords = class_tfidf(texts, clusters.assigned, k)
+    keywords = class_tfidf(masked, clusters.assigned, k)  # masked names are no keywords
     names = [*labels(keywords), OUTLIER_LABEL]
     names = [n if n != OUTLIER_LABEL or i == k else f"{n} (topic)" for i, n in enumerate(names)]
     coherence = npmi_coherence(keywords)

@@ -10,6 +10,8 @@ The fit computes assignments with `assign` below, the same arithmetic.
 
 from __future__ import annotations
 
+import re
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -26,11 +28,18 @@ SCALE = 20.0
 class TopicNetwork(TaskNetwork):
     """Mean-pooled encoder output compared with `centroids`; logits per topic plus `outlier`."""
 
-    def __init__(self, hf: torch.nn.Module, n_topics: int) -> None:
+    def __init__(
+        self, hf: torch.nn.Module, n_topics: int, masks: Sequence[Sequence[str]] = ()
+    ) -> None:
         super().__init__(hf, "embed")
         config: Any = hf.config
         self.register_buffer("centroids", torch.zeros(n_topics, int(config.hidden_size)))
         self.register_buffer("threshold", torch.zeros(1))
+        self.masks = compile_masks(masks)
+
+    def masked(self, texts: Sequence[str]) -> list[str]:
+        """The texts as the fit saw them (its `--mask` rules applied)."""
+        return apply_masks(self.masks, texts)
 
     def forward(
         self,
@@ -51,4 +60,23 @@ def assign(unit_embeddings: np.ndarray, centroids: np.ndarray, threshold: float)
     best = sims.argmax(axis=1)
     top = sims[np.arange(len(sims)), best]
     out: np.ndarray = np.where(top >= threshold, best, len(centroids))
+    return out
+
+
+def compile_masks(masks: Sequence[Sequence[str]]) -> list[tuple[re.Pattern[str], str]]:
+    """`[[pattern, replacement], ...]` (Python regular expressions) compiled, in order."""
+    out = []
+    for pattern, replacement in masks:
+        try:
+            out.append((re.compile(pattern), replacement))
+        except re.error as exc:
+            raise ValueError(f"mask {pattern!r} is not a valid regular expression: {exc}") from exc
+    return out
+
+
+def apply_masks(masks: Sequence[tuple[re.Pattern[str], str]], texts: Sequence[str]) -> list[str]:
+    """Replace every match of each mask, in order (names out, so topics are about events)."""
+    out = list(texts)
+    for pattern, replacement in masks:
+        out = [pattern.sub(replacement, t) for t in out]
     return out

@@ -113,3 +113,33 @@ def test_bad_input_is_refused_before_fitting(
         assert main([*base, *extra]) == 2
         assert message in capsys.readouterr().err
     assert not (tmp_path / "reg" / "t").exists()
+
+
+def test_masks_apply_at_fit_and_when_served(topics_fitted: dict[str, Any], tmp_path: Path) -> None:
+    import duckdb
+
+    from tests.server.topics.conftest import COMPANIES
+    from textlens.connectors.duckdb import register
+    from textlens.server.cli import main
+
+    argv = list(topics_fitted["argv"])
+    argv[argv.index("--registry") + 1] = str(tmp_path / "registry")
+    assert main([*argv, "--mask", f"\\b({'|'.join(COMPANIES)})\\b=>the company"]) == 0
+    version = tmp_path / "registry" / "news-topics" / "v1"
+    meta = json.loads((version / "textlens_model.json").read_text())
+    assert meta["training"]["masks"] == [[f"\\b({'|'.join(COMPANIES)})\\b", "the company"]]
+    report = json.loads((version / "report.json").read_text())
+    words = {w for lab in report["labels"] for w in lab.split(" · ")}
+    assert not words & {c.lower() for c in COMPANIES}
+    config = tmp_path / "embedded.toml"
+    config.write_text(f'[server]\nregistry = "{tmp_path / "registry"}"\n')
+    con = duckdb.connect(str(topics_fitted["db"]), read_only=True)
+    with register(con, mode="embedded", config=config):
+        served = dict(
+            con.execute(
+                "SELECT classify(body, 'news-topics'), count(*) FROM news GROUP BY 1"
+            ).fetchall()
+        )
+    # The served model masks too: the same assignments as the fit (raw texts would drift).
+    for topic in report["topics"]:
+        assert abs(served.get(topic["label"], 0) - topic["size"]) <= 3, (served, topic)
