@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from textlens.connectors.duckdb.enrich import quote_ident, quote_literal
-from textlens.connectors.monitor.scoring import Scored, score
+from textlens.connectors.monitor.scoring import Scored, score, write_parquet
 from textlens.connectors.monitor.spec import MonitorSpec
 from textlens.connectors.monitor.spikes import bucket_sql, build_windows, episode_starts, spike_test
 
@@ -176,15 +176,6 @@ def _alerts_table(con: duckdb.DuckDBPyConnection, spec: MonitorSpec, since: str 
         )
 
 
-def _write(con: duckdb.DuckDBPyConnection, query: str, path: Path) -> None:
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        con.execute(f"COPY ({query}) TO {quote_literal(str(tmp))} (FORMAT parquet)")
-        os.replace(tmp, path)  # readers see the old file or the new one
-    finally:
-        tmp.unlink(missing_ok=True)
-
-
 def run_monitor(spec: MonitorSpec) -> MonitorResult:
     """Score, window, test and write `windows`, `alerts`, `scores` (+ `monitor.json`)."""
     con = _attach(spec)
@@ -210,11 +201,11 @@ def run_monitor(spec: MonitorSpec) -> MonitorResult:
                 f" UNION ALL SELECT * FROM read_parquet({quote_literal(str(spec.out / SCORES_FILE))})"
                 f" WHERE ts < {since}"
             )
-        _write(
+        write_parquet(
             con, f"SELECT * FROM ({score_query}) ORDER BY ts{by_cols}, text", spec.out / SCORES_FILE
         )
-        _write(con, f"SELECT * FROM windows ORDER BY {order}", spec.out / WINDOWS_FILE)
-        _write(con, f"SELECT * FROM alerts ORDER BY {order}", spec.out / ALERTS_FILE)
+        write_parquet(con, f"SELECT * FROM windows ORDER BY {order}", spec.out / WINDOWS_FILE)
+        write_parquet(con, f"SELECT * FROM alerts ORDER BY {order}", spec.out / ALERTS_FILE)
         counts = con.execute(
             "SELECT (SELECT count(*) FROM windows), (SELECT count(*) FROM alerts), "
             f"(SELECT count(*) FROM alerts WHERE {since or 'NULL'} IS NULL OR window_start >= {since or 'NULL'})"

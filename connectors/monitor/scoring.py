@@ -59,7 +59,8 @@ def _cache_file(out: Path, function: str, info: ModelInfo) -> Path:
     return out / CACHE_DIR / f"{safe}.parquet"
 
 
-def _write_atomically(con: duckdb.DuckDBPyConnection, query: str, path: Path) -> None:
+def write_parquet(con: duckdb.DuckDBPyConnection, query: str, path: Path) -> None:
+    """COPY `query` to a temporary name and rename it: readers see the old file or the new one."""
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     try:
@@ -106,7 +107,7 @@ def _cached_column(
         for old in path.parent.glob(f"{function}-*.parquet"):
             if old != path:
                 old.unlink(missing_ok=True)  # another model version's labels
-        _write_atomically(con, f"SELECT * FROM {table} ORDER BY text_key", path)
+        write_parquet(con, f"SELECT * FROM {table} ORDER BY text_key", path)
     return table, todo
 
 
