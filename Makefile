@@ -43,8 +43,8 @@ help:
 	@echo "make bench      gRPC serving and DuckDB UDF benchmarks (~20 min on 2 cores)"
 	@echo "make clean      remove build outputs and caches (keeps $(VENV), bench/results)"
 	@echo "make superset-venv   build $(SUPERSET_VENV): pinned Superset + textlens[superset]"
-	@echo "make superset-demo   textlens server + demo data + Superset + dashboard on :8088"
-	@echo "make test-superset   only the Superset end-to-end suite (real Superset, Chromium)"
+	@echo "make superset-demo   textlens server + demo data + Superset + both dashboards on :8088"
+	@echo "make test-superset   only the Superset end-to-end suite (real Superset, Chromium, Redis, Celery)"
 
 # ---------------------------------------------------------------------------
 # Environment

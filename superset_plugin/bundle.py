@@ -1,5 +1,6 @@
 """The dashboard import bundle: Superset's export ZIP (metadata, database, datasets, charts,
-dashboard), generated from the definitions in this package.
+dashboards), generated from the definitions in this package: "Voice of the customer" and
+"Market pulse".
 
 Why JSON in `.yaml` files: JSON is YAML, so Superset's importer reads it, and
 textlens needs no YAML library. Stable UUIDs make a re-import (overwrite=true)
@@ -19,14 +20,18 @@ import json
 import zipfile
 from typing import Any
 
-from textlens.superset_plugin import dashboard
-from textlens.superset_plugin.charts import CHARTS
+from textlens.superset_plugin.dashboard import VOICE, Board
 from textlens.superset_plugin.datasets import DATASETS
 from textlens.superset_plugin.ids import stable_uuid
+from textlens.superset_plugin.market_charts import MARKET
+from textlens.superset_plugin.market_datasets import MARKET_DATASETS
 
 DATABASE_NAME = "textlens warehouse"
 DATABASE_UUID = stable_uuid("database/textlens-warehouse")
 ROOT = "textlens_voice_of_the_customer"
+#: Every dashboard of the bundle, and every dataset any of them reads.
+BOARDS: tuple[Board, ...] = (VOICE, MARKET)
+ALL_DATASETS = DATASETS + MARKET_DATASETS
 
 
 def database_config(sqlalchemy_uri: str) -> dict[str, Any]:
@@ -58,28 +63,36 @@ def _slug(name: str) -> str:
     return "".join(c if c.isalnum() else "_" for c in name.lower()).strip("_")
 
 
-def bundle_files(sqlalchemy_uri: str) -> dict[str, dict[str, Any]]:
-    """Path inside the ZIP -> content, for every file of the bundle."""
+def bundle_files(sqlalchemy_uri: str, monitor: str | None) -> dict[str, dict[str, Any]]:
+    """Path inside the ZIP -> content, for every file of the bundle.
+
+    `monitor` is the absolute directory `textlens monitor` writes the market
+    data to (the Market pulse datasets read its Parquet files); None leaves
+    Market pulse out (a warehouse without market data).
+    """
+    boards = BOARDS if monitor is not None else (VOICE,)
+    datasets = ALL_DATASETS if monitor is not None else DATASETS
     files: dict[str, dict[str, Any]] = {
         "metadata.yaml": {
             "version": "1.0.0",
             "timestamp": dt.datetime.now(dt.UTC).isoformat(),
         },
         "databases/textlens_warehouse.yaml": database_config(sqlalchemy_uri),
-        f"dashboards/{_slug(dashboard.TITLE)}.yaml": dashboard.config(),
     }
-    for dataset in DATASETS:
+    for board in boards:
+        files[f"dashboards/{_slug(board.title)}.yaml"] = board.config()
+        for chart in board.charts:
+            files[f"charts/{_slug(chart.name)}.yaml"] = chart.config()
+    for dataset in datasets:
         path = f"datasets/textlens_warehouse/{dataset.name}.yaml"
-        files[path] = dataset.config(DATABASE_UUID)
-    for chart in CHARTS:
-        files[f"charts/{_slug(chart.name)}.yaml"] = chart.config()
+        files[path] = dataset.config(DATABASE_UUID, monitor)
     return files
 
 
-def build_bundle(sqlalchemy_uri: str) -> bytes:
+def build_bundle(sqlalchemy_uri: str, monitor: str | None = None) -> bytes:
     """The bundle ZIP for a database at `sqlalchemy_uri` (a duckdb+textlens URL)."""
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
-        for path, content in bundle_files(sqlalchemy_uri).items():
+        for path, content in bundle_files(sqlalchemy_uri, monitor).items():
             archive.writestr(f"{ROOT}/{path}", json.dumps(content, indent=2) + "\n")
     return buffer.getvalue()

@@ -14,11 +14,12 @@ from textlens.superset_plugin.datasets import ENRICHED, ENTITIES, LIVE, Dataset
 from textlens.superset_plugin.ids import stable_uuid
 
 
-def _time_axis(grain: str) -> dict[str, Any]:
+def time_axis(grain: str, column: str = "review_date") -> dict[str, Any]:
+    """The x axis of a timeseries query: `column` truncated to `grain` (ISO 8601, e.g. P1W)."""
     return {
         "columnType": "BASE_AXIS",
-        "sqlExpression": "review_date",
-        "label": "review_date",
+        "sqlExpression": column,
+        "label": column,
         "expressionType": "SQL",
         "timeGrain": grain,
     }
@@ -38,6 +39,8 @@ class Chart:
     width: int = 6
     height: int = 50
     extra_filters: list[dict[str, Any]] = field(default_factory=list)
+    #: Further queries of a chart that has several (the mixed chart's query B).
+    more_queries: tuple[dict[str, Any], ...] = ()
 
     @property
     def uuid(self) -> str:
@@ -71,11 +74,14 @@ class Chart:
     def query_context(self, dataset_id: int) -> dict[str, Any]:
         """The chart-data API request for this chart on the imported dataset `dataset_id`."""
         form_data = {**self.form_data(), "datasource": f"{dataset_id}__table"}
-        query = {"filters": [], "extras": {"having": "", "where": ""}, **self.query}
+        queries = [
+            {"filters": [], "extras": {"having": "", "where": ""}, **query}
+            for query in (self.query, *self.more_queries)
+        ]
         return {
             "datasource": {"id": dataset_id, "type": "table"},
             "force": False,
-            "queries": [query],
+            "queries": queries,
             "form_data": form_data,
             "result_format": "json",
             "result_type": "full",
@@ -98,9 +104,9 @@ AVG_OVER_TIME = Chart(
         "rich_tooltip": True,
     },
     {
-        "columns": [_time_axis("P1M")],
+        "columns": [time_axis("P1M")],
         "metrics": ["avg_sentiment"],
-        "orderby": [[_time_axis("P1M"), True]],
+        "orderby": [[time_axis("P1M"), True]],
         "row_limit": 10000,
     },
     ("avg_sentiment",),
@@ -167,9 +173,9 @@ NEGATIVE_BY_WEEK = Chart(
         "rich_tooltip": True,
     },
     {
-        "columns": [_time_axis("P1W")],
+        "columns": [time_axis("P1W")],
         "metrics": ["negative_share"],
-        "orderby": [[_time_axis("P1W"), True]],
+        "orderby": [[time_axis("P1W"), True]],
         "row_limit": 10000,
     },
     ("review_date", "negative_share"),

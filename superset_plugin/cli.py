@@ -14,12 +14,22 @@ DEFAULT_DB = DEFAULT_HOME / "warehouse.duckdb"
 
 
 def _bootstrap(args: argparse.Namespace) -> int:
+    from textlens.superset_plugin.alert import DEFAULT_RECIPIENT
     from textlens.superset_plugin.bootstrap import bootstrap
 
     done = bootstrap(
-        args.superset_url, args.db, args.target, username=args.username, password=args.password
+        args.superset_url,
+        args.db,
+        args.target,
+        username=args.username,
+        password=args.password,
+        monitor=args.monitor,
+        alert_recipients=tuple(args.alert_email or [DEFAULT_RECIPIENT]),
     )
     print(f"dashboard: {done.dashboard_url}")
+    if done.market_url:
+        print(f"dashboard: {done.market_url}")
+        print(f"alert:     {args.superset_url.rstrip('/')}/alert/list/ (report id {done.alert_id})")
     print(f"database id {done.database_id}; charts: {sorted(done.chart_ids.values())}")
     return 0
 
@@ -61,12 +71,26 @@ def add_superset_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]
 
     bootstrap = commands.add_parser(
         "bootstrap",
-        help="create (or update) the DuckDB + textlens connection, datasets and the "
-        '"Voice of the customer" dashboard in a running Superset',
+        help="create (or update) the DuckDB + textlens connection, datasets, the "
+        '"Voice of the customer" and "Market pulse" dashboards and the Market pulse Alert '
+        "in a running Superset",
     )
     bootstrap.add_argument("--superset-url", default="http://127.0.0.1:8088")
     bootstrap.add_argument("--db", type=Path, required=True, help="the DuckDB warehouse file")
     bootstrap.add_argument("--target", required=True, help="textlens server host:port")
+    bootstrap.add_argument(
+        "--monitor",
+        type=Path,
+        default=None,
+        help="textlens monitor output of the market data (default: monitor/ next to --db; "
+        "without it, no Market pulse)",
+    )
+    bootstrap.add_argument(
+        "--alert-email",
+        action="append",
+        metavar="ADDRESS",
+        help="recipient of the Market pulse Alert (repeatable; default market-alerts@example.com)",
+    )
     _login_options(bootstrap)
     bootstrap.set_defaults(func=_bootstrap)
 

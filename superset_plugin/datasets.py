@@ -38,6 +38,9 @@ REVIEW_COLUMNS: list[Column] = [
 ]
 #: Days of the newest reviews `reviews_live` scores live.
 LIVE_DAYS = 21
+#: Stands for the monitor's output directory in a dataset's SQL (absolute paths are only
+#: known at bootstrap time: see `Dataset.config`).
+MONITOR_DIR = "$TEXTLENS_MONITOR"
 
 
 @dataclass(frozen=True)
@@ -49,22 +52,34 @@ class Dataset:
     columns: list[Column]
     metrics: list[Metric] = field(default_factory=list)
     sql: str | None = None
+    main_dttm_col: str = "review_date"
+    #: Display names of metrics and columns (legends, tooltips, table headers).
+    verbose_names: dict[str, str] = field(default_factory=dict)
 
     @property
     def uuid(self) -> str:
         return stable_uuid(f"dataset/{self.name}")
 
-    def config(self, database_uuid: str) -> dict[str, Any]:
-        """The dataset's YAML (as a dict) in Superset's import bundle format."""
+    def config(self, database_uuid: str, monitor: str | None = None) -> dict[str, Any]:
+        """The dataset's YAML (as a dict) in Superset's import bundle format.
+
+        `monitor` replaces MONITOR_DIR in the SQL: the directory `textlens monitor`
+        writes to, as Superset's workers see it.
+        """
+        sql = self.sql
+        if sql is not None and MONITOR_DIR in sql:
+            if monitor is None:
+                raise ValueError(f"dataset {self.name} reads the monitor's output: pass monitor")
+            sql = sql.replace(MONITOR_DIR, monitor.replace("'", "''"))
         return {
             "table_name": self.name,
-            "main_dttm_col": "review_date",
+            "main_dttm_col": self.main_dttm_col,
             "description": self.description,
             "default_endpoint": None,
             "offset": 0,
             "cache_timeout": None,
             "schema": "main",
-            "sql": self.sql,
+            "sql": sql,
             "params": None,
             "template_params": None,
             "filter_select_enabled": True,
@@ -76,7 +91,7 @@ class Dataset:
             "metrics": [
                 {
                     "metric_name": name,
-                    "verbose_name": None,
+                    "verbose_name": self.verbose_names.get(name),
                     "metric_type": None,
                     "expression": expression,
                     "description": None,
@@ -89,7 +104,7 @@ class Dataset:
             "columns": [
                 {
                     "column_name": name,
-                    "verbose_name": None,
+                    "verbose_name": self.verbose_names.get(name),
                     "is_dttm": is_dttm,
                     "is_active": True,
                     "type": sql_type,

@@ -91,6 +91,7 @@ class SupersetProcess:
     ) -> None:
         self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
+        self.home = home
         self.log: deque[str] = deque(maxlen=500)
         cmd = [
             str(executable(venv, "gunicorn")),

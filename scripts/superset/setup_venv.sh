@@ -17,9 +17,10 @@ CONSTRAINTS=scripts/superset/constraints.txt
 
 test -x "$VENV/bin/python" || "$PYTHON" -m venv "$VENV"
 "$VENV/bin/python" -m pip install --quiet --upgrade pip
-# rich and cachetools: Superset 6.1.0 imports them without declaring them.
+# rich and cachetools: Superset 6.1.0 imports them without declaring them; celery,
+# kombu and redis (pinned in the constraints): the Alerts & Reports worker and beat.
 "$VENV/bin/python" -m pip install --quiet -c "$CONSTRAINTS" \
-    "apache-superset==$SUPERSET_VERSION" rich cachetools gunicorn
+    "apache-superset==$SUPERSET_VERSION" rich cachetools gunicorn celery kombu redis
 "$VENV/bin/python" -m pip install --quiet -c "$CONSTRAINTS" -e ".[superset]"
 "$VENV/bin/python" -m pip check
 "$VENV/bin/python" - <<'PY'
@@ -27,6 +28,7 @@ import importlib.metadata as md
 import importlib.util
 
 for name in ("apache-superset", "sqlalchemy", "duckdb", "duckdb-engine", "grpcio", "protobuf",
+             "celery", "kombu", "redis",
              "numpy", "pandas", "pyarrow", "flask-caching", "textlens"):
     print(f"{name} {md.version(name)}")
 assert importlib.util.find_spec("torch") is None, "torch must not be in Superset's environment"

@@ -1,9 +1,11 @@
 """A real Superset (from .venv-superset, under gunicorn on loopback) over a real textlens server.
 
-Session fixtures, in order: the textlens server on the default models, the
-demo warehouse (generated reviews, enriched through that server), a Superset
-home (config, SQLite metadata, admin) and the Superset process, then the
-bootstrap that imports the dashboard. Everything in the `superset` marker.
+Session fixtures, in order: the demo news and the topic model fitted on them
+(`market_registry`), the textlens server on the default models and that
+registry, the demo warehouse (generated reviews enriched through that server,
+and the market monitor's outputs beside it), a Superset home (config, SQLite
+metadata, admin) and the Superset process, then the bootstrap that imports both
+dashboards and the Alert. Everything in the `superset` marker.
 
 Skips only where it must: without Chromium and chromedriver (the browser
 test, with the reason), or without .venv-superset outside CI (build it with
@@ -28,6 +30,9 @@ CHROMEDRIVER = Path("/usr/bin/chromedriver")
 #: Reviews in the e2e warehouse: every chart has data, enrich stays well under a minute.
 #: (docs/superset-dashboard.png is this test's screenshot at TEXTLENS_E2E_REVIEWS=3000.)
 E2E_REVIEWS = int(os.environ.get("TEXTLENS_E2E_REVIEWS", "600"))
+#: Headlines in the e2e warehouse: the demo's stream as shipped (the incident needs its
+#: volume; fitting the topics takes about half a minute, the monitor about fifteen seconds).
+E2E_NEWS = int(os.environ.get("TEXTLENS_E2E_NEWS", "4000"))
 #: Where the browser test leaves its screenshot (a CI artifact).
 ARTIFACTS = Path(os.environ.get("TEXTLENS_ARTIFACTS", REPO_ROOT / ".build" / "artifacts"))
 ADMIN = ("admin", "admin")
@@ -55,20 +60,38 @@ def chromium() -> tuple[Path, Path]:
 
 
 @pytest.fixture(scope="session")
-def textlens_server() -> Iterator[Any]:
-    """A real `textlens serve` on the default models (what Superset's UDFs call)."""
+def e2e_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The warehouse's directory: warehouse.duckdb, registry/ and the monitor's monitor/."""
+    return tmp_path_factory.mktemp("superset-warehouse")
+
+
+@pytest.fixture(scope="session")
+def market_registry(e2e_dir: Path) -> Path:
+    """The news table in the warehouse and `news-topics` fitted on it (before the server)."""
+    from textlens.superset_plugin.demo_data import fit_market_topics, write_market_news
+
+    write_market_news(e2e_dir / "warehouse.duckdb", E2E_NEWS)
+    fit_market_topics(e2e_dir / "warehouse.duckdb", e2e_dir / "registry")
+    return e2e_dir / "registry"
+
+
+@pytest.fixture(scope="session")
+def textlens_server(market_registry: Path) -> Iterator[Any]:
+    """A real `textlens serve` on the default models and the registry (news-topics)."""
     from textlens.server.process import ServerProcess
 
-    with ServerProcess() as server:
+    with ServerProcess(env={"TEXTLENS_REGISTRY": str(market_registry)}) as server:
         yield server
 
 
 @pytest.fixture(scope="session")
-def e2e_warehouse(textlens_server: Any, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    from textlens.superset_plugin.demo_data import prepare_warehouse
+def e2e_warehouse(textlens_server: Any, e2e_dir: Path) -> Path:
+    """Reviews enriched through the server, then the market monitor's two runs."""
+    from textlens.superset_plugin.demo_data import prepare_market, prepare_warehouse
 
-    path = tmp_path_factory.mktemp("superset-warehouse") / "warehouse.duckdb"
+    path = e2e_dir / "warehouse.duckdb"
     prepare_warehouse(path, textlens_server.target, E2E_REVIEWS)
+    prepare_market(path, textlens_server.target)
     return path
 
 

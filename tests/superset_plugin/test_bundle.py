@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import io
 import json
 import zipfile
+from pathlib import Path
 
 from textlens.server.cli import build_parser
 from textlens.superset_plugin import dashboard
@@ -68,3 +70,65 @@ def test_function_names_and_cli() -> None:
         ["superset", "bootstrap", "--db", "w.duckdb", "--target", "h:1"]
     )
     assert args.superset_url == "http://127.0.0.1:8088" and args.target == "h:1"
+
+
+MONITOR = "/data/monitor"
+
+
+def test_bundle_with_market_data_has_both_dashboards() -> None:
+    from textlens.superset_plugin.datasets import MONITOR_DIR
+    from textlens.superset_plugin.market_charts import MARKET
+    from textlens.superset_plugin.market_datasets import MARKET_DATASETS
+
+    with zipfile.ZipFile(io.BytesIO(build_bundle(URI, MONITOR))) as archive:
+        files = {
+            n.removeprefix(ROOT + "/"): json.loads(archive.read(n)) for n in archive.namelist()
+        }
+    boards = {v["slug"] for f, v in files.items() if f.startswith("dashboards/")}
+    assert boards == {dashboard.SLUG, MARKET.slug}
+    market = {f"datasets/textlens_warehouse/{d.name}.yaml" for d in MARKET_DATASETS}
+    assert market <= set(files)
+    sql = [files[f]["sql"] for f in market]
+    assert all(MONITOR_DIR not in s for s in sql)
+    assert sum(f"'{MONITOR}/" in s for s in sql) == 3  # all but the live one read Parquet
+    charts = {v["uuid"] for f, v in files.items() if f.startswith("charts/")}
+    assert charts == {c.uuid for c in CHARTS} | {c.uuid for c in MARKET.charts}
+    assert all(sum(c.width for c in row) == 12 for row in MARKET.layout)
+    # Without market data, the bundle is "Voice of the customer" alone (as before).
+    assert not any(f.startswith("dashboards/market") for f in read_bundle())
+
+
+def test_alert_query_counts_only_alerts_new_in_the_data(tmp_path: Path) -> None:
+    """An alert counts while its window is within LOOKBACK_DAYS of the newest window."""
+    import duckdb
+
+    from textlens.superset_plugin.alert import LOOKBACK_DAYS, alert_sql
+
+    out = tmp_path
+    con = duckdb.connect()
+    spike = dt.datetime(2025, 6, 23)
+    con.execute(
+        f"COPY (SELECT 'a1' AS alert_id, TIMESTAMP '{spike}' AS window_start) "
+        f"TO '{out}/alerts.parquet' (FORMAT parquet)"
+    )
+
+    def count(newest: dt.datetime) -> int:
+        con.execute(
+            f"COPY (SELECT TIMESTAMP '{newest}' AS window_start UNION ALL "
+            f"SELECT TIMESTAMP '{spike}') TO '{out}/windows.parquet' (FORMAT parquet)"
+        )
+        row = con.execute(alert_sql(str(out))).fetchone()
+        assert row is not None
+        return int(row[0])
+
+    assert count(spike) == 1  # the monitor's run right after the spike's window
+    assert count(spike + dt.timedelta(days=LOOKBACK_DAYS)) == 1
+    assert count(spike + dt.timedelta(days=LOOKBACK_DAYS + 1)) == 0  # old news: no email
+
+
+def test_bootstrap_cli_takes_the_monitor_and_alert_recipients() -> None:
+    args = build_parser().parse_args(
+        ["superset", "bootstrap", "--db", "w.duckdb", "--target", "h:1", "--monitor", "/m",
+         "--alert-email", "a@example.com", "--alert-email", "b@example.com"]
+    )  # fmt: skip
+    assert str(args.monitor) == "/m" and args.alert_email == ["a@example.com", "b@example.com"]

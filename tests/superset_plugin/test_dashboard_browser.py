@@ -1,7 +1,8 @@
-"""Headless Chromium opens the bootstrapped dashboard: every chart renders, none shows an error.
+"""Headless Chromium opens each bootstrapped dashboard: every chart renders, none shows an
+error or a warning.
 
-Leaves the screenshot in $TEXTLENS_ARTIFACTS (default .build/artifacts/) for
-CI and for docs/superset-dashboard.png.
+Leaves the screenshots in $TEXTLENS_ARTIFACTS (default .build/artifacts/) for
+CI and for docs/superset-dashboard.png and docs/market-pulse.png.
 """
 
 from __future__ import annotations
@@ -13,7 +14,8 @@ from typing import Any
 
 import pytest
 
-from textlens.superset_plugin.charts import CHARTS
+from textlens.superset_plugin.dashboard import VOICE, Board
+from textlens.superset_plugin.market_charts import MARKET
 
 from .conftest import ADMIN, ARTIFACTS
 
@@ -66,7 +68,15 @@ def wait_for(condition: Any, timeout: float, what: str) -> Any:
     raise AssertionError(f"timed out after {timeout:.0f}s waiting for {what}")
 
 
-def test_dashboard_renders_every_chart(bootstrapped: Any, superset: Any, browser: Any) -> None:
+#: (dashboard, screenshot file name)
+BOARDS = [(VOICE, "superset-dashboard.png"), (MARKET, "market-pulse.png")]
+
+
+@pytest.mark.parametrize(("board", "shot_name"), BOARDS, ids=[b.slug for b, _ in BOARDS])
+def test_dashboard_renders_every_chart(
+    bootstrapped: Any, superset: Any, browser: Any, board: Board, shot_name: str
+) -> None:
+    charts = board.charts
     browser.get(superset.url + "/login/")
     wait_for(lambda: browser.find_elements(By.ID, "username"), 60, "the login form")
     browser.find_element(By.ID, "username").send_keys(ADMIN[0])
@@ -74,11 +84,11 @@ def test_dashboard_renders_every_chart(bootstrapped: Any, superset: Any, browser
     browser.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
     wait_for(lambda: "/login" not in browser.current_url, 60, "the login to finish")
 
-    browser.get(bootstrapped.dashboard_url)
+    browser.get(f"{superset.url}/superset/dashboard/{board.slug}/")
 
     def charts_done() -> list[Any] | None:
         holders = browser.find_elements(By.CSS_SELECTOR, "[data-test='chart-grid-component']")
-        if len(holders) < len(CHARTS) or browser.find_elements(By.CSS_SELECTOR, LOADING):
+        if len(holders) < len(charts) or browser.find_elements(By.CSS_SELECTOR, LOADING):
             return None
         done = all(
             h.find_elements(By.CSS_SELECTOR, RENDERED) or h.find_elements(By.CSS_SELECTOR, ERRORS)
@@ -86,15 +96,15 @@ def test_dashboard_renders_every_chart(bootstrapped: Any, superset: Any, browser
         )
         return holders if done else None
 
-    holders = wait_for(charts_done, RENDER_TIMEOUT, f"{len(CHARTS)} charts to render")
+    holders = wait_for(charts_done, RENDER_TIMEOUT, f"{len(charts)} charts to render")
     time.sleep(2.0)  # echarts animates its first frame
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    shot = ARTIFACTS / "superset-dashboard.png"
+    shot = ARTIFACTS / shot_name
     browser.save_screenshot(str(shot))
     print(f"\nscreenshot: {shot}")
 
     names = {h.get_attribute("data-test-chart-name") for h in holders}
-    assert names == {c.name for c in CHARTS}
+    assert names == {c.name for c in charts}
     for holder in holders:
         name = holder.get_attribute("data-test-chart-name")
         errors = [e.text for e in holder.find_elements(By.CSS_SELECTOR, ERRORS)]

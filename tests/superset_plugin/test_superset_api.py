@@ -12,10 +12,11 @@ import duckdb
 import pytest
 
 from textlens.connectors.duckdb.sample_data import INCIDENT
-from textlens.superset_plugin import dashboard
+from textlens.superset_plugin import alert, dashboard
 from textlens.superset_plugin.api import SupersetError
 from textlens.superset_plugin.charts import CHARTS
 from textlens.superset_plugin.functions import FUNCTION_NAMES
+from textlens.superset_plugin.market_charts import MARKET, MARKET_CHARTS
 
 pytestmark = pytest.mark.superset
 
@@ -28,13 +29,21 @@ def test_bootstrap_is_idempotent(
     again = bootstrap(superset.url, e2e_warehouse, textlens_server.target)
     assert again == bootstrapped
     assert len(api.find("dashboard", "slug", dashboard.SLUG)) == 1
+    assert len(api.find("dashboard", "slug", MARKET.slug)) == 1
     assert len(api.find("database", "database_name", "textlens warehouse")) == 1
     assert len(api.dashboard_charts(dashboard.SLUG)) == len(CHARTS)
+    assert len(api.dashboard_charts(MARKET.slug)) == len(MARKET_CHARTS)
+    alerts = api.find("report", "name", alert.NAME)  # updated in place, not a second one
+    assert [a["id"] for a in alerts] == [bootstrapped.alert_id]
 
 
-@pytest.mark.parametrize("chart", CHARTS, ids=[c.name for c in CHARTS])
+ALL_CHARTS = CHARTS + MARKET_CHARTS
+
+
+@pytest.mark.parametrize("chart", ALL_CHARTS, ids=[c.name for c in ALL_CHARTS])
 def test_chart_data_has_the_model_columns(bootstrapped: Any, api: Any, chart: Any) -> None:
-    result = api.chart_data(bootstrapped.chart_ids[chart.name])
+    ids = {**bootstrapped.chart_ids, **bootstrapped.market_chart_ids}
+    result = api.chart_data(ids[chart.name])
     rows = result["data"]
     assert rows, f"{chart.name}: no rows"
     for column in chart.expect_columns:
@@ -130,7 +139,7 @@ def test_superset_cannot_write_to_the_warehouse(
         tables = {
             row[0] for row in con.execute("SELECT table_name FROM duckdb_tables()").fetchall()
         }
-        assert tables == {"reviews", "reviews_enriched"}
+        assert tables == {"reviews", "reviews_enriched", "news"}
         assert con.execute("SELECT count(*) FROM reviews").fetchone() == (600,)
 
 
