@@ -59,9 +59,13 @@ def _reduce(x: np.ndarray, dim: int, seed: int) -> np.ndarray:
         metric="cosine",
         random_state=seed,  # also makes UMAP single-threaded: the same seed, the same layout
         low_memory=True,
+        # Not the default spectral start: its eigensolver gave other layouts (and so other
+        # topics) from process to process for the same input and seed; a seeded random
+        # start is reproducible, and the optimisation makes up the difference.
+        init="random",
     )
-    with warnings.catch_warnings():  # "n_jobs overridden by random_state": wanted
-        warnings.simplefilter("ignore", UserWarning)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)  # "n_jobs overridden by random_state"
         out: np.ndarray = reducer.fit_transform(x)
     return out
 
