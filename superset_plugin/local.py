@@ -70,6 +70,18 @@ def setup_home(venv: Path, home: Path, username: str = "admin", password: str = 
     (home / INIT_STAMP).write_text(SUPERSET_VERSION + "\n")
 
 
+def terminate(proc: subprocess.Popen[str], timeout: float) -> int:
+    """SIGTERM, then SIGKILL after `timeout` seconds; the exit code."""
+    if proc.poll() is None:
+        proc.terminate()
+        try:
+            proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+    return proc.returncode
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -137,14 +149,7 @@ class SupersetProcess:
         raise RuntimeError(f"Superset was not healthy after {timeout:.0f}s:\n{self.output()}")
 
     def stop(self, timeout: float = 30.0) -> int:
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-        return self.proc.returncode
+        return terminate(self.proc, timeout)
 
     def __enter__(self) -> SupersetProcess:
         return self

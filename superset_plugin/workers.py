@@ -18,8 +18,9 @@ from collections import deque
 from pathlib import Path
 from threading import Thread
 from types import TracebackType
+from typing import Self
 
-from textlens.superset_plugin.local import executable, free_port, superset_env
+from textlens.superset_plugin.local import executable, free_port, superset_env, terminate
 
 REDIS_READY = "Ready to accept connections"
 WORKER_READY = "ready."
@@ -56,16 +57,26 @@ class _Logged:
         raise RuntimeError(f"{self.name} not ready after {timeout:.0f}s:\n{self.output()}")
 
     def stop(self, timeout: float = 20.0) -> None:
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+        terminate(self.proc, timeout)
 
 
-class RedisServer:
+class _StopOnExit:
+    """`with X(...) as x:` stops x at the end of the block."""
+
+    def stop(self) -> None:
+        raise NotImplementedError
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:  # fmt: skip
+        self.stop()
+
+
+class RedisServer(_StopOnExit):
     """`redis-server` on 127.0.0.1:`port` (free one by default), nothing saved to disk."""
 
     def __init__(self, binary: str = "redis-server", *, port: int = 0, timeout: float = 30.0):
@@ -93,17 +104,8 @@ class RedisServer:
         self._proc.stop()
         self._dir.cleanup()
 
-    def __enter__(self) -> RedisServer:
-        return self
 
-    def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:  # fmt: skip
-        self.stop()
-
-
-class CeleryWorkers:
+class CeleryWorkers(_StopOnExit):
     """Superset's Celery worker and beat for the home `home`; `env` sets Redis, SMTP, URL."""
 
     APP = "superset.tasks.celery_app:app"
@@ -136,12 +138,3 @@ class CeleryWorkers:
     def stop(self) -> None:
         self.beat.stop()
         self.worker.stop()
-
-    def __enter__(self) -> CeleryWorkers:
-        return self
-
-    def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:  # fmt: skip
-        self.stop()
