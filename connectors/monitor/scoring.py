@@ -9,7 +9,6 @@ removed), so stale labels are never mixed with new ones.
 
 from __future__ import annotations
 
-import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -61,13 +60,10 @@ def _cache_file(out: Path, function: str, info: ModelInfo) -> Path:
 
 def write_parquet(con: duckdb.DuckDBPyConnection, query: str, path: Path) -> None:
     """COPY `query` to a temporary name and rename it: readers see the old file or the new one."""
+    from textlens.connectors.duckdb.sql_command import copy_query
+
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        con.execute(f"COPY ({query}) TO {quote_literal(str(tmp))} (FORMAT parquet)")
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
+    copy_query(con, query, "parquet", path)
 
 
 def _cached_column(

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import argparse
-import os
 import shlex
 import sys
 from pathlib import Path
 from typing import Any
 
-REGISTRY_ENV = "TEXTLENS_REGISTRY"
+from textlens.server.training.commands import add_registry_option
 
 
 def _topic_count(value: str) -> int | None:
@@ -42,12 +41,7 @@ def add_topics_parser(sub: Any) -> None:
     fit.add_argument("--data", type=Path, default=None, help="a .csv/.parquet/.jsonl instead")
     fit.add_argument("--text-column", default="text")
     fit.add_argument("--register", default=None, metavar="NAME", help="register as NAME")
-    fit.add_argument(
-        "--registry",
-        type=Path,
-        default=Path(os.environ[REGISTRY_ENV]) if os.environ.get(REGISTRY_ENV) else None,
-        help=f"model registry directory (default ${REGISTRY_ENV})",
-    )
+    add_registry_option(fit)
     fit.add_argument("--out", type=Path, default=None, help="write the model here instead")
     fit.add_argument(
         "--topics", type=_topic_count, default=None, metavar="auto|K",

@@ -16,6 +16,16 @@ from typing import Any
 REGISTRY_ENV = "TEXTLENS_REGISTRY"
 
 
+def add_registry_option(parser: argparse.ArgumentParser) -> None:
+    """`--registry DIR`, defaulting to $TEXTLENS_REGISTRY (train, eval, topics fit)."""
+    parser.add_argument(
+        "--registry",
+        type=Path,
+        default=Path(os.environ[REGISTRY_ENV]) if os.environ.get(REGISTRY_ENV) else None,
+        help=f"model registry directory (default ${REGISTRY_ENV})",
+    )
+
+
 def _add_data_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--db", type=Path, default=None, help="DuckDB database file the query reads"
@@ -43,12 +53,7 @@ def _add_data_options(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--tokens-column", default="tokens", help="ner: LIST(VARCHAR) words")
     parser.add_argument("--tags-column", default="tags", help="ner: LIST(VARCHAR) BIO tags")
-    parser.add_argument(
-        "--registry",
-        type=Path,
-        default=Path(os.environ[REGISTRY_ENV]) if os.environ.get(REGISTRY_ENV) else None,
-        help=f"model registry directory (default ${REGISTRY_ENV})",
-    )
+    add_registry_option(parser)
     parser.add_argument("--threads", type=int, default=None, help="torch CPU threads")
     parser.add_argument("--device", default="auto", help="auto (CUDA when available), cpu, cuda")
 
