@@ -23,13 +23,13 @@ SUPERSET_HASH := $(shell cat pyproject.toml scripts/superset/setup_venv.sh \
 SUPERSET_STAMP := $(SUPERSET_VENV)/.stamp-$(SUPERSET_HASH)
 
 .DEFAULT_GOAL := help
-.PHONY: help venv demo test test-all lint typecheck format proto serve bench clean \
+.PHONY: help venv demo test test-all lint typecheck format proto serve bench bench-gpu clean \
 	superset-venv superset-demo test-superset
 
 # Model code never reaches the hub (models are local or in the HF cache) and
 # the tokenizers' thread pool is not shared with forked workers.
-demo test test-all bench superset-demo test-superset: export HF_HUB_OFFLINE := 1
-demo test test-all bench superset-demo test-superset: export TOKENIZERS_PARALLELISM := false
+demo test test-all bench bench-gpu superset-demo test-superset: export HF_HUB_OFFLINE := 1
+demo test test-all bench bench-gpu superset-demo test-superset: export TOKENIZERS_PARALLELISM := false
 
 help:
 	@echo "make demo       start a server on the embedded models and query it"
@@ -40,7 +40,8 @@ help:
 	@echo "make format     ruff format and ruff check --fix"
 	@echo "make proto      regenerate proto/textlens/v1 from textlens.proto"
 	@echo "make serve      run \`textlens serve \$$(ARGS)\`"
-	@echo "make bench      gRPC serving and DuckDB UDF benchmarks (~20 min on 2 cores)"
+	@echo "make bench      gRPC serving, DuckDB UDF and backend benchmarks (~35 min on 2 cores)"
+	@echo "make bench-gpu  GPU rows/s via gRPC from DuckDB + the GPU tests (needs CUDA torch)"
 	@echo "make clean      remove build outputs and caches (keeps $(VENV), bench/results)"
 	@echo "make superset-venv   build $(SUPERSET_VENV): pinned Superset + textlens[superset]"
 	@echo "make superset-demo   textlens server + demo data + Superset + both dashboards on :8088"
@@ -88,6 +89,14 @@ bench: venv
 	@mkdir -p bench/results
 	$(PY) bench/serve_throughput.py --json bench/results/serve_throughput.json
 	$(PY) bench/duckdb_udf.py --json bench/results/duckdb_udf.json
+	$(PY) bench/backends.py --json bench/results/backends.json
+
+# On a machine with a CUDA torch: GPU rows/s through gRPC from DuckDB, the naive
+# per-row ratio, then the GPU tests.
+bench-gpu: venv
+	@mkdir -p bench/results
+	$(PY) bench/gpu.py --json bench/results/gpu.json
+	$(PY) -m pytest -m gpu tests
 
 # ---------------------------------------------------------------------------
 # Checks

@@ -12,6 +12,12 @@ On the same N synthetic product reviews (textlens.connectors.duckdb.sample_data:
 4. naive     what users write first: a per-row (`type='native'`) DuckDB UDF
              calling a transformers `pipeline` over the very same network.
 
+1 and 2 run on the auto path (the engine `backend = "auto"`, `dtype = "auto"`
+picks on this machine, `textlens.server.inference`) and again with the same
+model pinned to torch float32, in the same run; `entities()` and `embed()`
+embedded SQL are compared the same way on `--other-rows` rows. The JSON line
+carries the auto/fp32 ratios, the paths chosen and the CPU flags.
+
 All rows are distinct for 1-4; mode 2 runs again on N rows of which
 `--duplicates` (default 50%) repeat earlier rows. Every timed SQL run starts
 with an empty cache. Prints a table, then one JSON line with the rates and the
@@ -63,6 +69,7 @@ def main() -> int:
     parser.add_argument("--duplicates", type=float, default=0.5, help="fraction for the dup run")
     parser.add_argument("--naive-rows", type=int, default=None, help="default: all rows")
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--other-rows", type=int, default=2000, help="entities()/embed() rows")
     parser.add_argument("--json", type=Path, default=None)
     args = parser.parse_args()
 
@@ -80,11 +87,21 @@ def main() -> int:
     repeated = review_texts(n, seed=args.seed + 1, duplicate_fraction=args.duplicates)
     assert len(set(unique)) == n
     mean_chars = sum(map(len, unique)) / n
+    from textlens.server.inference.hardware import cpu_info
+
+    cpu = cpu_info()
+    print(f"CPU flags: {' '.join(cpu.shown_flags())}", flush=True)
     specs = [s for s in default_models() if s.task == "sentiment"]
+    others = [s for s in default_models() if s.task in ("ner", "embed")]
     print(
         f"{n} reviews, {mean_chars:.0f} characters on average; loading {specs[0].name}…", flush=True
     )
-    analyzer = load_analyzer(specs)
+    analyzer = load_analyzer(specs + others)
+    pinned = load_analyzer(
+        [s.model_copy(update={"backend": "torch", "dtype": "float32"}) for s in specs + others]
+    )
+    paths = {i.name: f"{i.backend}/{i.dtype}" for i in analyzer.list_models()}
+    print(f"auto paths: {paths}", flush=True)
     results: dict[str, float] = {}
 
     # 1. ceiling ------------------------------------------------------------------
@@ -98,6 +115,21 @@ def main() -> int:
     seconds, truth = timed(ceiling)
     results["ceiling"] = n / seconds
     print(f"1 ceiling       {results['ceiling']:8.1f} rows/s", flush=True)
+    pinned.sentiment(unique[:CHUNK]).result()
+    seconds, fp32_truth = timed(
+        lambda: [
+            r.label
+            for i in range(0, n, CHUNK)
+            for r in pinned.sentiment(unique[i : i + CHUNK]).result()
+        ]
+    )
+    results["ceiling_fp32"] = n / seconds
+    auto_agreement = sum(a == b for a, b in zip(truth, fp32_truth, strict=True)) / n
+    print(
+        f"1 ceiling, torch/float32 {results['ceiling_fp32']:8.1f} rows/s "
+        f"(auto agrees on {auto_agreement:.2%} of labels)",
+        flush=True,
+    )
 
     # 2. embedded -----------------------------------------------------------------
     con = duckdb.connect()
@@ -113,9 +145,32 @@ def main() -> int:
             return seconds, labels, tl.stats()
 
     seconds, labels, _ = embedded("reviews")
-    assert labels == truth, "embedded SQL disagrees with the runtime"
+    same = sum(a == b for a, b in zip(labels, truth, strict=True)) / n
+    assert same >= 0.99, f"embedded SQL agrees with the runtime on only {same:.2%}"
     results["embedded"] = n / seconds
     print(f"2 embedded      {results['embedded']:8.1f} rows/s", flush=True)
+    with register(con, backend=EmbeddedBackend(pinned)):
+        sql_labels(con, "warm")
+    with register(con, backend=EmbeddedBackend(pinned)):
+        seconds, _ = timed(lambda: sql_labels(con, "reviews"))
+    results["embedded_fp32"] = n / seconds
+    print(f"2 embedded, torch/float32 {results['embedded_fp32']:8.1f} rows/s", flush=True)
+    other_n = min(args.other_rows, n)
+    reviews_table(con, "other_rows", unique[:other_n])
+    for function in ("entities", "embed"):
+        for label, runtime in (("", analyzer), ("_fp32", pinned)):
+            with register(con, backend=EmbeddedBackend(runtime)):
+                con.execute(f"SELECT {function}(review) FROM warm LIMIT 256").fetchall()
+                seconds, _ = timed(
+                    lambda sql=f"SELECT {function}(review) FROM other_rows ORDER BY id": (
+                        con.execute(sql).fetchall()
+                    )
+                )
+            results[f"embedded_{function}{label}"] = other_n / seconds
+            print(
+                f"2 embedded {function}(){label:6} {results[f'embedded_{function}{label}']:8.1f} rows/s",
+                flush=True,
+            )
     seconds, _, dup_stats = embedded("reviews_dup")
     results["embedded_duplicates"] = n / seconds
     print(
@@ -137,7 +192,8 @@ def main() -> int:
                 sql_labels(con, "warm")
             with register(con, server.target, timeout=600):
                 seconds, labels = timed(lambda: sql_labels(con, "reviews"))
-    assert labels == truth, "remote SQL disagrees with the runtime"
+    same = sum(a == b for a, b in zip(labels, truth, strict=True)) / n
+    assert same >= 0.99, f"remote SQL agrees with the runtime on only {same:.2%}"
     results["remote"] = n / seconds
     print(f"3 remote        {results['remote']:8.1f} rows/s", flush=True)
 
@@ -167,14 +223,23 @@ def main() -> int:
     agree = sum(a == b for a, b in zip(naive_labels, truth, strict=False)) / naive_n
     print(f"4 naive         {results['naive']:8.1f} rows/s ({naive_n} rows)", flush=True)
     analyzer.close()
+    pinned.close()
 
     ratios = {
+        "auto_over_fp32_ceiling": results["ceiling"] / results["ceiling_fp32"],
+        "auto_over_fp32_embedded": results["embedded"] / results["embedded_fp32"],
+        "auto_over_fp32_entities": results["embedded_entities"] / results["embedded_entities_fp32"],
+        "auto_over_fp32_embed": results["embedded_embed"] / results["embedded_embed_fp32"],
         "embedded_over_ceiling": results["embedded"] / results["ceiling"],
         "remote_over_ceiling": results["remote"] / results["ceiling"],
         "embedded_over_naive": results["embedded"] / results["naive"],
         "duplicates_speedup": results["embedded_duplicates"] / results["embedded"],
     }
     targets = {
+        "auto_over_fp32_ceiling": 1.0,
+        "auto_over_fp32_embedded": 2.0,
+        "auto_over_fp32_entities": 1.6,
+        "auto_over_fp32_embed": 1.6,
         "embedded_over_ceiling": 0.9,
         "remote_over_ceiling": 0.8,
         "embedded_over_naive": 20.0,
@@ -201,10 +266,15 @@ def main() -> int:
         "duplicate_fraction": args.duplicates,
         "naive_rows": naive_n,
         "naive_agreement": round(agree, 4),
+        "auto_paths": paths,
+        "auto_label_agreement_with_fp32": round(auto_agreement, 4),
+        "cpu_flags": cpu.shown_flags(),
+        "other_rows": other_n,
         **{f"{k}_rows_per_s": round(v, 1) for k, v in results.items()},
         **{k: round(v, 3) for k, v in ratios.items()},
         "device": str(loaded.device),
-        "dtype": str(loaded.dtype).removeprefix("torch."),
+        "dtype": served.info().dtype,
+        "backend": served.info().backend,
         "gpu": torch.cuda.get_device_name(loaded.device) if loaded.device.type == "cuda" else None,
         "torch_threads": torch.get_num_threads(),
         "duckdb_threads": con.execute("SELECT current_setting('threads')").fetchone()[0],

@@ -44,8 +44,11 @@ def _models(args: argparse.Namespace) -> int:
         star = "*" if i.is_default else " "
         labels = ",".join(i.labels) if i.labels else f"dim={i.dim}"
         print(
-            f"{star} {i.name:24} {i.task:10} {i.device}/{i.dtype:9} v{i.version}  {labels}  ({i.source})"
+            f"{star} {i.name:24} {i.task:10} {i.device} {i.backend}/{i.dtype:9} v{i.version}  "
+            f"{labels}  ({i.source})"
         )
+        if args.why and i.backend_reason:
+            print(f"      {i.backend_reason}")
     return 0
 
 
@@ -163,6 +166,9 @@ def build_parser() -> argparse.ArgumentParser:
     models = sub.add_parser("models", help="list the models a server serves")
     models.add_argument("--target", default=None, help="host:port (default $TEXTLENS_TARGET)")
     models.add_argument("--json", action="store_true")
+    models.add_argument(
+        "--why", action="store_true", help="also say why each model runs on its backend/dtype"
+    )
     models.set_defaults(func=_models)
 
     reload = sub.add_parser(
@@ -255,6 +261,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_train_parser(sub)
     add_eval_parser(sub)
+
+    from textlens.server.inference.commands import add_bench_parser
+
+    add_bench_parser(sub)
 
     from textlens.server.topics.commands import add_topics_parser
 

@@ -62,7 +62,8 @@ def grpc_demo() -> int:
                 star = "*" if info.is_default else " "
                 labels = ", ".join(info.labels) if info.labels else f"{info.dim}-dim vectors"
                 print(
-                    f" {star} {info.name:18} {info.task:10} {info.device}/{info.dtype}  [{labels}]"
+                    f" {star} {info.name:18} {info.task:10} {info.device} {info.backend}/{info.dtype:9}"
+                    f"  [{labels}]"
                 )
             print()
             t0 = time.monotonic()

@@ -17,7 +17,8 @@ Example TOML:
     task = "sentiment"
     source = "ProsusAI/finbert"   # hub id, local directory or builtin:NAME
     device = "auto"
-    dtype = "auto"
+    backend = "auto"              # auto | torch | onnx
+    dtype = "auto"                # auto | float32 | bfloat16 | float16 | int8
     max_batch_tokens = 16384
 """
 
@@ -43,6 +44,11 @@ class ModelSpec(BaseModel):
     task: Task
     source: str
     device: str = "auto"
+    #: `auto` measures torch and ONNX Runtime on this machine and keeps the fastest that
+    #: passes the parity gate (`textlens.server.inference`); `torch` or `onnx` pin it.
+    backend: Literal["auto", "torch", "onnx"] = "auto"
+    #: `auto`: bf16 or int8 where this machine runs them faster and they agree with
+    #: float32 on the probe set; else float32. CUDA: bf16 (fp16 without bf16).
     dtype: str = "auto"
     #: Tokens (incl. special tokens) above which a text is truncated or refused.
     max_length: int | None = Field(default=None, gt=2)
@@ -57,6 +63,13 @@ class ModelSpec(BaseModel):
     #: Sentiment: read each sentence on its own and combine them, opinions weighted over
     #: facts (`textlens.server.runtime.documents`); for models trained on single sentences.
     sentences: bool = False
+
+    @field_validator("dtype")
+    @classmethod
+    def _known_dtype(cls, value: str) -> str:
+        from textlens.server.inference.candidates import canonical_dtype
+
+        return canonical_dtype(value)
 
 
 def default_models() -> list[ModelSpec]:
@@ -74,10 +87,21 @@ def default_models() -> list[ModelSpec]:
     ]
 
 
-class ServerSettings(BaseSettings):
-    """Server-wide settings."""
+class RuntimeSettings(BaseSettings):
+    """What the in-process runtime needs beyond its models (embedded DuckDB reads only these)."""
 
     model_config = SettingsConfigDict(env_prefix="TEXTLENS_", extra="ignore")
+
+    #: Compute threads for the models (torch intra-op, ONNX Runtime intra-op); 0 = the
+    #: cores this process may use (CPU affinity, capped by a cgroup CPU quota).
+    threads: int = Field(default=0, ge=0)
+    #: Exported/quantized ONNX files and measured engine choices, by model version
+    #: (default `$XDG_CACHE_HOME/textlens` or `~/.cache/textlens`).
+    cache_dir: Path | None = None
+
+
+class ServerSettings(RuntimeSettings):
+    """Server-wide settings."""
 
     host: str = "127.0.0.1"
     port: int = Field(default=50051, ge=0, le=65535)

@@ -14,6 +14,7 @@ the torch-free base install: import heavy libraries inside the fixtures.
 from __future__ import annotations
 
 import os
+import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -26,7 +27,14 @@ import pytest
 
 #: Set before any test module is imported: huggingface_hub and tokenizers read
 #: them once, at import time, so a fixture alone would come too late.
-TEST_ENV = {"HF_HUB_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false"}
+#: TEXTLENS_CACHE_DIR: exported ONNX files and measured engine choices of this session,
+#: shared by the servers the tests start (never the user's ~/.cache).
+TEST_ENV = {
+    "HF_HUB_OFFLINE": "1",
+    "TOKENIZERS_PARALLELISM": "false",
+    "TEXTLENS_CACHE_DIR": os.environ.get("TEXTLENS_TEST_CACHE_DIR")
+    or tempfile.mkdtemp(prefix="textlens-test-cache-"),
+}
 os.environ.update(TEST_ENV)
 
 
@@ -213,6 +221,16 @@ def default_served() -> Iterator[list[Any]]:
     registry = ModelRegistry.load(default_models())
     yield list(registry.models.values())
     registry.close()
+
+
+#: How far one text's scores may move with the batch it shares (padding, companions):
+#: float32 only rounds; bf16 rounds at 8 bits; int8 quantizes activations per batch.
+BATCH_TOLERANCE = {"float32": 1e-4, "float16": 2e-2, "bfloat16": 2e-2, "int8": 6e-2}
+
+
+def batch_tolerance(served: Any) -> float:
+    """The score tolerance for comparing one served model's answers across batches."""
+    return BATCH_TOLERANCE[served.info().dtype]
 
 
 @pytest.fixture

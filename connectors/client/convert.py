@@ -464,6 +464,8 @@ def model_info(info: pb.ModelInfo) -> ModelInfo:
         source=info.source,
         is_default=info.is_default,
         dim=info.dim,
+        backend=info.backend,
+        backend_reason=info.backend_reason,
     )
 
 

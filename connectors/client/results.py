@@ -55,6 +55,10 @@ class ModelInfo:
     source: str
     is_default: bool
     dim: int = 0
+    #: `torch` or `onnx`: what runs the forward pass (with `dtype` and `device`).
+    backend: str = ""
+    #: Why that backend and dtype (configured, or what `auto` measured on the server's CPU).
+    backend_reason: str = ""
 
 
 @dataclass(frozen=True)

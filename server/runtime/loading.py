@@ -17,11 +17,12 @@ import importlib.resources
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import torch
 
 from textlens.client.errors import ModelLoadError
+from textlens.server.inference.engines import Engine, TorchEngine
 from textlens.server.runtime.artifacts import (
     is_delta_dir,
     load_delta_tensors,
@@ -32,6 +33,9 @@ from textlens.server.runtime.lora import merge_lora_factors
 from textlens.server.runtime.networks import TaskNetwork
 from textlens.server.topics.network import KIND as TOPICS_KIND
 from textlens.server.topics.network import TopicNetwork
+
+if TYPE_CHECKING:
+    from textlens.server.inference.selection import Selection
 
 BUILTIN_PREFIX = "builtin:"
 BASE_BUILTIN = "builtin:minilm"
@@ -76,6 +80,19 @@ class LoadedModel:
     max_length: int
     device: torch.device
     dtype: torch.dtype
+    #: What runs the forward pass (`textlens.server.inference`); float32 torch by default.
+    engine: Engine | None = None
+    #: Why that engine: the backend/dtype choice and what was measured to make it.
+    selection: Selection | None = None
+
+    def __post_init__(self) -> None:
+        if self.engine is None:
+            self.engine = TorchEngine(self.network, self.device, self.dtype)
+
+    @property
+    def run(self) -> Engine:
+        assert self.engine is not None
+        return self.engine
 
     @property
     def casing(self) -> bool:

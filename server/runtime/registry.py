@@ -14,11 +14,11 @@ from dataclasses import dataclass
 
 from textlens.client.errors import UnknownModel, WrongTask
 from textlens.client.results import ModelInfo
+from textlens.server.inference.selection import InferenceContext
+from textlens.server.inference.serving import inference_context, load_task_model
 from textlens.server.runtime.batcher import Batcher
-from textlens.server.runtime.devices import dtype_name, resolve_device, resolve_dtype
-from textlens.server.runtime.loading import load_model
-from textlens.server.runtime.tasks import TASK_MODELS, EmbedModel, TaskModel
-from textlens.server.settings import ModelSpec
+from textlens.server.runtime.tasks import EmbedModel, TaskModel
+from textlens.server.settings import ModelSpec, RuntimeSettings
 
 log = logging.getLogger(__name__)
 
@@ -47,27 +47,28 @@ class ServedModel:
 
     def info(self) -> ModelInfo:
         loaded = self.model.loaded
+        engine = loaded.run
+        selection = loaded.selection
         return ModelInfo(
             name=self.name,
             task=self.spec.task,
             labels=list(self.model.labels),
             version=loaded.version,
-            device=str(loaded.device),
-            dtype=dtype_name(loaded.dtype),
+            device=engine.device,
+            dtype=engine.dtype,
             max_length=loaded.max_length,
             source=loaded.source,
             is_default=self.is_default,
             dim=self.model.dim if isinstance(self.model, EmbedModel) else 0,
+            backend=engine.backend,
+            backend_reason=selection.reason if selection else "",
         )
 
 
-def serve_model(spec: ModelSpec) -> ServedModel:
-    """Load one model and start its batcher."""
+def serve_model(spec: ModelSpec, context: InferenceContext) -> ServedModel:
+    """Load one model onto its engine and start its batcher."""
     started = time.monotonic()
-    device = resolve_device(spec.device)
-    dtype = resolve_dtype(spec.dtype, device)
-    loaded = load_model(spec.source, spec.task, device, dtype, spec.max_length)
-    model = TASK_MODELS[spec.task](spec.name, loaded)
+    model = load_task_model(spec, context)
     batcher = Batcher(
         model,
         max_batch_tokens=spec.max_batch_tokens,
@@ -80,7 +81,11 @@ def serve_model(spec: ModelSpec) -> ServedModel:
 class ModelRegistry:
     """Served models by name, and each task's default."""
 
-    def __init__(self, served: Iterable[ServedModel]) -> None:
+    def __init__(
+        self, served: Iterable[ServedModel], context: InferenceContext | None = None
+    ) -> None:
+        #: The cache, threads and CPU lock every model of this registry shares (reloads too).
+        self.context = context or inference_context()
         self._swap_lock = threading.Lock()
         self.models, self.defaults = self._index(served)
 
@@ -128,24 +133,29 @@ class ModelRegistry:
         return retired
 
     @classmethod
-    def load(cls, specs: Iterable[ModelSpec]) -> ModelRegistry:
+    def load(
+        cls, specs: Iterable[ModelSpec], runtime: RuntimeSettings | None = None
+    ) -> ModelRegistry:
+        """Load `specs` (threads and cache from `runtime`, else the TEXTLENS_ environment)."""
+        context = inference_context(runtime)
         served = []
         for spec in specs:
-            model = serve_model(spec)
+            model = serve_model(spec, context)
             info = model.info()
             log.info(
-                "loaded model %s (task=%s source=%s device=%s dtype=%s max_length=%d version=%s) in %.2fs",
+                "loaded model %s (task=%s source=%s %s/%s on %s max_length=%d version=%s) in %.2fs",
                 info.name,
                 info.task,
                 info.source,
-                info.device,
+                info.backend,
                 info.dtype,
+                info.device,
                 info.max_length,
                 info.version,
                 model.load_seconds,
             )
             served.append(model)
-        return cls(served)
+        return cls(served, context)
 
     def get(self, task: str, name: str = "") -> ServedModel:
         """The model serving `task` under `name` (empty: the task's default)."""

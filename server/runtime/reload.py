@@ -90,7 +90,7 @@ class Reloader:
                             ModelReload(spec.name, current.version, current.version, spec.source)
                         )
                         continue
-                    model = serve_model(spec)
+                    model = serve_model(spec, self.registry.context)
                     loaded.append(model)
                     model.warm_up()
                     previous = current.version if current is not None else ""

@@ -2,7 +2,7 @@
 
 Each class wraps one `LoadedModel`. `encode` runs on the worker thread (so a
 2048-text chunk never blocks the event loop), `forward` runs one padded batch
-under `torch.inference_mode`, and `finish` turns one job's raw outputs into
+on the model's engine, and `finish` turns one job's raw outputs into
 the plain result types of `textlens.client.results`.
 """
 
@@ -13,10 +13,10 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-import torch
 
 from textlens.client.errors import TextTooLong
 from textlens.client.results import ClassifyResult, Entity, SentimentResult
+from textlens.server.inference.engines import Engine
 from textlens.server.runtime.aspects import pair_input
 from textlens.server.runtime.batcher import Job
 from textlens.server.runtime.loading import LoadedModel
@@ -97,8 +97,8 @@ class TaskModel:
             out.append(EncodedText(list(enc.ids), offsets, list(enc.word_ids), casing))
         return out
 
-    @torch.inference_mode()
-    def forward(self, items: Sequence[EncodedText]) -> list[Any]:
+    def forward(self, items: Sequence[EncodedText], engine: Engine | None = None) -> list[Any]:
+        """One padded batch through `engine` (default: the model's own)."""
         longest = max(it.length for it in items)
         ids = np.zeros((len(items), longest), dtype=np.int64)
         mask = np.zeros((len(items), longest), dtype=np.int64)
@@ -108,14 +108,7 @@ class TaskModel:
             mask[r, : it.length] = 1
             if casing is not None and it.casing is not None:
                 casing[r, : it.length] = it.casing
-        device = self.loaded.device
-        kwargs: dict[str, torch.Tensor] = {
-            "input_ids": torch.from_numpy(ids).to(device),
-            "attention_mask": torch.from_numpy(mask).to(device),
-        }
-        if casing is not None:
-            kwargs["casing_ids"] = torch.from_numpy(casing).to(device)
-        raw = self.loaded.network(**kwargs).float().cpu().numpy()
+        raw = (engine or self.loaded.run)(ids, mask, casing)
         return self.rows(raw, items)
 
     def rows(self, raw: np.ndarray, items: Sequence[EncodedText]) -> list[Any]:

@@ -80,7 +80,7 @@ async def serve(
     """Load models, serve until SIGTERM/SIGINT (or `stop`), then shut down gracefully."""
     started = time.monotonic()
     if registry is None:
-        registry = await asyncio.to_thread(ModelRegistry.load, served_specs(settings))
+        registry = await asyncio.to_thread(ModelRegistry.load, served_specs(settings), settings)
     analyzer = Analyzer(
         registry,
         max_texts_per_request=settings.max_texts_per_request,
@@ -93,7 +93,7 @@ async def serve(
     await health.set("", health_pb2.HealthCheckResponse.SERVING)
     await health.set(SERVICE_NAME, health_pb2.HealthCheckResponse.SERVING)
     summary = ", ".join(
-        f"{m.name}[{m.spec.task}{'*' if m.is_default else ''} {i.device}/{i.dtype} "
+        f"{m.name}[{m.spec.task}{'*' if m.is_default else ''} {i.device} {i.backend}/{i.dtype} "
         f"loaded in {m.load_seconds:.1f}s]"
         for m, i in zip(registry.models.values(), registry.infos(), strict=True)
     )

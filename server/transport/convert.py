@@ -104,6 +104,8 @@ def models_response(infos: Sequence[ModelInfo]) -> pb.ListModelsResponse:
                 source=i.source,
                 is_default=i.is_default,
                 dim=i.dim,
+                backend=i.backend,
+                backend_reason=i.backend_reason,
             )
             for i in infos
         ]

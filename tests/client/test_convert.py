@@ -214,10 +214,24 @@ def test_list_models() -> None:
     assert len(list(job.requests)) == 1
     info = pb.ModelInfo(
         name="m", task="embed", labels=[], version="abc", device="cpu", dtype="float32",
-        max_length=256, source="builtin:m", is_default=True, dim=384,
+        max_length=256, source="builtin:m", is_default=True, dim=384, backend="onnx",
+        backend_reason="measured",
     )  # fmt: skip
     assert job.finish([pb.ListModelsResponse(models=[info])]) == [
-        ModelInfo("m", "embed", [], "abc", "cpu", "float32", 256, "builtin:m", True, 384)
+        ModelInfo(
+            "m",
+            "embed",
+            [],
+            "abc",
+            "cpu",
+            "float32",
+            256,
+            "builtin:m",
+            True,
+            384,
+            "onnx",
+            "measured",
+        )
     ]
 
 

@@ -47,8 +47,20 @@ def test_list_models_describes_the_defaults(client: Client) -> None:
     assert {"B-PER", "I-ORG", "B-LOC", "B-MISC"} <= set(ner.labels)
     embed = next(m for m in models.values() if m.task == "embed")
     assert embed.dim == 384
+    import torch
+
+    device = "cuda" if torch.cuda.is_available() else "cpu"
     for m in models.values():
-        assert len(m.version) == 12 and m.device == "cpu" and m.dtype == "float32"
+        assert len(m.version) == 12 and m.device.startswith(device)
+        # What `auto` picked on this machine, and why (textlens.server.inference).
+        assert (m.backend, m.dtype) in {
+            ("torch", "float32"),
+            ("torch", "bfloat16"),
+            ("torch", "float16"),
+            ("onnx", "float32"),
+            ("onnx", "int8"),
+        }
+        assert m.backend_reason and f"{m.backend}/{m.dtype}" in m.backend_reason
         assert m.source.startswith("builtin:") and m.max_length > 0
 
 

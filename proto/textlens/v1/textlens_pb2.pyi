@@ -213,7 +213,7 @@ class ListModelsRequest(_message.Message):
     def __init__(self) -> None: ...
 
 class ModelInfo(_message.Message):
-    __slots__ = ("name", "task", "labels", "version", "device", "dtype", "max_length", "source", "is_default", "dim")
+    __slots__ = ("name", "task", "labels", "version", "device", "dtype", "max_length", "source", "is_default", "dim", "backend", "backend_reason")
     NAME_FIELD_NUMBER: _ClassVar[int]
     TASK_FIELD_NUMBER: _ClassVar[int]
     LABELS_FIELD_NUMBER: _ClassVar[int]
@@ -224,6 +224,8 @@ class ModelInfo(_message.Message):
     SOURCE_FIELD_NUMBER: _ClassVar[int]
     IS_DEFAULT_FIELD_NUMBER: _ClassVar[int]
     DIM_FIELD_NUMBER: _ClassVar[int]
+    BACKEND_FIELD_NUMBER: _ClassVar[int]
+    BACKEND_REASON_FIELD_NUMBER: _ClassVar[int]
     name: str
     task: str
     labels: _containers.RepeatedScalarFieldContainer[str]
@@ -234,7 +236,9 @@ class ModelInfo(_message.Message):
     source: str
     is_default: bool
     dim: int
-    def __init__(self, name: _Optional[str] = ..., task: _Optional[str] = ..., labels: _Optional[_Iterable[str]] = ..., version: _Optional[str] = ..., device: _Optional[str] = ..., dtype: _Optional[str] = ..., max_length: _Optional[int] = ..., source: _Optional[str] = ..., is_default: _Optional[bool] = ..., dim: _Optional[int] = ...) -> None: ...
+    backend: str
+    backend_reason: str
+    def __init__(self, name: _Optional[str] = ..., task: _Optional[str] = ..., labels: _Optional[_Iterable[str]] = ..., version: _Optional[str] = ..., device: _Optional[str] = ..., dtype: _Optional[str] = ..., max_length: _Optional[int] = ..., source: _Optional[str] = ..., is_default: _Optional[bool] = ..., dim: _Optional[int] = ..., backend: _Optional[str] = ..., backend_reason: _Optional[str] = ...) -> None: ...
 
 class ListModelsResponse(_message.Message):
     __slots__ = ("models",)

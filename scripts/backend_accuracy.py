@@ -1,0 +1,181 @@
+"""Validation accuracy of every engine path of the default models, per source.
+
+    python scripts/backend_accuracy.py [--data ../shared/data] [--json out.json]
+
+For each default model, each (backend, dtype[, int8 recipe]) this machine can
+run is put under the served model in turn and the model's held-out rows are
+run through the Analyzer (as served: sentiment by sentence): sentiment per
+source (accuracy, macro-F1), aspect (accuracy, macro-F1 on SEntFiN's
+validation headlines), NER (entity F1 on CoNLL-2003 dev, texts joined by
+spaces and the served spans mapped back to words), embed (cosine to float32
+on the sentiment validation texts). Prints a table and the deltas against
+torch/float32; the model cards quote it, and `validation_gate.json` next to
+each model records which paths stay within 0.5 points (`auto` skips the others).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+#: Largest accuracy / F1 loss (points) a path may cost and still be picked by `auto`.
+MAX_LOSS_POINTS = 0.5
+
+
+def word_tags(tokens: list[str], entities: list[Any]) -> list[str]:
+    """BIO tags of space-joined `tokens` from served entity spans."""
+    starts, pos = [], 0
+    for tok in tokens:
+        starts.append(pos)
+        pos += len(tok) + 1
+    tags = ["O"] * len(tokens)
+    for ent in entities:
+        inside = [i for i, s in enumerate(starts) if s >= ent.start and s < ent.end]
+        for k, i in enumerate(inside):
+            tags[i] = ("B-" if k == 0 else "I-") + ent.label
+    return tags
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawTextHelpFormatter
+    )
+    parser.add_argument("--data", type=Path, default=Path("../shared/data"))
+    parser.add_argument("--json", type=Path, default=None)
+    parser.add_argument(
+        "--write-gates", action="store_true", help="write models/*/validation_gate.json"
+    )
+    args = parser.parse_args()
+
+    from textlens.server.inference.candidates import REFERENCE, cpu_candidates
+    from textlens.server.inference.hardware import cpu_info
+    from textlens.server.inference.parity import cosines
+    from textlens.server.inference.selection import build_engine
+    from textlens.server.runtime.analyzer import Analyzer
+    from textlens.server.runtime.embedded import rebatch
+    from textlens.server.runtime.registry import ModelRegistry
+    from textlens.server.settings import default_models
+    from textlens.server.training import sentiment_mix
+    from textlens.server.training.data import read_conll
+    from textlens.server.training.metrics import classification_report, span_f1_report
+    from textlens.server.training.source_report import source_metrics
+    from textlens.server.training.sources import Source, pair_rows
+
+    cpu = cpu_info()
+    candidates, notes = cpu_candidates("auto", "auto", cpu)
+    pinned = [
+        s.model_copy(update={"backend": "torch", "dtype": "float32"}) for s in default_models()
+    ]
+    registry = ModelRegistry.load(pinned)
+    analyzer = Analyzer(rebatch(registry.models.values()))
+    by_source = sentiment_mix.rows_by_source(sentiment_mix.valid_sql(args.data))
+    aspect_rows = pair_rows(Source(query=sentiment_mix.aspect_sql(args.data, "valid"))).rows
+    dev = read_conll(args.data / "conll2003_dev.conll")
+    embed_texts = [t for rows in by_source.values() for t, _ in rows][:2000]
+    results: dict[str, dict[str, Any]] = {}
+    reference_vectors = None
+    print(f"CPU flags: {' '.join(cpu.shown_flags())}; {'; '.join(notes)}", flush=True)
+    for name, served in analyzer.registry.models.items():
+        task = served.spec.task
+        own = served.model.loaded.engine
+        for cand in candidates:
+            served.model.loaded.engine = (
+                own if cand == REFERENCE else build_engine(served.model, cand, registry.context)
+            )
+            key = f"{name} {cand.name}"
+            row: dict[str, Any] = {"model": name, "task": task, "path": cand.name}
+            if task == "sentiment":
+                for source, rows in by_source.items():
+                    out = analyzer.sentiment([t for t, _ in rows], name).result(timeout=3600)
+                    labels = served.model.labels
+                    probs = [[r.probabilities[k] for k in labels] for r in out]
+                    m = source_metrics([g for _, g in rows], probs, labels)
+                    row[f"{source}_accuracy"] = m["accuracy"]
+                    row[f"{source}_macro_f1"] = m["macro_f1"]
+            elif task == "aspect":
+                out = analyzer.aspect_sentiment(
+                    [p[0] for p, _ in aspect_rows], [p[1] for p, _ in aspect_rows], name
+                ).result(timeout=3600)
+                preds = [r.label if r is not None else "neutral" for r in out]
+                rep = classification_report([g for _, g in aspect_rows], preds, served.model.labels)
+                row["sentfin_accuracy"], row["sentfin_macro_f1"] = rep["accuracy"], rep["macro_f1"]
+            elif task == "ner":
+                texts = [" ".join(w) for w, _ in dev]
+                ents = analyzer.entities(texts, name).result(timeout=3600)
+                preds = [word_tags(w, e) for (w, _), e in zip(dev, ents, strict=True)]
+                row["conll_dev_f1"] = span_f1_report([t for _, t in dev], preds)["f1"]
+            elif task == "embed":
+                vectors = list(analyzer.embed(embed_texts, name).result(timeout=3600))
+                if reference_vectors is None:
+                    reference_vectors = vectors
+                cos = cosines(reference_vectors, vectors)
+                row["mean_cosine"], row["min_cosine"] = float(cos.mean()), float(cos.min())
+            results[key] = row
+            print(
+                json.dumps({k: round(v, 4) if isinstance(v, float) else v for k, v in row.items()}),
+                flush=True,
+            )
+        served.model.loaded.engine = own
+    analyzer.close()
+    registry.close()
+    deltas = {}
+    for key, row in results.items():
+        ref = results[f"{row['model']} {REFERENCE.name}"]
+        metrics = [k for k in row if k.endswith(("accuracy", "_f1"))]
+        worst = min((row[k] - ref[k] for k in metrics), default=0.0) * 100
+        if row["task"] == "embed":
+            worst = 0.0 if row["mean_cosine"] >= 0.99 else -100.0
+        deltas[key] = round(worst, 2)
+    print("\nworst metric delta against torch/float32 (points):")
+    for key, d in deltas.items():
+        print(f"  {key:45} {d:+.2f}  {'ok' if d >= -MAX_LOSS_POINTS else 'auto must not pick it'}")
+    report = {"cpu_flags": cpu.shown_flags(), "results": results, "worst_delta_points": deltas}
+    if args.json:
+        args.json.write_text(json.dumps(report, indent=2) + "\n")
+    if args.write_gates:
+        write_gates(results, deltas)
+    return 0
+
+
+def write_gates(results: dict[str, dict[str, Any]], deltas: dict[str, float]) -> None:
+    from textlens.server.runtime.loading import builtin_models_dir
+    from textlens.server.runtime.registry import ModelRegistry
+    from textlens.server.settings import default_models
+
+    by_model: dict[str, dict[str, Any]] = {}
+    for key, row in results.items():
+        entry: dict[str, Any] = {"allowed": deltas[key] >= -MAX_LOSS_POINTS}
+        if row["task"] == "embed":
+            entry["mean_cosine"] = round(row["mean_cosine"], 4)
+            entry["why"] = f"mean cosine to float32 {row['mean_cosine']:.4f} on validation texts"
+        else:
+            entry["worst_delta_points"] = deltas[key]
+            entry["why"] = f"worst accuracy/F1 change {deltas[key]:+.2f} points on validation"
+        by_model.setdefault(row["model"], {})[row["path"]] = entry
+    specs = {s.name: s for s in default_models()}
+    for model, paths in by_model.items():
+        source = specs[model].source
+        # builtin:minilm (the base encoder) lives in its own package: its gate goes to
+        # models/minilm/, where `validation_gate.ruled_out` looks for builtin names.
+        directory = builtin_models_dir() / source.removeprefix("builtin:")
+        directory.mkdir(exist_ok=True)
+        registry = ModelRegistry.load(
+            [specs[model].model_copy(update={"backend": "torch", "dtype": "float32"})]
+        )
+        version = registry.models[model].version
+        registry.close()
+        gate = {
+            "version": version,
+            "max_loss_points": MAX_LOSS_POINTS,
+            "measured_by": "scripts/backend_accuracy.py",
+            "paths": paths,
+        }
+        (directory / "validation_gate.json").write_text(json.dumps(gate, indent=2) + "\n")
+        print(f"wrote {directory / 'validation_gate.json'}")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

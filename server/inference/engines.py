@@ -1,0 +1,121 @@
+"""Engines: the forward pass of one model on one backend, padded numpy in, float32 numpy out.
+
+The task models (`textlens.server.runtime.tasks`) tokenize, pad and decode;
+an engine only runs the network, so torch and ONNX Runtime are
+interchangeable under the same batcher. CPU engines of one process share one
+compute lock: each forward already uses every core it may, and two models
+forwarding at once (`SELECT sentiment(x), entities(x)`) would only fight over
+them.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+from pathlib import Path
+from typing import Any, Protocol
+
+import numpy as np
+import torch
+
+from textlens.server.runtime.networks import TaskNetwork
+
+#: Input names of exported networks, in `TaskNetwork.forward` order.
+INPUT_NAMES = ("input_ids", "attention_mask", "casing_ids")
+
+
+class Engine(Protocol):
+    backend: str
+    dtype: str
+    device: str
+
+    def __call__(
+        self, input_ids: np.ndarray, attention_mask: np.ndarray, casing_ids: np.ndarray | None
+    ) -> np.ndarray: ...
+
+
+class TorchEngine:
+    """The torch network: weights in `dtype` on CUDA; on the CPU bf16/fp16 run under autocast.
+
+    CPU autocast keeps LayerNorm and softmax in float32 and the weights in
+    float32 (the parity gate's reference is this very network), while the
+    matmuls run in bf16 on the CPU's native bf16 units.
+    """
+
+    backend = "torch"
+
+    def __init__(
+        self,
+        network: TaskNetwork,
+        device: torch.device,
+        dtype: torch.dtype,
+        lock: threading.Lock | None = None,
+    ) -> None:
+        self.network = network
+        self.torch_device = device
+        self.torch_dtype = dtype
+        self.device = str(device)
+        self.dtype = str(dtype).removeprefix("torch.")
+        self.autocast = device.type == "cpu" and dtype != torch.float32
+        self._lock: Any = lock if lock is not None and device.type == "cpu" else None
+
+    @torch.inference_mode()
+    def __call__(
+        self, input_ids: np.ndarray, attention_mask: np.ndarray, casing_ids: np.ndarray | None
+    ) -> np.ndarray:
+        device = self.torch_device
+        kwargs: dict[str, torch.Tensor] = {
+            "input_ids": torch.from_numpy(input_ids).to(device),
+            "attention_mask": torch.from_numpy(attention_mask).to(device),
+        }
+        if casing_ids is not None:
+            kwargs["casing_ids"] = torch.from_numpy(casing_ids).to(device)
+        with self._lock or contextlib.nullcontext():
+            with torch.autocast("cpu", dtype=self.torch_dtype, enabled=self.autocast):
+                out = self.network(**kwargs)
+            result: np.ndarray = out.float().cpu().numpy()
+        return result
+
+
+class OnnxEngine:
+    """An ONNX Runtime session on the CPU (float32 or dynamically quantized int8)."""
+
+    backend = "onnx"
+    device = "cpu"
+
+    def __init__(
+        self,
+        path: Path,
+        dtype: str,
+        threads: int,
+        lock: threading.Lock | None = None,
+        variant: str = "",
+    ) -> None:
+        import onnxruntime as ort
+
+        options = ort.SessionOptions()
+        options.intra_op_num_threads = threads
+        options.inter_op_num_threads = 1
+        options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        # No thread left spinning after a query: DuckDB and the other models get the cores.
+        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+        options.log_severity_level = 3
+        self.session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+        self.inputs = {i.name for i in self.session.get_inputs()}
+        self.path = path
+        self.dtype = dtype
+        self.variant = variant
+        self._lock: Any = lock
+
+    def __call__(
+        self, input_ids: np.ndarray, attention_mask: np.ndarray, casing_ids: np.ndarray | None
+    ) -> np.ndarray:
+        feeds = {"input_ids": input_ids, "attention_mask": attention_mask}
+        if "casing_ids" in self.inputs:
+            if casing_ids is None:
+                raise ValueError("this network needs casing_ids")
+            feeds["casing_ids"] = casing_ids
+        with self._lock or contextlib.nullcontext():
+            (out,) = self.session.run(None, feeds)
+        return np.asarray(out, dtype=np.float32)

@@ -1,0 +1,79 @@
+"""A configured model spec → a task model on its engine (the registry's one entry point)."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import torch
+
+from textlens.client.errors import ModelLoadError
+from textlens.server.inference.candidates import canonical_dtype
+from textlens.server.inference.selection import InferenceContext, Selection, select_cpu_engine
+from textlens.server.inference.threads import configure_threads, default_cache_dir
+from textlens.server.runtime.devices import dtype_name, resolve_device, resolve_dtype
+from textlens.server.runtime.loading import load_model
+from textlens.server.runtime.tasks import TASK_MODELS, TaskModel
+from textlens.server.settings import ModelSpec, RuntimeSettings
+from textlens.server.topics.network import TopicNetwork
+
+log = logging.getLogger(__name__)
+
+
+def inference_context(settings: RuntimeSettings | None = None) -> InferenceContext:
+    """The shared context of one runtime; also sets torch's thread count."""
+    settings = settings or RuntimeSettings()
+    cache_dir = Path(settings.cache_dir) if settings.cache_dir else default_cache_dir()
+    return InferenceContext(
+        cache_dir=cache_dir.expanduser(), threads=configure_threads(settings.threads)
+    )
+
+
+def load_task_model(spec: ModelSpec, context: InferenceContext) -> TaskModel:
+    """Load `spec` and put it on the engine its backend/dtype resolve to on this machine."""
+    device = resolve_device(spec.device)
+    if device.type == "cuda":
+        return _cuda_model(spec, device)
+    loaded = load_model(spec.source, spec.task, device, torch.float32, spec.max_length)
+    model = TASK_MODELS[spec.task](spec.name, loaded)
+    dtype = spec.dtype
+    topics = isinstance(loaded.network, TopicNetwork) and canonical_dtype(dtype) == "auto"
+    if topics:  # nearest-centroid labels flip near the boundaries at lower precision
+        dtype = "float32"
+    engine, selection = select_cpu_engine(model, spec.backend, dtype, context)
+    if topics:
+        selection.reason = (
+            "topic model: float32 only, so served topics are the fit's assignments; "
+            + selection.reason
+        )
+    loaded.engine, loaded.selection = engine, selection
+    log.info(
+        "model %s runs on %s/%s: %s",
+        spec.name,
+        selection.backend,
+        selection.dtype,
+        selection.reason,
+    )
+    return model
+
+
+def _cuda_model(spec: ModelSpec, device: torch.device) -> TaskModel:
+    dtype_asked = canonical_dtype(spec.dtype)
+    if spec.backend == "onnx" or dtype_asked == "int8":
+        raise ModelLoadError(
+            f"model {spec.name}: on CUDA textlens runs torch in float32/bfloat16/float16; "
+            "backend 'onnx' and dtype 'int8' are CPU paths (set device = 'cpu' for them)"
+        )
+    dtype = resolve_dtype(dtype_asked, device)
+    loaded = load_model(spec.source, spec.task, device, dtype, spec.max_length)
+    name = torch.cuda.get_device_name(device)
+    why = (
+        "as configured"
+        if dtype_asked != "auto"
+        else ("bf16 supported" if dtype == torch.bfloat16 else "no bf16 on this GPU, fp16")
+    )
+    loaded.selection = Selection(
+        "torch", dtype_name(dtype), "", f"torch/{dtype_name(dtype)} on CUDA ({name}): {why}"
+    )
+    log.info("model %s runs on torch/%s: %s", spec.name, dtype_name(dtype), loaded.selection.reason)
+    return TASK_MODELS[spec.task](spec.name, loaded)
