@@ -184,7 +184,8 @@ def main() -> int:
         config = Path(tmp) / "sentiment.toml"
         spec = specs[0]
         config.write_text(
-            f'[[models]]\nname = "{spec.name}"\ntask = "sentiment"\nsource = "{spec.source}"\n',
+            f'[[models]]\nname = "{spec.name}"\ntask = "sentiment"\nsource = "{spec.source}"\n'
+            f"sentences = {str(spec.sentences).lower()}\n",
             encoding="utf-8",
         )
         with ServerProcess(config) as server:

@@ -11,6 +11,8 @@ Example TOML:
     port = 50051
     registry = "./registry"       # `textlens train --register` models, hot-reloadable
     admin_token = "change-me"     # enables the ReloadModels admin RPC
+    threads = 0                   # compute threads; 0 = the cores this process may use
+    cache_dir = "/var/cache/textlens"  # ONNX exports + measured engine choices
 
     [[models]]
     name = "finance"
