@@ -48,7 +48,7 @@ def ruled_out(source: str, version: str) -> dict[str, str]:
     if gate.get("version") not in (None, version):
         return {}  # measured on another version of the weights
     return {
-        path: f"{path} left out by validation: {entry.get('why', 'ruled out')} ({directory / FILE})"
+        path: f"{path} left out by validation: {entry.get('why', 'ruled out')} ({FILE})"
         for path, entry in gate.get("paths", {}).items()
         if not entry.get("allowed", True)
     }
