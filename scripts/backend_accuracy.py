@@ -141,6 +141,7 @@ def main() -> int:
 
 
 def write_gates(results: dict[str, dict[str, Any]], deltas: dict[str, float]) -> None:
+    from textlens.server.inference.validation_gate import BASE_GATE_DIR
     from textlens.server.runtime.loading import builtin_models_dir
     from textlens.server.runtime.registry import ModelRegistry
     from textlens.server.settings import default_models
@@ -159,8 +160,9 @@ def write_gates(results: dict[str, dict[str, Any]], deltas: dict[str, float]) ->
     for model, paths in by_model.items():
         source = specs[model].source
         # builtin:minilm (the base encoder) lives in its own package: its gate goes to
-        # models/minilm/, where `validation_gate.ruled_out` looks for builtin names.
-        directory = builtin_models_dir() / source.removeprefix("builtin:")
+        # models/minilm-encoder/, where `validation_gate.model_directory` looks for it.
+        name = BASE_GATE_DIR if source == "builtin:minilm" else source.removeprefix("builtin:")
+        directory = builtin_models_dir() / name
         directory.mkdir(exist_ok=True)
         registry = ModelRegistry.load(
             [specs[model].model_copy(update={"backend": "torch", "dtype": "float32"})]

@@ -18,16 +18,21 @@ from typing import Any
 log = logging.getLogger(__name__)
 
 FILE = "validation_gate.json"
+#: `models/` folder of the base encoder's gate (a data folder: not an importable name).
+BASE_GATE_DIR = "minilm-encoder"
 
 
 def model_directory(source: str) -> Path | None:
     from textlens.server.runtime.loading import (
+        BASE_BUILTIN,
         BUILTIN_PREFIX,
         builtin_models_dir,
         resolve_directory,
     )
 
-    if source.startswith(BUILTIN_PREFIX):  # incl. the base encoder, whose files are elsewhere
+    if source == BASE_BUILTIN:  # its weights live in their own package; its gate lives here
+        return builtin_models_dir() / BASE_GATE_DIR
+    if source.startswith(BUILTIN_PREFIX):
         return builtin_models_dir() / source[len(BUILTIN_PREFIX) :]
     try:
         return resolve_directory(source)
