@@ -115,6 +115,11 @@ class ServerSettings(RuntimeSettings):
     max_message_bytes: int = Field(default=MAX_MESSAGE_BYTES, gt=0)
     #: Seconds in-flight requests get to finish after SIGTERM/SIGINT.
     grace_seconds: float = Field(default=10.0, ge=0)
+    #: Seconds health reports NOT_SERVING, listener still open, before the drain starts:
+    #: load balancers see it and stop sending before connections are refused.
+    drain_seconds: float = Field(default=2.0, ge=0)
+    #: RPCs in progress at once; more get RESOURCE_EXHAUSTED from gRPC (0 = no cap).
+    max_concurrent_rpcs: int = Field(default=256, ge=0)
     log_level: str = "INFO"
     log_format: Literal["text", "json"] = "text"
     #: Operator token for admin RPCs (ReloadModels); empty disables them.

@@ -14,14 +14,16 @@ from concurrent.futures import Future
 from dataclasses import dataclass
 from typing import Any
 
-from textlens.client.errors import InvalidInput, ShuttingDown, TooManyTexts, WrongTask
+from textlens.client.errors import InvalidInput, ShuttingDown, TextTooLong, TooManyTexts, WrongTask
 from textlens.client.results import TRUNCATIONS, ModelInfo
 from textlens.server.runtime.aspects import MAX_TARGET_CHARS, mentions
 from textlens.server.runtime.documents import combine, sentences
 from textlens.server.runtime.registry import ModelRegistry, ServedModel
-from textlens.server.runtime.tasks import EmbedModel
+from textlens.server.runtime.tasks import CHARS_PER_TOKEN_CAP, EmbedModel
 
 MAX_LABELS = 256
+#: Characters in one candidate label (a label is a class name, not a document).
+MAX_LABEL_CHARS = 200
 
 
 @dataclass
@@ -108,6 +110,8 @@ class Analyzer:
         deadline: float | None,
         options: dict[str, Any] | None = None,
     ) -> Submitted:
+        if truncation == "error":
+            _refuse_cheaply(model, inputs)
         return Submitted(model, model.batcher.submit(inputs, truncation, deadline, options))
 
     def sentiment(
@@ -261,6 +265,11 @@ class Analyzer:
             raise InvalidInput(f"{len(labels)} candidate labels; the limit is {MAX_LABELS}")
         if any(not label.strip() for label in labels):
             raise InvalidInput("candidate labels must not be empty")
+        longest = max(len(label) for label in labels)
+        if longest > MAX_LABEL_CHARS:
+            raise InvalidInput(
+                f"a candidate label has {longest} characters; the limit is {MAX_LABEL_CHARS}"
+            )
         if len(set(labels)) != len(labels):
             raise InvalidInput(f"candidate labels must be distinct: {labels}")
         if template and "{}" not in template:
@@ -286,3 +295,22 @@ class Analyzer:
 def deadline_in(seconds: float | None) -> float | None:
     """A monotonic deadline `seconds` from now (None stays None)."""
     return None if seconds is None else time.monotonic() + seconds
+
+
+def _refuse_cheaply(model: ServedModel, inputs: Sequence[Any]) -> None:
+    """Under `error`, refuse a text no tokenization could fit, before tokenizing it.
+
+    A text of more than `CHARS_PER_TOKEN_CAP` characters per allowed token is
+    refused by its length alone, so a request of a few multi-megabyte texts
+    costs microseconds instead of holding the model's worker for seconds.
+    """
+    limit = model.model.loaded.max_length
+    cap = limit * CHARS_PER_TOKEN_CAP
+    for i, item in enumerate(inputs):
+        text = item[0] if isinstance(item, tuple) else item
+        if len(text) > cap:
+            raise TextTooLong(
+                f"text #{i} of the request has {len(text)} characters; model {model.name} "
+                f"reads at most {limit} tokens (texts over {cap} characters are refused "
+                "without tokenizing). Shorten it or use truncation=truncate"
+            )

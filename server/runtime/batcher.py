@@ -122,7 +122,9 @@ class Batcher:
                 raise ShuttingDown(
                     f"model {self.model.name} is shutting down; retry on another server"
                 )
-            if self._queued_texts + n > self.max_queue_texts:
+            # An idle queue admits any job: a request larger than the limit (a 2,048-row
+            # DuckDB chunk under max_queue_texts = 1000) would otherwise be refused forever.
+            if self._queued_texts and self._queued_texts + n > self.max_queue_texts:
                 self.stats.rejected_overload += 1
                 raise Overloaded(
                     f"model {self.model.name} has {self._queued_texts} texts queued "

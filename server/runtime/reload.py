@@ -76,7 +76,7 @@ class Reloader:
             unknown = sorted(set(names) - set(specs))
             if unknown:
                 raise UnknownModel(
-                    f"models {unknown} are not registered in {self.settings.registry}; "
+                    f"models {unknown} are not registered in this server's registry; "
                     f"registered: {', '.join(sorted(specs)) or 'none'}"
                 )
             wanted = [specs[n] for n in (names or sorted(specs))]

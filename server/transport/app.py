@@ -37,7 +37,10 @@ def create_server(
     settings: ServerSettings, analyzer: Analyzer, reloader: Reloader | None = None
 ) -> tuple[grpc.aio.Server, int, health_aio.HealthServicer]:
     """An unstarted grpc.aio server bound to settings.host:port (port 0: any free port)."""
-    server = grpc.aio.server(options=channel_options(settings))
+    server = grpc.aio.server(
+        options=channel_options(settings),
+        maximum_concurrent_rpcs=settings.max_concurrent_rpcs or None,
+    )
     reloader = reloader or Reloader(analyzer.registry, settings)
     service = TextAnalysisService(analyzer, reloader, settings.admin_token)
     server.add_generic_rpc_handlers((generic_handler(service),))
@@ -120,10 +123,13 @@ async def serve(
     if watch is not None:
         watch.cancel()
     log.info(
-        "shutting down: health NOT_SERVING, %.1fs grace for in-flight requests",
+        "shutting down: health NOT_SERVING for %.1fs, then %.1fs grace for in-flight requests",
+        settings.drain_seconds,
         settings.grace_seconds,
     )
     await health.enter_graceful_shutdown()
+    # The listener stays open while load balancers notice; requests still get answers.
+    await asyncio.sleep(settings.drain_seconds)
     analyzer.closing = True
     await server.stop(settings.grace_seconds)
     await asyncio.to_thread(analyzer.close, settings.grace_seconds)

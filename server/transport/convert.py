@@ -7,9 +7,12 @@ from collections.abc import Sequence
 import numpy as np
 
 from textlens.client.results import ClassifyResult, Entity, ModelInfo, SentimentResult
+from textlens.server.transport.redact import public_source
 from textlens.v1 import textlens_pb2 as pb
 
 TRUNCATION_NAMES = {pb.TRUNCATION_TRUNCATE: "truncate", pb.TRUNCATION_ERROR: "error"}
+#: The vector encodings `Embed` answers in (unknown enum values are INVALID_ARGUMENT).
+VECTOR_DTYPES = frozenset({pb.VECTOR_DTYPE_FLOAT32, pb.VECTOR_DTYPE_FLOAT16})
 
 
 def truncation_of(value: int) -> str:
@@ -101,7 +104,7 @@ def models_response(infos: Sequence[ModelInfo]) -> pb.ListModelsResponse:
                 device=i.device,
                 dtype=i.dtype,
                 max_length=i.max_length,
-                source=i.source,
+                source=public_source(i.source),
                 is_default=i.is_default,
                 dim=i.dim,
                 backend=i.backend,

@@ -21,7 +21,9 @@ class InProcessServer:
 
     def __init__(self, registry: ModelRegistry, /, **settings: Any) -> None:
         self.registry = registry
-        merged: dict[str, Any] = {"host": "127.0.0.1", "port": 0, "models": []} | settings
+        # No load balancer watches a test server's health: no drain pause on stop.
+        defaults = {"host": "127.0.0.1", "port": 0, "models": [], "drain_seconds": 0.0}
+        merged: dict[str, Any] = defaults | settings
         self.settings = ServerSettings.model_validate(merged)
         self._loop = asyncio.new_event_loop()
         self._stop: asyncio.Event | None = None

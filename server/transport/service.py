@@ -24,6 +24,7 @@ from textlens.client.errors import InvalidInput, PermissionDenied, TextlensError
 from textlens.server.runtime.analyzer import Analyzer, Submitted
 from textlens.server.runtime.reload import Reloader
 from textlens.server.transport import convert
+from textlens.server.transport.redact import public_source, redact_paths
 from textlens.server.transport.status import status_for
 from textlens.v1 import textlens_pb2 as pb
 
@@ -132,6 +133,11 @@ class TextAnalysisService:
 
     async def Embed(self, request: pb.EmbedRequest, context: Any) -> pb.EmbedResponse:
         normalize = not request.skip_normalize
+        if request.dtype not in convert.VECTOR_DTYPES:
+            raise InvalidInput(
+                f"unknown vector dtype {int(request.dtype)}; use VECTOR_DTYPE_FLOAT32 (0) or "
+                "VECTOR_DTYPE_FLOAT16 (1)"
+            )
         sub = self.analyzer.embed(
             request.texts,
             request.model,
@@ -178,7 +184,7 @@ class TextAnalysisService:
                     name=o.name,
                     previous_version=o.previous_version,
                     version=o.version,
-                    source=o.source,
+                    source=public_source(o.source),
                 )
                 for o in outcomes
             ]
@@ -199,8 +205,11 @@ def _guarded(name: str, handler: Handler) -> Handler:
             return await handler(request, context)
         except TextlensError as exc:
             code = status_for(exc)
+            message = redact_paths(str(exc))
+            if message != str(exc):
+                log.info("%s: %s", name, exc)  # the full paths stay in the server log
             await context.abort(
-                code, str(exc), trailing_metadata=((ERROR_TRAILER, type(exc).__name__),)
+                code, message, trailing_metadata=((ERROR_TRAILER, type(exc).__name__),)
             )
         except asyncio.CancelledError:
             raise
@@ -208,7 +217,8 @@ def _guarded(name: str, handler: Handler) -> Handler:
             log.exception("%s failed", name)
             await context.abort(
                 grpc.StatusCode.INTERNAL,
-                f"{name} failed inside the server: {type(exc).__name__}: {exc}. "
+                f"{name} failed inside the server: {type(exc).__name__}: "
+                f"{redact_paths(str(exc))}. "
                 "This is a textlens bug; the server log has the traceback",
             )
         raise AssertionError("unreachable")  # pragma: no cover - abort raises

@@ -184,3 +184,52 @@ def test_queue_full_is_resource_exhausted(inprocess_server: Any) -> None:
     busy.join()
     waiting.join()
     assert srv.registry.models["sentiment-minilm"].batcher.stats.rejected_overload >= 2
+
+
+# --- issue 12 regressions -----------------------------------------------------------
+
+
+def test_huge_texts_under_error_are_refused_without_tokenizing(client: Client) -> None:
+    """Item 2: 8 x 4 MB under truncation=error answered at once, not after a 27 s tokenize."""
+    huge = ["word " * 800_000] * 8  # 4 MB each, one sentence: sentence mode cannot split it
+    started = time.monotonic()
+    with pytest.raises(TextTooLong, match="refused without tokenizing"):
+        client.sentiment(huge, truncation="error")
+    assert time.monotonic() - started < 5  # measured 27 s when the whole text was tokenized
+
+
+def test_a_request_larger_than_the_queue_limit_is_admitted_when_idle(
+    inprocess_server: Any,
+) -> None:
+    """Item 3: max_queue_texts = 4 refused a 5-text request on an idle server, forever."""
+    srv = inprocess_server({"max_queue_texts": 4})
+    with Client(srv.target, retries=0) as c:
+        assert len(c.sentiment([f"text {i} is fine" for i in range(5)])) == 5
+
+
+def test_embed_with_an_unknown_dtype_is_invalid_argument(stub: Any) -> None:
+    """Item 5: an unknown VectorDtype value was answered OK and echoed back."""
+    code, details, trailers = _code(lambda: stub.Embed(pb.EmbedRequest(texts=["a"], dtype=7)))
+    assert code == grpc.StatusCode.INVALID_ARGUMENT and "unknown vector dtype 7" in details
+    assert trailers["textlens-error"] == InvalidInput.__name__
+
+
+def test_candidate_labels_have_a_length_limit(client: Client) -> None:
+    """Item 9: a 1 MB label was turned into a hypothesis and encoded."""
+    with pytest.raises(InvalidInput, match="the limit is 200"):
+        client.classify(["x"], labels=["short", "y" * 1_000_000])
+
+
+def test_concurrent_rpcs_are_capped(inprocess_server: Any) -> None:
+    """Item 9: no cap on RPCs in progress; now `max_concurrent_rpcs` answers RESOURCE_EXHAUSTED."""
+    srv = inprocess_server(max_concurrent_rpcs=1)
+    busy = _occupy(srv.target, 2000)
+    try:
+        with grpc.insecure_channel(srv.target) as channel:
+            stub = pb_grpc.TextAnalysisStub(channel)
+            code, _, _ = _code(lambda: stub.Sentiment(pb.SentimentRequest(texts=["x"])))
+        assert code == grpc.StatusCode.RESOURCE_EXHAUSTED
+    finally:
+        busy.join()
+    with Client(srv.target, retries=0) as c:  # free again once the first RPC is done
+        assert len(c.sentiment(["fine"])) == 1

@@ -108,11 +108,11 @@ def test_reload_under_concurrent_load_swaps_without_failures(
         assert not errors, errors
         assert calls_before > 0 and counts["during"] > calls_before
         assert outcome.name == "topics" and outcome.changed and outcome.previous_version == old
-        assert outcome.source.endswith("/topics/v2")
+        assert outcome.source == "local:topics/v2"  # no server path (issue 12 item 4)
         assert before <= {"alpha", "beta", "gamma", "delta"} and before & {"alpha", "beta"}
         assert after and after <= {"gamma", "delta"}
         (info,) = admin.list_models()
-        assert info.version == outcome.version != old and info.source.endswith("/topics/v2")
+        assert info.version == outcome.version != old and info.source == "local:topics/v2"
         assert set(info.labels) == {"gamma", "delta"}
         # Nothing new registered: a second reload changes nothing.
         (again,) = admin.reload_models(["topics"], token=TOKEN)

@@ -1,4 +1,4 @@
-"""SIGTERM: health goes NOT_SERVING, in-flight requests finish, the process exits 0."""
+"""SIGTERM: health goes NOT_SERVING (listener still open), in-flight requests finish, exit 0."""
 
 from __future__ import annotations
 
@@ -41,3 +41,27 @@ def test_graceful_shutdown_finishes_in_flight_work(sig: int) -> None:
         pytest.raises(ServerUnavailable, match=server.target),
     ):
         c.sentiment(["anyone there?"])
+
+
+def test_health_goes_not_serving_before_the_listener_closes() -> None:
+    """Issue 12 item 7: load balancers must see NOT_SERVING while requests still get answers."""
+    import grpc
+    from grpc_health.v1 import health_pb2, health_pb2_grpc
+
+    server = ServerProcess(env={"TEXTLENS_DRAIN_SECONDS": "4"})
+    with grpc.insecure_channel(server.target) as channel:
+        health = health_pb2_grpc.HealthStub(channel)
+        request = health_pb2.HealthCheckRequest(service="textlens.v1.TextAnalysis")
+        assert health.Check(request, timeout=10).status == health_pb2.HealthCheckResponse.SERVING
+        server.proc.send_signal(signal.SIGTERM)
+        deadline = time.monotonic() + 4
+        status = health_pb2.HealthCheckResponse.SERVING
+        while time.monotonic() < deadline and status == health_pb2.HealthCheckResponse.SERVING:
+            status = health.Check(request, timeout=5).status
+            time.sleep(0.05)
+        assert status == health_pb2.HealthCheckResponse.NOT_SERVING
+        with Client(server.target, timeout=10, retries=0) as c:  # still answering while draining
+            (result,) = c.sentiment(["still here?"])
+            assert result is not None
+    assert server.stop(timeout=60) == 0
+    assert "NOT_SERVING for 4.0s" in server.output()
