@@ -51,19 +51,46 @@ def aspect_response(
     )
 
 
+#: Bytes per code unit of the encodings an offset unit counts in (code points: none).
+OFFSET_ENCODINGS: dict[int, tuple[str, int]] = {
+    pb.OFFSET_UNIT_UTF16: ("utf-16-le", 2),
+    pb.OFFSET_UNIT_UTF8_BYTE: ("utf-8", 1),
+}
+
+
+def _offsets(text: str, spans: Sequence[Entity], unit: int) -> list[tuple[int, int]]:
+    """(start, end) of each span in `unit`s: code points as they are, else encoded lengths."""
+    if unit == pb.OFFSET_UNIT_CODE_POINT or text.isascii() or not spans:
+        return [(e.start, e.end) for e in spans]
+    encoding, width = OFFSET_ENCODINGS[unit]
+
+    def at(i: int) -> int:
+        return len(text[:i].encode(encoding, errors="surrogatepass")) // width
+
+    return [(at(e.start), at(e.end)) for e in spans]
+
+
 def entities_response(
-    results: Sequence[list[Entity]], model: str, version: str
+    results: Sequence[list[Entity]],
+    model: str,
+    version: str,
+    texts: Sequence[str] = (),
+    unit: int = 0,
 ) -> pb.EntitiesResponse:
-    return pb.EntitiesResponse(
-        results=[
+    """`unit` (an OffsetUnit) other than code points needs the request's `texts`."""
+    out = []
+    for i, spans in enumerate(results):
+        where = _offsets(texts[i], spans, unit) if unit else [(e.start, e.end) for e in spans]
+        out.append(
             pb.EntitiesResult(
                 entities=[
-                    pb.Entity(text=e.text, label=e.label, start=e.start, end=e.end, score=e.score)
-                    for e in spans
+                    pb.Entity(text=e.text, label=e.label, start=s, end=t, score=e.score)
+                    for e, (s, t) in zip(spans, where, strict=True)
                 ]
             )
-            for spans in results
-        ],
+        )
+    return pb.EntitiesResponse(
+        results=out,
         model=model,
         model_version=version,
     )

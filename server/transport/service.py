@@ -123,13 +123,20 @@ class TextAnalysisService:
         return convert.aspect_response(await _wait(sub), sub.model.name, sub.model.version)
 
     async def Entities(self, request: pb.EntitiesRequest, context: Any) -> pb.EntitiesResponse:
+        if request.offsets not in (pb.OFFSET_UNIT_CODE_POINT, *convert.OFFSET_ENCODINGS):
+            raise InvalidInput(
+                f"unknown offset unit {int(request.offsets)}; use OFFSET_UNIT_CODE_POINT (0), "
+                "OFFSET_UNIT_UTF16 (1) or OFFSET_UNIT_UTF8_BYTE (2)"
+            )
         sub = self.analyzer.entities(
             request.texts,
             request.model,
             convert.truncation_of(request.truncation),
             _deadline(context),
         )
-        return convert.entities_response(await _wait(sub), sub.model.name, sub.model.version)
+        return convert.entities_response(
+            await _wait(sub), sub.model.name, sub.model.version, request.texts, request.offsets
+        )
 
     async def Embed(self, request: pb.EmbedRequest, context: Any) -> pb.EmbedResponse:
         normalize = not request.skip_normalize

@@ -209,3 +209,35 @@ def test_aspect_sentiment_bad_requests_are_invalid_argument(server: ServerProces
         assert first.mentioned and first.label == "positive"
         assert not second.mentioned and second.label == "" and not second.probabilities
         assert reply.model == "aspect-minilm" and len(reply.model_version) == 12
+
+
+def test_entity_offsets_in_utf16_and_utf8_units(server: ServerProcess) -> None:
+    """Issue 12 item 8: JavaScript/Java slice UTF-16 code units, Go/Rust bytes."""
+    import grpc
+
+    from textlens.v1 import textlens_pb2 as pb
+    from textlens.v1 import textlens_pb2_grpc as pb_grpc
+
+    text = "😀 Café owner Angela Merkel visited Zürich and Berlin."
+    with grpc.insecure_channel(server.target) as channel:
+        stub = pb_grpc.TextAnalysisStub(channel)
+        by_unit = {
+            unit: stub.Entities(pb.EntitiesRequest(texts=[text], offsets=unit), timeout=60)
+            .results[0]
+            .entities
+            for unit in (pb.OFFSET_UNIT_CODE_POINT, pb.OFFSET_UNIT_UTF16, pb.OFFSET_UNIT_UTF8_BYTE)
+        }
+        with pytest.raises(grpc.RpcError) as err:
+            stub.Entities(pb.EntitiesRequest(texts=[text], offsets=9), timeout=60)
+        assert err.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    points = by_unit[pb.OFFSET_UNIT_CODE_POINT]
+    assert any(e.text == "Berlin" for e in points)
+    utf16 = text.encode("utf-16-le")
+    utf8 = text.encode("utf-8")
+    for cp, u16, u8 in zip(
+        points, by_unit[pb.OFFSET_UNIT_UTF16], by_unit[pb.OFFSET_UNIT_UTF8_BYTE], strict=True
+    ):
+        assert text[cp.start : cp.end] == cp.text
+        assert utf16[2 * u16.start : 2 * u16.end].decode("utf-16-le") == cp.text
+        assert utf8[u8.start : u8.end].decode("utf-8") == cp.text
+        assert u16.start == cp.start + 1  # the emoji is two UTF-16 units, one code point

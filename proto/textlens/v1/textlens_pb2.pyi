@@ -12,12 +12,21 @@ class Truncation(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     TRUNCATION_TRUNCATE: _ClassVar[Truncation]
     TRUNCATION_ERROR: _ClassVar[Truncation]
 
+class OffsetUnit(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    OFFSET_UNIT_CODE_POINT: _ClassVar[OffsetUnit]
+    OFFSET_UNIT_UTF16: _ClassVar[OffsetUnit]
+    OFFSET_UNIT_UTF8_BYTE: _ClassVar[OffsetUnit]
+
 class VectorDtype(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     __slots__ = ()
     VECTOR_DTYPE_FLOAT32: _ClassVar[VectorDtype]
     VECTOR_DTYPE_FLOAT16: _ClassVar[VectorDtype]
 TRUNCATION_TRUNCATE: Truncation
 TRUNCATION_ERROR: Truncation
+OFFSET_UNIT_CODE_POINT: OffsetUnit
+OFFSET_UNIT_UTF16: OffsetUnit
+OFFSET_UNIT_UTF8_BYTE: OffsetUnit
 VECTOR_DTYPE_FLOAT32: VectorDtype
 VECTOR_DTYPE_FLOAT16: VectorDtype
 
@@ -100,14 +109,16 @@ class AspectSentimentResponse(_message.Message):
     def __init__(self, results: _Optional[_Iterable[_Union[AspectSentimentResult, _Mapping]]] = ..., model: _Optional[str] = ..., model_version: _Optional[str] = ...) -> None: ...
 
 class EntitiesRequest(_message.Message):
-    __slots__ = ("texts", "model", "truncation")
+    __slots__ = ("texts", "model", "truncation", "offsets")
     TEXTS_FIELD_NUMBER: _ClassVar[int]
     MODEL_FIELD_NUMBER: _ClassVar[int]
     TRUNCATION_FIELD_NUMBER: _ClassVar[int]
+    OFFSETS_FIELD_NUMBER: _ClassVar[int]
     texts: _containers.RepeatedScalarFieldContainer[str]
     model: str
     truncation: Truncation
-    def __init__(self, texts: _Optional[_Iterable[str]] = ..., model: _Optional[str] = ..., truncation: _Optional[_Union[Truncation, str]] = ...) -> None: ...
+    offsets: OffsetUnit
+    def __init__(self, texts: _Optional[_Iterable[str]] = ..., model: _Optional[str] = ..., truncation: _Optional[_Union[Truncation, str]] = ..., offsets: _Optional[_Union[OffsetUnit, str]] = ...) -> None: ...
 
 class Entity(_message.Message):
     __slots__ = ("text", "label", "start", "end", "score")
