@@ -118,6 +118,10 @@ class ServerSettings(RuntimeSettings):
     #: Seconds health reports NOT_SERVING, listener still open, before the drain starts:
     #: load balancers see it and stop sending before connections are refused.
     drain_seconds: float = Field(default=2.0, ge=0)
+    #: Prometheus /metrics on this port (0 = any free port; unset = no metrics endpoint),
+    #: bound to `metrics_host`.
+    metrics_port: int | None = Field(default=None, ge=0, le=65535)
+    metrics_host: str = "127.0.0.1"
     #: RPCs in progress at once; more get RESOURCE_EXHAUSTED from gRPC (0 = no cap).
     max_concurrent_rpcs: int = Field(default=256, ge=0)
     log_level: str = "INFO"

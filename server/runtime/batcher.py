@@ -73,8 +73,10 @@ class BatchStats:
     #: Jobs whose caller gave up (gRPC cancellation, deadline) before they ran.
     cancelled: int = 0
     rejected_overload: int = 0
+    #: Seconds spent in forward passes (Prometheus: tokens/s and utilisation).
+    forward_seconds: float = 0.0
 
-    def snapshot(self) -> dict[str, int]:
+    def snapshot(self) -> dict[str, float]:
         return dict(self.__dict__)
 
 
@@ -229,6 +231,7 @@ class Batcher:
             if not chunk:
                 continue
             batch = [encoded[id(live[j])][i] for j, i in chunk]
+            forward_started = time.perf_counter()
             try:
                 outs = self.model.forward(batch)
             except Exception as exc:
@@ -238,6 +241,7 @@ class Batcher:
                     failed.add(j)
                 continue
             self.stats.forward_passes += 1
+            self.stats.forward_seconds += time.perf_counter() - forward_started
             longest = max(e.length for e in batch)
             self.stats.padded_tokens += longest * len(batch)
             self.stats.real_tokens += sum(e.length for e in batch)

@@ -9,6 +9,7 @@ import signal
 import sys
 import time
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
@@ -20,6 +21,9 @@ from textlens.server.runtime.registry import ModelRegistry
 from textlens.server.runtime.reload import Reloader, served_specs
 from textlens.server.settings import ServerSettings
 from textlens.server.transport.service import SERVICE_NAME, TextAnalysisService, generic_handler
+
+if TYPE_CHECKING:
+    from textlens.server.transport.metrics import ServerMetrics
 
 log = logging.getLogger(__name__)
 
@@ -34,7 +38,10 @@ def channel_options(settings: ServerSettings) -> list[tuple[str, int]]:
 
 
 def create_server(
-    settings: ServerSettings, analyzer: Analyzer, reloader: Reloader | None = None
+    settings: ServerSettings,
+    analyzer: Analyzer,
+    reloader: Reloader | None = None,
+    metrics: ServerMetrics | None = None,
 ) -> tuple[grpc.aio.Server, int, health_aio.HealthServicer]:
     """An unstarted grpc.aio server bound to settings.host:port (port 0: any free port)."""
     server = grpc.aio.server(
@@ -43,7 +50,7 @@ def create_server(
     )
     reloader = reloader or Reloader(analyzer.registry, settings)
     service = TextAnalysisService(analyzer, reloader, settings.admin_token)
-    server.add_generic_rpc_handlers((generic_handler(service),))
+    server.add_generic_rpc_handlers((generic_handler(service, metrics),))
     health = health_aio.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health, server)
     reflection.enable_server_reflection(
@@ -91,7 +98,13 @@ async def serve(
     )
     await asyncio.to_thread(warm_up, analyzer)
     reloader = Reloader(registry, settings)
-    server, port, health = create_server(settings, analyzer, reloader)
+    metrics = None
+    if settings.metrics_port is not None:
+        from textlens.server.transport.metrics import ServerMetrics
+
+        metrics = ServerMetrics(registry)
+        metrics.start(settings.metrics_host, settings.metrics_port)
+    server, port, health = create_server(settings, analyzer, reloader, metrics)
     await server.start()
     await health.set("", health_pb2.HealthCheckResponse.SERVING)
     await health.set(SERVICE_NAME, health_pb2.HealthCheckResponse.SERVING)
@@ -133,5 +146,7 @@ async def serve(
     analyzer.closing = True
     await server.stop(settings.grace_seconds)
     await asyncio.to_thread(analyzer.close, settings.grace_seconds)
+    if metrics is not None:
+        metrics.stop()
     log.info("stopped")
     sys.stdout.flush()

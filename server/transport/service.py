@@ -15,7 +15,7 @@ import hmac
 import logging
 import time
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import grpc
 from google.protobuf.message import DecodeError, Message
@@ -27,6 +27,9 @@ from textlens.server.transport import convert
 from textlens.server.transport.redact import public_source, redact_paths
 from textlens.server.transport.status import status_for
 from textlens.v1 import textlens_pb2 as pb
+
+if TYPE_CHECKING:
+    from textlens.server.transport.metrics import ServerMetrics
 
 log = logging.getLogger(__name__)
 
@@ -201,8 +204,10 @@ class TextAnalysisService:
 Handler = Callable[[Any, Any], Awaitable[Message]]
 
 
-def _guarded(name: str, handler: Handler) -> Handler:
+def _guarded(name: str, handler: Handler, metrics: ServerMetrics | None = None) -> Handler:
     async def call(request: Any, context: grpc.aio.ServicerContext[Any, Any]) -> Message:
+        started = time.perf_counter()
+        outcome = "OK"
         try:
             if isinstance(request, BadRequest):
                 raise InvalidInput(
@@ -212,6 +217,7 @@ def _guarded(name: str, handler: Handler) -> Handler:
             return await handler(request, context)
         except TextlensError as exc:
             code = status_for(exc)
+            outcome = code.name
             message = redact_paths(str(exc))
             if message != str(exc):
                 log.info("%s: %s", name, exc)  # the full paths stay in the server log
@@ -219,8 +225,10 @@ def _guarded(name: str, handler: Handler) -> Handler:
                 code, message, trailing_metadata=((ERROR_TRAILER, type(exc).__name__),)
             )
         except asyncio.CancelledError:
+            outcome = "CANCELLED"
             raise
         except Exception as exc:
+            outcome = "INTERNAL"
             log.exception("%s failed", name)
             await context.abort(
                 grpc.StatusCode.INTERNAL,
@@ -228,18 +236,23 @@ def _guarded(name: str, handler: Handler) -> Handler:
                 f"{redact_paths(str(exc))}. "
                 "This is a textlens bug; the server log has the traceback",
             )
+        finally:
+            if metrics is not None:
+                metrics.observe(name, request, outcome, time.perf_counter() - started)
         raise AssertionError("unreachable")  # pragma: no cover - abort raises
 
     return call
 
 
-def generic_handler(service: TextAnalysisService) -> grpc.GenericRpcHandler:
+def generic_handler(
+    service: TextAnalysisService, metrics: ServerMetrics | None = None
+) -> grpc.GenericRpcHandler:
     """The method table of TextAnalysis, with tolerant request parsing and one error path."""
     handlers: dict[str, grpc.RpcMethodHandler[Any, Any]] = {}
     for method in SERVICE.methods:
         request_cls = getattr(pb, method.input_type.name)
         handlers[method.name] = grpc.unary_unary_rpc_method_handler(
-            _guarded(method.name, getattr(service, method.name)),
+            _guarded(method.name, getattr(service, method.name), metrics),
             request_deserializer=tolerant_parser(request_cls),
             response_serializer=lambda message: message.SerializeToString(),
         )

@@ -1,0 +1,78 @@
+"""Prometheus /metrics, scraped over real HTTP from a real server: the counters move."""
+
+from __future__ import annotations
+
+import re
+import socket
+import urllib.request
+from typing import Any
+
+import pytest
+
+from textlens.client import Client
+from textlens.client.errors import UnknownModel
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def scrape(port: int) -> dict[str, float]:
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=10) as response:
+        assert response.status == 200
+        text = response.read().decode()
+    samples = {}
+    for line in text.splitlines():
+        match = re.match(r"^([a-z_]+(?:\{[^}]*\})?) ([0-9.e+-]+)$", line)
+        if match:
+            samples[match.group(1)] = float(match.group(2))
+    return samples
+
+
+def value(samples: dict[str, float], name: str, **labels: str) -> float:
+    """Sum of the samples of `name` whose labels include `labels`."""
+    total = 0.0
+    for key, v in samples.items():
+        metric, _, rest = key.partition("{")
+        if metric != name:
+            continue
+        if all(f'{k}="{val}"' in rest for k, val in labels.items()):
+            total += v
+    return total
+
+
+def test_metrics_count_requests_texts_errors_and_forward_passes(inprocess_server: Any) -> None:
+    port = free_port()
+    srv = inprocess_server(metrics_port=port)
+    before = scrape(port)
+    with Client(srv.target, retries=0) as c:
+        c.sentiment(["great", "awful", "fine"])
+        with pytest.raises(UnknownModel):
+            c.sentiment(["x"], model="no-such-model")
+    after = scrape(port)
+    ok = dict(rpc="Sentiment", code="OK")
+    assert (
+        value(after, "textlens_requests_total", **ok)
+        == value(before, "textlens_requests_total", **ok) + 1
+    )
+    bad = dict(rpc="Sentiment", model="no-such-model", code="INVALID_ARGUMENT")
+    assert value(after, "textlens_requests_total", **bad) == 1
+    assert (
+        value(after, "textlens_texts_total", rpc="Sentiment")
+        - value(before, "textlens_texts_total", rpc="Sentiment")
+        == 4
+    )
+    assert value(after, "textlens_request_seconds_count", rpc="Sentiment") >= 2
+    model = dict(model="sentiment-minilm")
+    assert value(after, "textlens_forward_passes_total", **model) > value(
+        before, "textlens_forward_passes_total", **model
+    )
+    assert value(after, "textlens_real_tokens_total", **model) <= value(
+        after, "textlens_padded_tokens_total", **model
+    )
+    assert value(after, "textlens_forward_seconds_total", **model) > 0
+    assert value(after, "textlens_model_info", model="sentiment-minilm") == 1
+    assert value(after, "textlens_queue_texts", **model) == 0
