@@ -128,6 +128,10 @@ class ServerSettings(RuntimeSettings):
     log_format: Literal["text", "json"] = "text"
     #: Operator token for admin RPCs (ReloadModels); empty disables them.
     admin_token: str = ""
+    #: Tokens that may call the data RPCs and ListModels (`authorization: Bearer <token>`);
+    #: the admin token may too. Empty: data RPCs are open (bind to 127.0.0.1 then).
+    #: Env: TEXTLENS_READ_TOKENS='["t1", "t2"]'. Health and reflection stay open.
+    read_tokens: list[str] = Field(default_factory=list)
     #: Model registry directory (`textlens train --register`): each registered model is
     #: served at its current version, next to `models`; ReloadModels picks up new ones.
     registry: Path | None = None

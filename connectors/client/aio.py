@@ -18,7 +18,12 @@ import grpc
 import grpc.aio
 
 from textlens.client import convert, errors
-from textlens.client.channel import ChannelOption, create_aio_channel, text_analysis_stub
+from textlens.client.channel import (
+    ChannelOption,
+    create_aio_channel,
+    resolve_token,
+    text_analysis_stub,
+)
 from textlens.client.convert import Job, Matrix, Vector, VectorDtype
 from textlens.client.health import UNHEALTHY_CODES, check_request, health_modules, is_serving
 from textlens.client.limits import (
@@ -59,11 +64,13 @@ class AsyncClient:
         credentials: grpc.ChannelCredentials | None = None,
         options: Sequence[ChannelOption] = (),
         batch_size: int = DEFAULT_BATCH_SIZE,
+        token: str | None = None,
     ) -> None:
         self._settings = Settings.create(
             target, timeout=timeout, retries=retries, backoff=backoff, batch_size=batch_size
         )
         self._retry = RetryPolicy(retries=self._settings.retries, backoff=self._settings.backoff)
+        self._token = resolve_token(token)
         self._credentials = credentials
         self._options = tuple(options)
         self._channel: grpc.aio.Channel | None = None
@@ -216,7 +223,7 @@ class AsyncClient:
             raise errors.TextlensError(f"this textlens AsyncClient ({self.target}) is closed")
         if self._channel is None:
             self._channel = create_aio_channel(
-                self.target, credentials=self._credentials, options=self._options
+                self.target, credentials=self._credentials, options=self._options, token=self._token
             )
             self._stub = text_analysis_stub(self._channel)
         return self._channel

@@ -16,6 +16,10 @@ import grpc.aio
 from textlens.client.limits import DEFAULT_TARGET, MAX_MESSAGE_BYTES, TARGET_ENV
 from textlens.v1 import textlens_pb2_grpc as pb_grpc
 
+#: Where the read token comes from when a client is given none.
+TOKEN_ENV = "TEXTLENS_TOKEN"
+AUTHORIZATION = "authorization"
+
 #: A gRPC channel option: (name, value).
 ChannelOption = tuple[str, Any]
 
@@ -42,17 +46,54 @@ def channel_options(extra: Sequence[ChannelOption] = ()) -> list[ChannelOption]:
     return list(merged.items())
 
 
+def resolve_token(token: str | None = None) -> str:
+    """The read token: `token`, else $TEXTLENS_TOKEN, else none."""
+    return (token if token is not None else os.environ.get(TOKEN_ENV, "")).strip()
+
+
+def _with_token(details: Any, token: str) -> Any:
+    """`details` with `authorization: Bearer <token>`, unless the call set its own (admin)."""
+    metadata = list(details.metadata or ())
+    if not any(key == AUTHORIZATION for key, _ in metadata):
+        metadata.append((AUTHORIZATION, f"Bearer {token}"))
+    return details._replace(metadata=metadata)
+
+
+class _TokenInterceptor(grpc.UnaryUnaryClientInterceptor):
+    """Sends the token on every call (plaintext channels carry no call credentials)."""
+
+    def __init__(self, token: str) -> None:
+        self.token = token
+
+    def intercept_unary_unary(self, continuation: Any, details: Any, request: Any) -> Any:
+        return continuation(_with_token(details, self.token), request)
+
+
+class _AioTokenInterceptor(grpc.aio.UnaryUnaryClientInterceptor):
+    def __init__(self, token: str) -> None:
+        self.token = token
+
+    async def intercept_unary_unary(self, continuation: Any, details: Any, request: Any) -> Any:
+        return await continuation(_with_token(details, self.token), request)
+
+
 def create_channel(
     target: str,
     *,
     credentials: grpc.ChannelCredentials | None = None,
     options: Sequence[ChannelOption] = (),
+    token: str = "",
 ) -> grpc.Channel:
-    """A blocking channel; secure (TLS) when `credentials` is given, plaintext otherwise."""
+    """A blocking channel; secure (TLS) when `credentials` is given, plaintext otherwise.
+
+    With `token`, every call carries `authorization: Bearer <token>`.
+    """
     opts = channel_options(options)
     if credentials is not None:
-        return grpc.secure_channel(target, credentials, options=opts)
-    return grpc.insecure_channel(target, options=opts)
+        channel = grpc.secure_channel(target, credentials, options=opts)
+    else:
+        channel = grpc.insecure_channel(target, options=opts)
+    return grpc.intercept_channel(channel, _TokenInterceptor(token)) if token else channel
 
 
 def create_aio_channel(
@@ -60,12 +101,14 @@ def create_aio_channel(
     *,
     credentials: grpc.ChannelCredentials | None = None,
     options: Sequence[ChannelOption] = (),
+    token: str = "",
 ) -> grpc.aio.Channel:
     """An asyncio channel, same rules as `create_channel`. Call it inside the running loop."""
     opts = channel_options(options)
+    interceptors = [_AioTokenInterceptor(token)] if token else None
     if credentials is not None:
-        return grpc.aio.secure_channel(target, credentials, options=opts)
-    return grpc.aio.insecure_channel(target, options=opts)
+        return grpc.aio.secure_channel(target, credentials, options=opts, interceptors=interceptors)
+    return grpc.aio.insecure_channel(target, options=opts, interceptors=interceptors)
 
 
 def text_analysis_stub(channel: grpc.Channel | grpc.aio.Channel) -> Any:

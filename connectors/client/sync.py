@@ -17,7 +17,7 @@ from typing import Any, TypeVar
 import grpc
 
 from textlens.client import convert, errors
-from textlens.client.channel import ChannelOption, create_channel, text_analysis_stub
+from textlens.client.channel import ChannelOption, create_channel, resolve_token, text_analysis_stub
 from textlens.client.convert import Job, Matrix, Vector, VectorDtype
 from textlens.client.health import UNHEALTHY_CODES, check_request, health_modules, is_serving
 from textlens.client.limits import (
@@ -61,13 +61,17 @@ class Client:
         credentials: grpc.ChannelCredentials | None = None,
         options: Sequence[ChannelOption] = (),
         batch_size: int = DEFAULT_BATCH_SIZE,
+        token: str | None = None,
     ) -> None:
         self._settings = Settings.create(
             target, timeout=timeout, retries=retries, backoff=backoff, batch_size=batch_size
         )
         self._retry = RetryPolicy(retries=self._settings.retries, backoff=self._settings.backoff)
         self._channel = create_channel(
-            self._settings.target, credentials=credentials, options=options
+            self._settings.target,
+            credentials=credentials,
+            options=options,
+            token=resolve_token(token),
         )
         self._stub: Any = text_analysis_stub(self._channel)
         self._health_check: Callable[..., Any] | None = None

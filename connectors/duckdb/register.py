@@ -158,7 +158,11 @@ class Registration:
 
 
 def choose_backend(
-    target: str | None, mode: Mode, config: str | Path | None, timeout: float
+    target: str | None,
+    mode: Mode,
+    config: str | Path | None,
+    timeout: float,
+    token: str | None = None,
 ) -> Backend:
     """The backend `register` uses for these arguments (see `register`)."""
     if mode not in ("auto", "embedded", "remote"):
@@ -169,7 +173,7 @@ def choose_backend(
             raise ValueError("config= configures the embedded runtime; a server has its own")
         from textlens.connectors.duckdb.remote import RemoteBackend
 
-        return RemoteBackend.connect(target, timeout=timeout)
+        return RemoteBackend.connect(target, timeout=timeout, token=token)
     if target:
         raise ValueError(f"target={target!r} contradicts mode='embedded'")
     from textlens.connectors.duckdb.embedded import EmbeddedBackend
@@ -189,6 +193,7 @@ def register(
     prefix: str = "",
     timeout: float = DEFAULT_TIMEOUT,
     cache: ResultCache | None = None,
+    token: str | None = None,
 ) -> Registration:
     """Register the textlens SQL functions on `con`; returns the handle with `stats()`.
 
@@ -206,6 +211,8 @@ def register(
     * `prefix` is put before every function name (`prefix="tl_"` -> `tl_sentiment`).
     * `timeout` is each remote chunk's deadline in seconds, retries included.
     * `cache` shares a `ResultCache` between registrations (default: a new one).
+    * `token` is sent with every remote call (default $TEXTLENS_TOKEN) to a server
+      started with `read_tokens`.
     """
     if truncation not in TRUNCATIONS:
         raise ValueError(f"truncation must be one of {TRUNCATIONS}, not {truncation!r}")
@@ -217,7 +224,7 @@ def register(
         raise ValueError(f"models= keys are {', '.join(MODEL_KEYS)}; unknown: {sorted(unknown)}")
     owns_backend = backend is None
     if backend is None:
-        backend = choose_backend(target, mode, config, timeout)
+        backend = choose_backend(target, mode, config, timeout, token)
     try:
         engine = Engine(
             backend,

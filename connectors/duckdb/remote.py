@@ -75,13 +75,21 @@ class RemoteBackend:
 
     @classmethod
     def connect(
-        cls, target: str | None = None, *, timeout: float = 120.0, retries: int = 4
+        cls,
+        target: str | None = None,
+        *,
+        timeout: float = 120.0,
+        retries: int = 4,
+        token: str | None = None,
     ) -> RemoteBackend:
-        """A backend with its own client for `target` (None: $TEXTLENS_TARGET)."""
+        """A backend with its own client for `target` (None: $TEXTLENS_TARGET); `token`
+        (None: $TEXTLENS_TOKEN) goes with every call."""
         from textlens.client import Client
 
         def new_client() -> Client:
-            return Client(target, timeout=timeout, retries=retries, options=RECONNECT_OPTIONS)
+            return Client(
+                target, timeout=timeout, retries=retries, options=RECONNECT_OPTIONS, token=token
+            )
 
         return cls(new_client(), owns=True, reconnect=new_client)
 

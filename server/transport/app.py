@@ -49,7 +49,7 @@ def create_server(
         maximum_concurrent_rpcs=settings.max_concurrent_rpcs or None,
     )
     reloader = reloader or Reloader(analyzer.registry, settings)
-    service = TextAnalysisService(analyzer, reloader, settings.admin_token)
+    service = TextAnalysisService(analyzer, reloader, settings.admin_token, settings.read_tokens)
     server.add_generic_rpc_handlers((generic_handler(service, metrics),))
     health = health_aio.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health, server)

@@ -14,7 +14,7 @@ import asyncio
 import hmac
 import logging
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 import grpc
@@ -67,7 +67,9 @@ async def _wait(submitted: Submitted) -> Any:
     return await asyncio.wrap_future(submitted.future)
 
 
-def check_operator(context: Any, admin_token: str, method: str) -> None:
+def check_operator(
+    context: Any, admin_token: str, method: str, readers: Sequence[bytes] = ()
+) -> None:
     """Let an admin RPC through only with the server's operator token.
 
     PERMISSION_DENIED while admin RPCs are disabled (no token configured), so
@@ -79,30 +81,73 @@ def check_operator(context: Any, admin_token: str, method: str) -> None:
             f"{method} is disabled on this server: admin RPCs need an operator token; "
             "start the server with TEXTLENS_ADMIN_TOKEN (or [server] admin_token) set"
         )
-    sent = ""
-    for key, value in context.invocation_metadata() or ():
-        if key == AUTH_METADATA:
-            sent = value.decode() if isinstance(value, bytes) else str(value)
-    scheme, _, token = sent.partition(" ")
-    if scheme.lower() != "bearer" or not token:
+    token = bearer_token(context)
+    if not token:
         raise Unauthenticated(
             f"{method} needs the operator token as call metadata "
             f"'{AUTH_METADATA}: Bearer <token>' (Client.reload_models(token=...) or "
             "$TEXTLENS_ADMIN_TOKEN)"
         )
-    if not hmac.compare_digest(token.strip().encode(), admin_token.encode()):
+    if not hmac.compare_digest(token.encode(), admin_token.encode()):
+        if any(hmac.compare_digest(token.encode(), r) for r in readers):
+            raise PermissionDenied(f"{method} needs the operator token; this token may only read")
         raise Unauthenticated(f"{method}: the operator token is wrong")
+
+
+def bearer_token(context: Any) -> str:
+    """The token of `authorization: Bearer <token>` call metadata, or ''."""
+    sent = ""
+    for key, value in context.invocation_metadata() or ():
+        if key == AUTH_METADATA:
+            sent = value.decode() if isinstance(value, bytes) else str(value)
+    scheme, _, token = sent.partition(" ")
+    return token.strip() if scheme.lower() == "bearer" else ""
+
+
+def check_reader(context: Any, tokens: Sequence[bytes], method: str) -> None:
+    """With read tokens configured, a data RPC needs one of them (or the admin token).
+
+    Every configured token is compared, each in constant time, so the time
+    taken does not say which token, or how much of one, matched.
+    """
+    if not tokens:
+        return
+    token = bearer_token(context)
+    if not token:
+        raise Unauthenticated(
+            f"{method} needs a token: this server requires call metadata "
+            f"'{AUTH_METADATA}: Bearer <token>' (Client(token=...), register(con, target, "
+            "token=...) or $TEXTLENS_TOKEN)"
+        )
+    sent = token.encode()
+    matched = False
+    for known in tokens:
+        matched |= hmac.compare_digest(sent, known)
+    if not matched:
+        raise Unauthenticated(f"{method}: the token is not one this server accepts")
+
+
+#: RPCs open to every caller whatever the tokens (ReloadModels checks the admin token).
+UNGUARDED = frozenset({"ReloadModels"})
 
 
 class TextAnalysisService:
     """One coroutine per RPC; each converts, calls the analyzer, converts back."""
 
     def __init__(
-        self, analyzer: Analyzer, reloader: Reloader | None = None, admin_token: str = ""
+        self,
+        analyzer: Analyzer,
+        reloader: Reloader | None = None,
+        admin_token: str = "",
+        read_tokens: Sequence[str] = (),
     ) -> None:
         self.analyzer = analyzer
         self.reloader = reloader
         self.admin_token = admin_token
+        readers = [t for t in read_tokens if t]
+        self.read_tokens = [
+            t.encode() for t in readers + ([admin_token] if readers and admin_token else [])
+        ]
 
     async def Sentiment(self, request: pb.SentimentRequest, context: Any) -> pb.SentimentResponse:
         sub = self.analyzer.sentiment(
@@ -184,7 +229,7 @@ class TextAnalysisService:
     async def ReloadModels(
         self, request: pb.ReloadModelsRequest, context: Any
     ) -> pb.ReloadModelsResponse:
-        check_operator(context, self.admin_token, "ReloadModels")
+        check_operator(context, self.admin_token, "ReloadModels", self.read_tokens)
         if self.reloader is None:
             raise PermissionDenied("this server cannot reload models (no reloader configured)")
         outcomes = await asyncio.to_thread(self.reloader.reload, list(request.names))
@@ -204,7 +249,12 @@ class TextAnalysisService:
 Handler = Callable[[Any, Any], Awaitable[Message]]
 
 
-def _guarded(name: str, handler: Handler, metrics: ServerMetrics | None = None) -> Handler:
+def _guarded(
+    name: str,
+    handler: Handler,
+    metrics: ServerMetrics | None = None,
+    service: TextAnalysisService | None = None,
+) -> Handler:
     async def call(request: Any, context: grpc.aio.ServicerContext[Any, Any]) -> Message:
         started = time.perf_counter()
         outcome = "OK"
@@ -214,6 +264,8 @@ def _guarded(name: str, handler: Handler, metrics: ServerMetrics | None = None) 
                     f"the {request.message_type} could not be parsed ({request.error}); "
                     "strings must be valid UTF-8"
                 )
+            if name not in UNGUARDED and service is not None:
+                check_reader(context, service.read_tokens, name)
             return await handler(request, context)
         except TextlensError as exc:
             code = status_for(exc)
@@ -252,7 +304,7 @@ def generic_handler(
     for method in SERVICE.methods:
         request_cls = getattr(pb, method.input_type.name)
         handlers[method.name] = grpc.unary_unary_rpc_method_handler(
-            _guarded(method.name, getattr(service, method.name), metrics),
+            _guarded(method.name, getattr(service, method.name), metrics, service),
             request_deserializer=tolerant_parser(request_cls),
             response_serializer=lambda message: message.SerializeToString(),
         )
