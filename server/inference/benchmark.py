@@ -113,21 +113,6 @@ def aspect_pairs(rows: Sequence[str]) -> list[tuple[str, str]]:
     return pairs
 
 
-class BenchProbe(Probe):
-    """The benchmark's rows in place of the probe set (same batching and decoding)."""
-
-    def __init__(self, model: TaskModel, inputs: Sequence[Any]) -> None:
-        self.model = model
-        self.inputs = list(inputs)
-        self.encoded = model.encode(self.inputs, "truncate")
-        order = sorted(range(len(self.encoded)), key=lambda i: self.encoded[i].length)
-        self.batches = [order[i : i + 64] for i in range(0, len(order), 64)]
-        self.tokens = sum(e.length for e in self.encoded)
-
-    def padded_tokens(self) -> int:
-        return sum(len(b) * max(self.encoded[i].length for i in b) for b in self.batches)
-
-
 def bench_model(
     spec: ModelSpec, rows: Sequence[str], threads: int, peaks: dict[str, float]
 ) -> list[dict[str, Any]]:
@@ -136,7 +121,7 @@ def bench_model(
     load_seconds = time.perf_counter() - started
     model = TASK_MODELS[spec.task](spec.name, loaded)
     inputs: Sequence[Any] = aspect_pairs(rows) if spec.task == "aspect" else rows
-    probe = BenchProbe(model, inputs)
+    probe = Probe(model, inputs)
     padded = probe.padded_tokens()
     per_token = flops_per_token(model, padded / max(1, len(probe.encoded)))
     candidates, _ = cpu_candidates("auto", "auto", cpu_info())

@@ -32,16 +32,20 @@ class ProbeRun:
 class Probe:
     """The probe set encoded once for one task model, in length-sorted batches."""
 
-    def __init__(self, model: TaskModel, limit: int | None = None) -> None:
-        inputs: Sequence[Any] = probe_pairs() if model.task == "aspect" else probe_texts()
-        if limit is not None:
-            inputs = inputs[:limit]
+    def __init__(self, model: TaskModel, inputs: Sequence[Any] | None = None) -> None:
+        """Over the packaged probe set, or `inputs` (the benchmark's rows)."""
+        if inputs is None:
+            inputs = probe_pairs() if model.task == "aspect" else probe_texts()
         self.model = model
         self.inputs = list(inputs)
         self.encoded = model.encode(self.inputs, "truncate")
         order = sorted(range(len(self.encoded)), key=lambda i: self.encoded[i].length)
         self.batches = [order[i : i + PROBE_BATCH] for i in range(0, len(order), PROBE_BATCH)]
         self.tokens = sum(e.length for e in self.encoded)
+
+    def padded_tokens(self) -> int:
+        """Tokens the batches compute, padding included."""
+        return sum(len(b) * max(self.encoded[i].length for i in b) for b in self.batches)
 
     @property
     def kind(self) -> str:
