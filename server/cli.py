@@ -277,6 +277,10 @@ def build_parser() -> argparse.ArgumentParser:
     from textlens.superset_plugin.cli import add_superset_parser
 
     add_superset_parser(sub)
+
+    from textlens.server.transport.token_cli import add_token_parser
+
+    add_token_parser(sub)
     return parser
 
 

@@ -17,6 +17,9 @@ class JsonFormatter(logging.Formatter):
             "logger": record.name,
             "msg": record.getMessage(),
         }
+        access = getattr(record, "access", None)  # the access log's fields, top-level
+        if isinstance(access, dict):
+            entry.update(access)
         if record.exc_info:
             entry["exc"] = self.formatException(record.exc_info)
         return json.dumps(entry, ensure_ascii=False)

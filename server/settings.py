@@ -11,6 +11,9 @@ Example TOML:
     port = 50051
     registry = "./registry"       # `textlens train --register` models, hot-reloadable
     admin_token = "change-me"     # enables the ReloadModels admin RPC
+    read_tokens = ["reader-token"]  # data RPCs need a token (or token_file = "tokens.txt")
+    tls_cert = "server.pem"       # TLS (add tls_client_ca = "clients-ca.pem" for mTLS)
+    tls_key = "server.key"
     threads = 0                   # compute threads; 0 = the cores this process may use
     cache_dir = "/var/cache/textlens"  # ONNX exports + measured engine choices
 
@@ -130,8 +133,34 @@ class ServerSettings(RuntimeSettings):
     admin_token: str = ""
     #: Tokens that may call the data RPCs and ListModels (`authorization: Bearer <token>`);
     #: the admin token may too. Empty: data RPCs are open (bind to 127.0.0.1 then).
-    #: Env: TEXTLENS_READ_TOKENS='["t1", "t2"]'. Health and reflection stay open.
+    #: Env: TEXTLENS_READ_TOKENS='["t1", "t2"]'.
     read_tokens: list[str] = Field(default_factory=list)
+    #: A file of hashed tokens (`sha256:<hex> <read|admin> <name>` per line, made by
+    #: `textlens token new`), in addition to the two settings above; read at start.
+    token_file: Path | None = None
+    #: With read tokens, health and reflection need one too unless opened here
+    #: (open health for load balancers and Kubernetes probes, which send no token).
+    open_health: bool = False
+    open_reflection: bool = False
+    #: TLS: the server's certificate chain and private key (PEM). Both or neither.
+    tls_cert: Path | None = None
+    tls_key: Path | None = None
+    #: mTLS: only clients with a certificate signed by this CA (PEM) may connect.
+    tls_client_ca: Path | None = None
+    #: Seconds between the server's keepalive pings on an idle connection (finds dead
+    #: peers behind NATs and load balancers), and how long a ping may go unanswered.
+    keepalive_seconds: float = Field(default=60.0, gt=0)
+    keepalive_timeout_seconds: float = Field(default=20.0, gt=0)
+    #: Clients may ping at most this often (more: gRPC's GOAWAY `too_many_pings`).
+    min_client_ping_seconds: float = Field(default=10.0, ge=0)
+    #: Close connections idle this long / older than this (0 = never); a maximum age
+    #: spreads long-lived clients over new replicas behind a load balancer.
+    max_connection_idle_seconds: float = Field(default=0.0, ge=0)
+    max_connection_age_seconds: float = Field(default=0.0, ge=0)
+    #: Access log: the share of RPCs logged as one structured line each on the
+    #: `textlens.access` logger (method, model, texts, status, ms, peer, token identity;
+    #: never the token). 0 = off, 1 = every RPC; failed RPCs are logged whenever > 0.
+    access_log: float = Field(default=0.0, ge=0, le=1)
     #: Model registry directory (`textlens train --register`): each registered model is
     #: served at its current version, next to `models`; ReloadModels picks up new ones.
     registry: Path | None = None
@@ -155,6 +184,29 @@ class ServerSettings(RuntimeSettings):
         if dupes:
             raise ValueError(f"model names must be unique; repeated: {dupes}")
         return self
+
+    @model_validator(mode="after")
+    def _tls_files(self) -> ServerSettings:
+        if (self.tls_cert is None) != (self.tls_key is None):
+            raise ValueError("tls_cert and tls_key go together: set both (TLS) or neither")
+        if self.tls_client_ca is not None and self.tls_cert is None:
+            raise ValueError("tls_client_ca (mTLS) needs tls_cert and tls_key too")
+        for name in ("tls_cert", "tls_key", "tls_client_ca", "token_file"):
+            path = getattr(self, name)
+            if path is not None and not Path(path).is_file():
+                raise ValueError(f"{name} {path} is not a file")
+        if self.token_file is not None:
+            from textlens.server.transport.auth import read_token_file
+
+            read_token_file(self.token_file)  # a malformed line fails at start, with its number
+        return self
+
+    @property
+    def tls(self) -> str:
+        """'mTLS', 'TLS' or 'plaintext': what the listener speaks."""
+        if self.tls_client_ca is not None:
+            return "mTLS"
+        return "TLS" if self.tls_cert is not None else "plaintext"
 
 
 def load_settings(config: Path | str | None = None, **overrides: Any) -> ServerSettings:

@@ -42,9 +42,11 @@ from textlens.client.results import (
 if TYPE_CHECKING:
     from textlens.client.aio import AsyncClient
     from textlens.client.sync import Client
+    from textlens.client.tls import TLS
 
 __all__ = [
     "MAX_MESSAGE_BYTES",
+    "TLS",
     "AsyncClient",
     "ClassifyResult",
     "Client",
@@ -79,4 +81,8 @@ def __getattr__(name: str) -> Any:
         from textlens.client.aio import AsyncClient
 
         return AsyncClient
+    if name == "TLS":
+        from textlens.client.tls import TLS
+
+        return TLS
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

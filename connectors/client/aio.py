@@ -19,7 +19,6 @@ import grpc.aio
 
 from textlens.client import convert, errors
 from textlens.client.channel import (
-    ChannelOption,
     create_aio_channel,
     resolve_token,
     text_analysis_stub,
@@ -43,6 +42,7 @@ from textlens.client.results import (
 from textlens.client.retry import RetryPolicy
 from textlens.client.settings import Settings
 from textlens.client.status import deadline_error, from_rpc_error, rpc_code
+from textlens.client.tls import ChannelOption, TLSArg, channel_security
 
 Out = TypeVar("Out")
 
@@ -65,14 +65,16 @@ class AsyncClient:
         options: Sequence[ChannelOption] = (),
         batch_size: int = DEFAULT_BATCH_SIZE,
         token: str | None = None,
+        tls: TLSArg = None,
     ) -> None:
         self._settings = Settings.create(
             target, timeout=timeout, retries=retries, backoff=backoff, batch_size=batch_size
         )
         self._retry = RetryPolicy(retries=self._settings.retries, backoff=self._settings.backoff)
         self._token = resolve_token(token)
-        self._credentials = credentials
-        self._options = tuple(options)
+        # Resolved now: a bad CA path fails at construction, and the env is read once.
+        self._credentials, tls_options = channel_security(tls, credentials)
+        self._options = (*tls_options, *options)
         self._channel: grpc.aio.Channel | None = None
         self._stub: Any = None
         self._health_check: Callable[..., Any] | None = None
@@ -223,7 +225,11 @@ class AsyncClient:
             raise errors.TextlensError(f"this textlens AsyncClient ({self.target}) is closed")
         if self._channel is None:
             self._channel = create_aio_channel(
-                self.target, credentials=self._credentials, options=self._options, token=self._token
+                self.target,
+                credentials=self._credentials,
+                options=self._options,
+                token=self._token,
+                tls=False,
             )
             self._stub = text_analysis_stub(self._channel)
         return self._channel

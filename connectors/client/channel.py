@@ -14,14 +14,12 @@ import grpc
 import grpc.aio
 
 from textlens.client.limits import DEFAULT_TARGET, MAX_MESSAGE_BYTES, TARGET_ENV
+from textlens.client.tls import ChannelOption, TLSArg, channel_security
 from textlens.v1 import textlens_pb2_grpc as pb_grpc
 
 #: Where the read token comes from when a client is given none.
 TOKEN_ENV = "TEXTLENS_TOKEN"
 AUTHORIZATION = "authorization"
-
-#: A gRPC channel option: (name, value).
-ChannelOption = tuple[str, Any]
 
 
 def resolve_target(target: str | None = None) -> str:
@@ -83,12 +81,15 @@ def create_channel(
     credentials: grpc.ChannelCredentials | None = None,
     options: Sequence[ChannelOption] = (),
     token: str = "",
+    tls: TLSArg = None,
 ) -> grpc.Channel:
-    """A blocking channel; secure (TLS) when `credentials` is given, plaintext otherwise.
+    """A blocking channel: TLS from `tls` (see `textlens.client.tls`) or `credentials`,
+    plaintext when neither (nor the TEXTLENS_TLS_* environment) asks for it.
 
     With `token`, every call carries `authorization: Bearer <token>`.
     """
-    opts = channel_options(options)
+    credentials, tls_options = channel_security(tls, credentials)
+    opts = channel_options([*tls_options, *options])
     if credentials is not None:
         channel = grpc.secure_channel(target, credentials, options=opts)
     else:
@@ -102,9 +103,11 @@ def create_aio_channel(
     credentials: grpc.ChannelCredentials | None = None,
     options: Sequence[ChannelOption] = (),
     token: str = "",
+    tls: TLSArg = None,
 ) -> grpc.aio.Channel:
     """An asyncio channel, same rules as `create_channel`. Call it inside the running loop."""
-    opts = channel_options(options)
+    credentials, tls_options = channel_security(tls, credentials)
+    opts = channel_options([*tls_options, *options])
     interceptors = [_AioTokenInterceptor(token)] if token else None
     if credentials is not None:
         return grpc.aio.secure_channel(target, credentials, options=opts, interceptors=interceptors)

@@ -17,7 +17,7 @@ from typing import Any, TypeVar
 import grpc
 
 from textlens.client import convert, errors
-from textlens.client.channel import ChannelOption, create_channel, resolve_token, text_analysis_stub
+from textlens.client.channel import create_channel, resolve_token, text_analysis_stub
 from textlens.client.convert import Job, Matrix, Vector, VectorDtype
 from textlens.client.health import UNHEALTHY_CODES, check_request, health_modules, is_serving
 from textlens.client.limits import (
@@ -37,6 +37,7 @@ from textlens.client.results import (
 from textlens.client.retry import RetryPolicy
 from textlens.client.settings import Settings
 from textlens.client.status import deadline_error, from_rpc_error, rpc_code
+from textlens.client.tls import ChannelOption, TLSArg
 
 Out = TypeVar("Out")
 
@@ -47,7 +48,11 @@ class Client:
     `timeout` is the deadline of a whole method call in seconds, retries and
     batches included. UNAVAILABLE and RESOURCE_EXHAUSTED answers are retried up
     to `retries` times with exponential backoff from `backoff` seconds, never
-    past the deadline. `credentials` switches to a TLS channel; `options` are
+    past the deadline. `tls` makes it a TLS channel: a `textlens.client.TLS`
+    (CA, client certificate for mTLS, server name), a CA file path, or True
+    for the system's roots; by default $TEXTLENS_TLS_CA / _CERT / _KEY decide.
+    `credentials` (raw gRPC channel credentials) is the alternative to `tls`.
+    `token` is sent on every call (default $TEXTLENS_TOKEN); `options` are
     extra gRPC channel options. Texts are sent `batch_size` per RPC.
     """
 
@@ -62,6 +67,7 @@ class Client:
         options: Sequence[ChannelOption] = (),
         batch_size: int = DEFAULT_BATCH_SIZE,
         token: str | None = None,
+        tls: TLSArg = None,
     ) -> None:
         self._settings = Settings.create(
             target, timeout=timeout, retries=retries, backoff=backoff, batch_size=batch_size
@@ -72,6 +78,7 @@ class Client:
             credentials=credentials,
             options=options,
             token=resolve_token(token),
+            tls=tls,
         )
         self._stub: Any = text_analysis_stub(self._channel)
         self._health_check: Callable[..., Any] | None = None

@@ -35,6 +35,8 @@ from textlens.connectors.duckdb.udf import ChunkListener, make_udf
 if TYPE_CHECKING:
     import duckdb
 
+    from textlens.client.tls import TLSArg
+
 Mode = Literal["auto", "embedded", "remote"]
 
 #: Seconds one remote chunk may take, retries included (a 2048-row chunk on a busy CPU server).
@@ -163,6 +165,7 @@ def choose_backend(
     config: str | Path | None,
     timeout: float,
     token: str | None = None,
+    tls: TLSArg = None,
 ) -> Backend:
     """The backend `register` uses for these arguments (see `register`)."""
     if mode not in ("auto", "embedded", "remote"):
@@ -173,7 +176,7 @@ def choose_backend(
             raise ValueError("config= configures the embedded runtime; a server has its own")
         from textlens.connectors.duckdb.remote import RemoteBackend
 
-        return RemoteBackend.connect(target, timeout=timeout, token=token)
+        return RemoteBackend.connect(target, timeout=timeout, token=token, tls=tls)
     if target:
         raise ValueError(f"target={target!r} contradicts mode='embedded'")
     from textlens.connectors.duckdb.embedded import EmbeddedBackend
@@ -194,6 +197,8 @@ def register(
     timeout: float = DEFAULT_TIMEOUT,
     cache: ResultCache | None = None,
     token: str | None = None,
+    tls: TLSArg = None,
+    tls_ca: str | Path | None = None,
 ) -> Registration:
     """Register the textlens SQL functions on `con`; returns the handle with `stats()`.
 
@@ -213,7 +218,14 @@ def register(
     * `cache` shares a `ResultCache` between registrations (default: a new one).
     * `token` is sent with every remote call (default $TEXTLENS_TOKEN) to a server
       started with `read_tokens`.
+    * `tls_ca` (a CA file) or `tls` (a `textlens.client.TLS`, with a client
+      certificate for mTLS; True for the system's roots) make the channel TLS; by
+      default $TEXTLENS_TLS_CA / _CERT / _KEY decide, as for `Client`.
     """
+    if tls_ca is not None:
+        if tls is not None:
+            raise ValueError("give tls_ca=... or tls=..., not both")
+        tls = str(tls_ca)
     if truncation not in TRUNCATIONS:
         raise ValueError(f"truncation must be one of {TRUNCATIONS}, not {truncation!r}")
     if prefix and not _PREFIX.match(prefix):
@@ -224,7 +236,7 @@ def register(
         raise ValueError(f"models= keys are {', '.join(MODEL_KEYS)}; unknown: {sorted(unknown)}")
     owns_backend = backend is None
     if backend is None:
-        backend = choose_backend(target, mode, config, timeout, token)
+        backend = choose_backend(target, mode, config, timeout, token, tls)
     try:
         engine = Engine(
             backend,

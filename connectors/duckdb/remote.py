@@ -27,6 +27,7 @@ from textlens.client.results import ClassifyResult, Entity, ModelInfo, Sentiment
 
 if TYPE_CHECKING:
     from textlens.client import Client
+    from textlens.client.tls import TLSArg
 
 T = TypeVar("T")
 
@@ -81,14 +82,23 @@ class RemoteBackend:
         timeout: float = 120.0,
         retries: int = 4,
         token: str | None = None,
+        tls: TLSArg = None,
     ) -> RemoteBackend:
         """A backend with its own client for `target` (None: $TEXTLENS_TARGET); `token`
-        (None: $TEXTLENS_TOKEN) goes with every call."""
+        (None: $TEXTLENS_TOKEN) goes with every call; `tls` as for `Client`."""
         from textlens.client import Client
+        from textlens.client.tls import resolve_tls
+
+        secure = resolve_tls(tls) or False  # read the environment once, not per reconnect
 
         def new_client() -> Client:
             return Client(
-                target, timeout=timeout, retries=retries, options=RECONNECT_OPTIONS, token=token
+                target,
+                timeout=timeout,
+                retries=retries,
+                options=RECONNECT_OPTIONS,
+                token=token,
+                tls=secure,
             )
 
         return cls(new_client(), owns=True, reconnect=new_client)

@@ -13,6 +13,7 @@ it has the connect arguments the anchor connection must repeat (see shared.py).
 from __future__ import annotations
 
 import copy
+import dataclasses
 from typing import TYPE_CHECKING, Any, cast
 
 import duckdb_engine
@@ -45,8 +46,15 @@ class TextlensDialect(duckdb_engine.Dialect):
 
     def create_connect_args(self, url: URL) -> tuple[tuple[Any, ...], dict[str, Any]]:
         """duckdb_engine's arguments, less the textlens parameters (kept on the dialect)."""
+        # The token may be the URL's password (Superset encrypts and masks passwords);
+        # DuckDB itself has no user or password, so neither reaches duckdb.connect.
+        password = url.password
         cargs, opts = super().create_connect_args(url)
+        opts.pop("username", None)
+        opts.pop("password", None)
         options, connect_kwargs, rest = split_url_query(opts.pop("url_config", {}))
+        if password:
+            options = dataclasses.replace(options, token=str(password))
         self.textlens_options = options
         opts["url_config"] = rest
         opts.update(connect_kwargs)

@@ -16,6 +16,11 @@ of `duckdb.connect`) and duckdb_engine would otherwise send `SET read_only`.
 | `textlens_prefix` | put before every function name (`tl_` -> `tl_sentiment`) |
 | `textlens_truncation` | `truncate` (default) or `error` for over-long texts |
 | `textlens_models` | default model per family: `sentiment:name,entities:name` |
+| `textlens_token` | token sent with every call (better: the URL's password, `duckdb+textlens://:TOKEN@/...`, which Superset stores encrypted and masks; else $TEXTLENS_TOKEN) |
+| `textlens_tls` | `true`: TLS with the system's roots (implied by `textlens_tls_ca`) |
+| `textlens_tls_ca` | CA file (PEM) that signed the server's certificate |
+| `textlens_tls_cert`, `textlens_tls_key` | this client's certificate and key (PEM) for an mTLS server |
+| `textlens_tls_server_name` | the name the server's certificate carries, when the target is an IP |
 """
 
 from __future__ import annotations
@@ -28,7 +33,21 @@ from textlens.connectors.duckdb.register import DEFAULT_TIMEOUT, MODEL_KEYS, Mod
 
 PREFIX = "textlens_"
 #: The textlens parameters a URL may carry (without the prefix).
-KNOWN = ("target", "mode", "config", "timeout", "prefix", "truncation", "models")
+KNOWN = (
+    "target",
+    "mode",
+    "config",
+    "timeout",
+    "prefix",
+    "truncation",
+    "models",
+    "token",
+    "tls",
+    "tls_ca",
+    "tls_cert",
+    "tls_key",
+    "tls_server_name",
+)
 MODES: tuple[Mode, ...] = ("auto", "remote", "embedded")
 _TRUE = {"true", "1", "yes", "on"}
 _FALSE = {"false", "0", "no", "off"}
@@ -57,6 +76,22 @@ class TextlensOptions:
     prefix: str = ""
     truncation: str = "truncate"
     models: tuple[tuple[str, str], ...] = field(default_factory=tuple)
+    #: Never in the repr: error messages print the options.
+    token: str | None = field(default=None, repr=False)
+    tls: bool = False
+    tls_ca: str | None = None
+    tls_cert: str | None = None
+    tls_key: str | None = None
+    tls_server_name: str | None = None
+
+    @property
+    def tls_arg(self) -> Any:
+        """What `register(tls=...)` takes: a TLS when asked for, else None (the env decides)."""
+        if not (self.tls or self.tls_ca or self.tls_cert or self.tls_key):
+            return None
+        from textlens.client.tls import TLS
+
+        return TLS(self.tls_ca, self.tls_cert, self.tls_key, self.tls_server_name)
 
     @classmethod
     def from_params(cls, params: Mapping[str, Any]) -> TextlensOptions:
@@ -84,6 +119,12 @@ class TextlensOptions:
             prefix=str(params.get("prefix", "")),
             truncation=str(params.get("truncation", "truncate")),
             models=parse_models(str(params.get("models", ""))),
+            token=str(params["token"]) if params.get("token") else None,
+            tls=parse_bool("textlens_tls", params.get("tls", False)),
+            **{
+                name: str(params[name]) if params.get(name) else None
+                for name in ("tls_ca", "tls_cert", "tls_key", "tls_server_name")
+            },
         )
 
 

@@ -11,7 +11,7 @@ of the process; every pooled connection only creates the temp macros over them.
 `:memory:` databases are private to their connection and register in full.
 
 Why shared backends: Superset builds an engine per query, so one gRPC channel
-and one result cache per (target, mode, config, timeout) serve the process.
+and one result cache per (target, mode, config, timeout, token, TLS) serve the process.
 """
 
 from __future__ import annotations
@@ -35,7 +35,7 @@ if TYPE_CHECKING:
 PRIVATE_DATABASES = ("", ":memory:")
 
 _LOCK = threading.Lock()
-_BACKENDS: dict[tuple[str | None, str, str | None, float], Backend] = {}
+_BACKENDS: dict[tuple[object, ...], Backend] = {}
 _ANCHORS: dict[tuple[str, str], Anchor] = {}
 _ANCHOR_LOCK = threading.Lock()
 #: One cache for every connection of the process: its keys include the model version.
@@ -53,11 +53,25 @@ class Anchor:
 
 def shared_backend(options: TextlensOptions) -> Backend:
     """The process-wide backend for these options, created on first use."""
-    key = (options.target, options.mode, options.config, options.timeout)
+    key = (
+        options.target,
+        options.mode,
+        options.config,
+        options.timeout,
+        options.token,
+        options.tls_arg,
+    )
     with _LOCK:
         backend = _BACKENDS.get(key)
         if backend is None:
-            backend = choose_backend(options.target, options.mode, options.config, options.timeout)
+            backend = choose_backend(
+                options.target,
+                options.mode,
+                options.config,
+                options.timeout,
+                options.token,
+                options.tls_arg,
+            )
             _BACKENDS[key] = backend
         return backend
 

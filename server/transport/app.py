@@ -20,6 +20,9 @@ from textlens.server.runtime.analyzer import Analyzer
 from textlens.server.runtime.registry import ModelRegistry
 from textlens.server.runtime.reload import Reloader, served_specs
 from textlens.server.settings import ServerSettings
+from textlens.server.transport.access_log import AccessLog
+from textlens.server.transport.auth import TokenTable
+from textlens.server.transport.guard import StandardServicesGuard
 from textlens.server.transport.service import SERVICE_NAME, TextAnalysisService, generic_handler
 
 if TYPE_CHECKING:
@@ -31,10 +34,59 @@ READY_LINE = "textlens: serving on {host}:{port}"
 
 
 def channel_options(settings: ServerSettings) -> list[tuple[str, int]]:
-    return [
+    """Message limits and keepalive/idle settings as gRPC server options."""
+    ms = 1000
+    options = [
         ("grpc.max_send_message_length", settings.max_message_bytes),
         ("grpc.max_receive_message_length", settings.max_message_bytes),
+        ("grpc.keepalive_time_ms", int(settings.keepalive_seconds * ms)),
+        ("grpc.keepalive_timeout_ms", int(settings.keepalive_timeout_seconds * ms)),
+        (
+            "grpc.http2.min_ping_interval_without_data_ms",
+            int(settings.min_client_ping_seconds * ms),
+        ),
+        ("grpc.keepalive_permit_without_calls", 1),
     ]
+    if settings.max_connection_idle_seconds > 0:
+        options.append(
+            ("grpc.max_connection_idle_ms", int(settings.max_connection_idle_seconds * ms))
+        )
+    if settings.max_connection_age_seconds > 0:
+        options += [
+            ("grpc.max_connection_age_ms", int(settings.max_connection_age_seconds * ms)),
+            ("grpc.max_connection_age_grace_ms", int(settings.grace_seconds * ms)),
+        ]
+    return options
+
+
+def server_credentials(settings: ServerSettings) -> grpc.ServerCredentials | None:
+    """TLS (and, with tls_client_ca, required client certificates) from PEM files."""
+    if settings.tls_cert is None or settings.tls_key is None:
+        return None
+    cert = settings.tls_cert.read_bytes()
+    key = settings.tls_key.read_bytes()
+    client_ca = settings.tls_client_ca.read_bytes() if settings.tls_client_ca else None
+    return grpc.ssl_server_credentials(
+        [(key, cert)], root_certificates=client_ca, require_client_auth=client_ca is not None
+    )
+
+
+def _warn_if_exposed(settings: ServerSettings, tokens: TokenTable) -> None:
+    loopback = settings.host in ("127.0.0.1", "::1", "localhost")
+    if loopback:
+        return
+    if settings.tls == "plaintext":
+        log.warning(
+            "serving on %s in plaintext: texts and tokens cross the network readable; "
+            "set tls_cert and tls_key (README: Security)",
+            settings.host,
+        )
+    if not tokens.reads_need_token:
+        log.warning(
+            "serving on %s without read tokens: anyone who reaches the port may call the "
+            "data RPCs; set read_tokens or token_file (README: Security)",
+            settings.host,
+        )
 
 
 def create_server(
@@ -44,13 +96,19 @@ def create_server(
     metrics: ServerMetrics | None = None,
 ) -> tuple[grpc.aio.Server, int, health_aio.HealthServicer]:
     """An unstarted grpc.aio server bound to settings.host:port (port 0: any free port)."""
+    tokens = TokenTable.create(settings.admin_token, settings.read_tokens, settings.token_file)
+    guard = StandardServicesGuard(
+        tokens, open_health=settings.open_health, open_reflection=settings.open_reflection
+    )
     server = grpc.aio.server(
+        interceptors=(guard,),
         options=channel_options(settings),
         maximum_concurrent_rpcs=settings.max_concurrent_rpcs or None,
     )
     reloader = reloader or Reloader(analyzer.registry, settings)
-    service = TextAnalysisService(analyzer, reloader, settings.admin_token, settings.read_tokens)
-    server.add_generic_rpc_handlers((generic_handler(service, metrics),))
+    service = TextAnalysisService(analyzer, reloader, tokens)
+    access = AccessLog(settings.access_log) if settings.access_log > 0 else None
+    server.add_generic_rpc_handlers((generic_handler(service, metrics, access),))
     health = health_aio.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health, server)
     reflection.enable_server_reflection(
@@ -61,9 +119,15 @@ def create_server(
         ),
         server,
     )
-    port = server.add_insecure_port(f"{settings.host}:{settings.port}")
+    address = f"{settings.host}:{settings.port}"
+    credentials = server_credentials(settings)
+    if credentials is None:
+        port = server.add_insecure_port(address)
+    else:
+        port = server.add_secure_port(address, credentials)
     if port == 0:
-        raise OSError(f"could not bind {settings.host}:{settings.port} (in use?)")
+        raise OSError(f"could not bind {address} (in use?)")
+    _warn_if_exposed(settings, tokens)
     return server, port, health
 
 
@@ -114,9 +178,10 @@ async def serve(
         for m, i in zip(registry.models.values(), registry.infos(), strict=True)
     )
     log.info(
-        "serving on %s:%d in %.1fs; models: %s",
+        "serving on %s:%d (%s) in %.1fs; models: %s",
         settings.host,
         port,
+        settings.tls,
         time.monotonic() - started,
         summary,
     )

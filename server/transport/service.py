@@ -11,19 +11,20 @@ gRPC's generic deserialization failure.
 from __future__ import annotations
 
 import asyncio
-import hmac
 import logging
 import time
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
 import grpc
 from google.protobuf.message import DecodeError, Message
 
-from textlens.client.errors import InvalidInput, PermissionDenied, TextlensError, Unauthenticated
+from textlens.client.errors import InvalidInput, PermissionDenied, TextlensError
 from textlens.server.runtime.analyzer import Analyzer, Submitted
 from textlens.server.runtime.reload import Reloader
 from textlens.server.transport import convert
+from textlens.server.transport.access_log import AccessLog
+from textlens.server.transport.auth import ANONYMOUS, TokenTable
 from textlens.server.transport.redact import public_source, redact_paths
 from textlens.server.transport.status import status_for
 from textlens.v1 import textlens_pb2 as pb
@@ -36,8 +37,6 @@ log = logging.getLogger(__name__)
 SERVICE = pb.DESCRIPTOR.services_by_name["TextAnalysis"]
 SERVICE_NAME: str = SERVICE.full_name
 ERROR_TRAILER = "textlens-error"
-#: Call metadata carrying the operator token of admin RPCs: `authorization: Bearer <token>`.
-AUTH_METADATA = "authorization"
 
 
 class BadRequest:
@@ -67,66 +66,6 @@ async def _wait(submitted: Submitted) -> Any:
     return await asyncio.wrap_future(submitted.future)
 
 
-def check_operator(
-    context: Any, admin_token: str, method: str, readers: Sequence[bytes] = ()
-) -> None:
-    """Let an admin RPC through only with the server's operator token.
-
-    PERMISSION_DENIED while admin RPCs are disabled (no token configured), so
-    an unset token never means "anyone may"; UNAUTHENTICATED for a missing or
-    wrong token. The comparison takes constant time.
-    """
-    if not admin_token:
-        raise PermissionDenied(
-            f"{method} is disabled on this server: admin RPCs need an operator token; "
-            "start the server with TEXTLENS_ADMIN_TOKEN (or [server] admin_token) set"
-        )
-    token = bearer_token(context)
-    if not token:
-        raise Unauthenticated(
-            f"{method} needs the operator token as call metadata "
-            f"'{AUTH_METADATA}: Bearer <token>' (Client.reload_models(token=...) or "
-            "$TEXTLENS_ADMIN_TOKEN)"
-        )
-    if not hmac.compare_digest(token.encode(), admin_token.encode()):
-        if any(hmac.compare_digest(token.encode(), r) for r in readers):
-            raise PermissionDenied(f"{method} needs the operator token; this token may only read")
-        raise Unauthenticated(f"{method}: the operator token is wrong")
-
-
-def bearer_token(context: Any) -> str:
-    """The token of `authorization: Bearer <token>` call metadata, or ''."""
-    sent = ""
-    for key, value in context.invocation_metadata() or ():
-        if key == AUTH_METADATA:
-            sent = value.decode() if isinstance(value, bytes) else str(value)
-    scheme, _, token = sent.partition(" ")
-    return token.strip() if scheme.lower() == "bearer" else ""
-
-
-def check_reader(context: Any, tokens: Sequence[bytes], method: str) -> None:
-    """With read tokens configured, a data RPC needs one of them (or the admin token).
-
-    Every configured token is compared, each in constant time, so the time
-    taken does not say which token, or how much of one, matched.
-    """
-    if not tokens:
-        return
-    token = bearer_token(context)
-    if not token:
-        raise Unauthenticated(
-            f"{method} needs a token: this server requires call metadata "
-            f"'{AUTH_METADATA}: Bearer <token>' (Client(token=...), register(con, target, "
-            "token=...) or $TEXTLENS_TOKEN)"
-        )
-    sent = token.encode()
-    matched = False
-    for known in tokens:
-        matched |= hmac.compare_digest(sent, known)
-    if not matched:
-        raise Unauthenticated(f"{method}: the token is not one this server accepts")
-
-
 #: RPCs open to every caller whatever the tokens (ReloadModels checks the admin token).
 UNGUARDED = frozenset({"ReloadModels"})
 
@@ -138,16 +77,11 @@ class TextAnalysisService:
         self,
         analyzer: Analyzer,
         reloader: Reloader | None = None,
-        admin_token: str = "",
-        read_tokens: Sequence[str] = (),
+        tokens: TokenTable | None = None,
     ) -> None:
         self.analyzer = analyzer
         self.reloader = reloader
-        self.admin_token = admin_token
-        readers = [t for t in read_tokens if t]
-        self.read_tokens = [
-            t.encode() for t in readers + ([admin_token] if readers and admin_token else [])
-        ]
+        self.tokens = tokens or TokenTable()
 
     async def Sentiment(self, request: pb.SentimentRequest, context: Any) -> pb.SentimentResponse:
         sub = self.analyzer.sentiment(
@@ -229,7 +163,7 @@ class TextAnalysisService:
     async def ReloadModels(
         self, request: pb.ReloadModelsRequest, context: Any
     ) -> pb.ReloadModelsResponse:
-        check_operator(context, self.admin_token, "ReloadModels", self.read_tokens)
+        self.tokens.check_operator(context.invocation_metadata() or (), "ReloadModels")
         if self.reloader is None:
             raise PermissionDenied("this server cannot reload models (no reloader configured)")
         outcomes = await asyncio.to_thread(self.reloader.reload, list(request.names))
@@ -252,21 +186,29 @@ Handler = Callable[[Any, Any], Awaitable[Message]]
 def _guarded(
     name: str,
     handler: Handler,
+    service: TextAnalysisService,
     metrics: ServerMetrics | None = None,
-    service: TextAnalysisService | None = None,
+    access: AccessLog | None = None,
 ) -> Handler:
     async def call(request: Any, context: grpc.aio.ServicerContext[Any, Any]) -> Message:
         started = time.perf_counter()
         outcome = "OK"
+        identity = ANONYMOUS
+        response: Message | None = None
         try:
+            metadata = context.invocation_metadata() or ()
+            if name in UNGUARDED:  # the RPC checks its own role; the log still names the caller
+                who = service.tokens.identity_of(metadata)
+            else:
+                who = service.tokens.check_reader(metadata, name)
+            identity = who.name if who is not None else ANONYMOUS
             if isinstance(request, BadRequest):
                 raise InvalidInput(
                     f"the {request.message_type} could not be parsed ({request.error}); "
                     "strings must be valid UTF-8"
                 )
-            if name not in UNGUARDED and service is not None:
-                check_reader(context, service.read_tokens, name)
-            return await handler(request, context)
+            response = await handler(request, context)
+            return response
         except TextlensError as exc:
             code = status_for(exc)
             outcome = code.name
@@ -289,22 +231,27 @@ def _guarded(
                 "This is a textlens bug; the server log has the traceback",
             )
         finally:
+            seconds = time.perf_counter() - started
             if metrics is not None:
-                metrics.observe(name, request, outcome, time.perf_counter() - started)
+                metrics.observe(name, request, outcome, seconds)
+            if access is not None:
+                access.record(name, request, response, outcome, seconds, context, identity)
         raise AssertionError("unreachable")  # pragma: no cover - abort raises
 
     return call
 
 
 def generic_handler(
-    service: TextAnalysisService, metrics: ServerMetrics | None = None
+    service: TextAnalysisService,
+    metrics: ServerMetrics | None = None,
+    access: AccessLog | None = None,
 ) -> grpc.GenericRpcHandler:
     """The method table of TextAnalysis, with tolerant request parsing and one error path."""
     handlers: dict[str, grpc.RpcMethodHandler[Any, Any]] = {}
     for method in SERVICE.methods:
         request_cls = getattr(pb, method.input_type.name)
         handlers[method.name] = grpc.unary_unary_rpc_method_handler(
-            _guarded(method.name, getattr(service, method.name), metrics, service),
+            _guarded(method.name, getattr(service, method.name), service, metrics, access),
             request_deserializer=tolerant_parser(request_cls),
             response_serializer=lambda message: message.SerializeToString(),
         )
