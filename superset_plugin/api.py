@@ -77,10 +77,24 @@ class SupersetClient:
         self._token = answer["access_token"]
         self._csrf = self.request("GET", "/api/v1/security/csrf_token/")["result"]
 
-    def import_bundle(self, resource: str, bundle: bytes, *, overwrite: bool = True) -> None:
-        """POST the bundle ZIP to /api/v1/<resource>/import/ (multipart form)."""
+    def import_bundle(
+        self,
+        resource: str,
+        bundle: bytes,
+        *,
+        overwrite: bool = True,
+        passwords: dict[str, str] | None = None,
+    ) -> None:
+        """POST the bundle ZIP to /api/v1/<resource>/import/ (multipart form).
+
+        `passwords` maps a database file of the bundle (`databases/x.yaml`) to the
+        password its masked URL stands for; Superset stores it encrypted.
+        """
         boundary = uuid.uuid4().hex
-        fields = {"overwrite": "true" if overwrite else "false", "passwords": "{}"}
+        fields = {
+            "overwrite": "true" if overwrite else "false",
+            "passwords": json.dumps(passwords or {}),
+        }
         parts: list[bytes] = []
         for name, value in fields.items():
             parts.append(

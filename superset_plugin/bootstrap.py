@@ -13,10 +13,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import quote
 
 from textlens.superset_plugin.alert import DEFAULT_RECIPIENT, AlertTarget, ensure_alert
 from textlens.superset_plugin.api import SupersetClient
-from textlens.superset_plugin.bundle import DATABASE_NAME, build_bundle
+from textlens.superset_plugin.bundle import DATABASE_FILE, DATABASE_NAME, build_bundle
 from textlens.superset_plugin.dashboard import VOICE, Board
 from textlens.superset_plugin.market_charts import ALERTS_TABLE, MARKET
 from textlens.superset_plugin.market_datasets import monitor_dir
@@ -25,11 +26,31 @@ from textlens.superset_plugin.market_datasets import monitor_dir
 IMPORT_ORDER = ("database", "dataset", "chart", "dashboard")
 
 
-def warehouse_uri(db: str | Path, target: str, *, read_only: bool = True) -> str:
-    """The `duckdb+textlens` URL Superset uses (absolute path: Superset's cwd is elsewhere)."""
+#: Superset's placeholder for a password it keeps encrypted (superset.constants.PASSWORD_MASK).
+PASSWORD_MASK = "X" * 10
+
+
+def warehouse_uri(
+    db: str | Path,
+    target: str,
+    *,
+    read_only: bool = True,
+    token: bool = False,
+    tls_ca: str | Path | None = None,
+) -> str:
+    """The `duckdb+textlens` URL Superset uses (absolute path: Superset's cwd is elsewhere).
+
+    With `token`, the URL carries Superset's password placeholder: the token
+    itself goes in the import's `passwords`, which Superset stores encrypted and
+    never shows; the dialect reads it as the URL's password.
+    """
     path = Path(db).resolve()
     flag = "true" if read_only else "false"
-    return f"duckdb+textlens:///{path}?read_only={flag}&textlens_target={target}"
+    auth = f":{PASSWORD_MASK}@" if token else ""
+    uri = f"duckdb+textlens://{auth}/{path}?read_only={flag}&textlens_target={target}"
+    if tls_ca is not None:
+        uri += f"&textlens_tls_ca={quote(str(Path(tls_ca).resolve()), safe='/')}"
+    return uri
 
 
 def has_market_data(monitor: Path) -> bool:
@@ -74,20 +95,26 @@ def bootstrap(
     password: str = "admin",
     monitor: Path | None = None,
     alert_recipients: tuple[str, ...] = (DEFAULT_RECIPIENT,),
+    token: str | None = None,
+    tls_ca: str | Path | None = None,
 ) -> Bootstrapped:
     """Import the bundle for `db` served by `target`, fix the query contexts, set the Alert.
 
     `monitor` is the market monitor's output (default: `monitor/` next to `db`);
-    where it has none, only "Voice of the customer" is imported.
+    where it has none, only "Voice of the customer" is imported. `token` (a
+    read token of a server with `read_tokens`) is stored as the connection's
+    encrypted password; `tls_ca` makes the connection TLS, verified by that CA.
     """
     monitor = (monitor or monitor_dir(Path(db))).resolve()
     market = has_market_data(monitor)
     base = superset_url.rstrip("/")
     client = SupersetClient(superset_url)
     client.login(username, password)
-    bundle = build_bundle(warehouse_uri(db, target), str(monitor) if market else None)
+    uri = warehouse_uri(db, target, token=bool(token), tls_ca=tls_ca)
+    bundle = build_bundle(uri, str(monitor) if market else None)
+    passwords = {DATABASE_FILE: token} if token else {}
     for resource in IMPORT_ORDER:
-        client.import_bundle(resource, bundle)
+        client.import_bundle(resource, bundle, passwords=passwords)
     database = client.find("database", "database_name", DATABASE_NAME)
     if len(database) != 1:
         raise RuntimeError(f"expected one {DATABASE_NAME!r} database, found {len(database)}")

@@ -27,6 +27,8 @@ from textlens.superset_plugin.market_charts import MARKET
 from textlens.superset_plugin.market_datasets import MARKET_DATASETS
 
 DATABASE_NAME = "textlens warehouse"
+#: The connection's file in the bundle (as Superset names it in an import's `passwords`).
+DATABASE_FILE = "databases/textlens_warehouse.yaml"
 DATABASE_UUID = stable_uuid("database/textlens-warehouse")
 ROOT = "textlens_voice_of_the_customer"
 #: Every dashboard of the bundle, and every dataset any of them reads.
@@ -77,7 +79,7 @@ def bundle_files(sqlalchemy_uri: str, monitor: str | None) -> dict[str, dict[str
             "version": "1.0.0",
             "timestamp": dt.datetime.now(dt.UTC).isoformat(),
         },
-        "databases/textlens_warehouse.yaml": database_config(sqlalchemy_uri),
+        DATABASE_FILE: database_config(sqlalchemy_uri),
     }
     for board in boards:
         files[f"dashboards/{_slug(board.title)}.yaml"] = board.config()

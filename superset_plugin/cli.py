@@ -7,6 +7,7 @@ Argument parsing only at import (server/cli.py builds every parser for
 from __future__ import annotations
 
 import argparse
+import os
 from pathlib import Path
 
 DEFAULT_HOME = Path(".superset-demo")
@@ -25,6 +26,8 @@ def _bootstrap(args: argparse.Namespace) -> int:
         password=args.password,
         monitor=args.monitor,
         alert_recipients=tuple(args.alert_email or [DEFAULT_RECIPIENT]),
+        token=args.token or os.environ.get("TEXTLENS_TOKEN") or None,
+        tls_ca=args.tls_ca,
     )
     print(f"dashboard: {done.dashboard_url}")
     if done.market_url:
@@ -90,6 +93,15 @@ def add_superset_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]
         action="append",
         metavar="ADDRESS",
         help="recipient of the Market pulse Alert (repeatable; default market-alerts@example.com)",
+    )
+    bootstrap.add_argument(
+        "--token",
+        default=None,
+        help="read token for a server with read_tokens (default $TEXTLENS_TOKEN); Superset "
+        "stores it as the connection's encrypted password",
+    )
+    bootstrap.add_argument(
+        "--tls-ca", type=Path, default=None, help="CA file (PEM) of a TLS server's certificate"
     )
     _login_options(bootstrap)
     bootstrap.set_defaults(func=_bootstrap)
