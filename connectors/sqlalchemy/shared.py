@@ -31,6 +31,8 @@ from textlens.connectors.sqlalchemy.options import TextlensOptions
 if TYPE_CHECKING:
     import duckdb
 
+    from textlens.connectors.duckdb.metrics import DuckdbMetrics
+
 #: Databases that are private to one connection (no shared instance).
 PRIVATE_DATABASES = ("", ":memory:")
 
@@ -40,6 +42,11 @@ _ANCHORS: dict[tuple[str, str], Anchor] = {}
 _ANCHOR_LOCK = threading.Lock()
 #: One cache for every connection of the process: its keys include the model version.
 CACHE = ResultCache()
+#: The process's DuckDB metrics endpoint, started with the first anchor when
+#: TEXTLENS_DUCKDB_METRICS_PORT is set (`textlens.connectors.duckdb.metrics`).
+METRICS_PORT_ENV = "TEXTLENS_DUCKDB_METRICS_PORT"
+METRICS_HOST_ENV = "TEXTLENS_DUCKDB_METRICS_HOST"
+_METRICS: list[DuckdbMetrics] = []
 
 
 @dataclass
@@ -123,7 +130,32 @@ def anchor_for(
             con.close()
             raise
         _ANCHORS[key] = anchor = Anchor(options, con, registration)
+        _start_metrics()
         return anchor
+
+
+def anchor_registrations() -> dict[str, Registration]:
+    """The anchors' registrations by `database[:prefix]` (what the metrics report)."""
+    with _ANCHOR_LOCK:
+        items = list(_ANCHORS.items())
+    return {db + (f":{prefix}" if prefix else ""): a.registration for (db, prefix), a in items}
+
+
+def _start_metrics() -> None:
+    """Start /metrics once per process when the environment asks for it (anchor lock held)."""
+    port = os.environ.get(METRICS_PORT_ENV, "").strip()
+    if not port or _METRICS:
+        return
+    from textlens.connectors.duckdb.metrics import DuckdbMetrics
+
+    metrics = DuckdbMetrics(anchor_registrations)
+    metrics.start(os.environ.get(METRICS_HOST_ENV, "127.0.0.1"), int(port))
+    _METRICS.append(metrics)
+
+
+def metrics_port() -> int | None:
+    """The port of this process's DuckDB metrics endpoint, if one was started."""
+    return int(_METRICS[0]._server.server_port) if _METRICS else None
 
 
 def create_macros(con: duckdb.DuckDBPyConnection, anchor: Anchor) -> None:
@@ -146,3 +178,5 @@ def close_all() -> None:
         anchor.con.close()
     for backend in backends:
         backend.close()
+    while _METRICS:
+        _METRICS.pop().stop()
