@@ -101,8 +101,12 @@ class Batcher:
         self.stats = BatchStats()
         self._queue: queue.SimpleQueue[Any] = queue.SimpleQueue()
         self._lock = threading.Lock()
+        self._released = threading.Condition(self._lock)
         self._queued_texts = 0
         self._closed = False
+        #: Requests sent in slices (`fair.py`) that have more slices to come.
+        self._open_requests = 0
+        self._stopping = False  # _STOP is queued: nothing after it would ever run
         self._thread = threading.Thread(
             target=self._run, name=f"textlens-batcher-{model.name}", daemon=True
         )
@@ -115,18 +119,28 @@ class Batcher:
         truncation: str = "truncate",
         deadline: float | None = None,
         options: dict[str, Any] | None = None,
+        *,
+        admitted: bool = False,
     ) -> Future[Any]:
-        """Queue a job; raises Overloaded when the queue is full, ShuttingDown when closed."""
+        """Queue a job; raises Overloaded when the queue is full, ShuttingDown when closed.
+
+        `admitted`: a later slice of a request already admitted (`fair.py`), never
+        refused for a full queue.
+        """
         job = Job(inputs, truncation, deadline, options or {})
         n = len(inputs)
         with self._lock:
-            if self._closed:
+            if self._closed and (not admitted or self._stopping):
                 raise ShuttingDown(
                     f"model {self.model.name} is shutting down; retry on another server"
                 )
             # An idle queue admits any job: a request larger than the limit (a 2,048-row
             # DuckDB chunk under max_queue_texts = 1000) would otherwise be refused forever.
-            if self._queued_texts and self._queued_texts + n > self.max_queue_texts:
+            if (
+                not admitted
+                and self._queued_texts
+                and self._queued_texts + n > self.max_queue_texts
+            ):
                 self.stats.rejected_overload += 1
                 raise Overloaded(
                     f"model {self.model.name} has {self._queued_texts} texts queued "
@@ -138,12 +152,28 @@ class Batcher:
         self._queue.put(job)
         return job.future
 
+    def open_request(self) -> None:
+        """A request will send more slices: `close` waits for it (see `fair.py`)."""
+        with self._lock:
+            if self._closed:
+                raise ShuttingDown(
+                    f"model {self.model.name} is shutting down; retry on another server"
+                )
+            self._open_requests += 1
+
+    def end_request(self) -> None:
+        with self._lock:
+            self._open_requests -= 1
+            self._released.notify_all()
+
     def close(self, timeout: float | None = None) -> None:
-        """Refuse new jobs, finish the queued ones, stop the worker."""
+        """Refuse new jobs, let open sliced requests and queued jobs finish, stop the worker."""
         with self._lock:
             if self._closed:
                 return
             self._closed = True
+            self._released.wait_for(lambda: self._open_requests == 0, timeout)
+            self._stopping = True
         self._queue.put(_STOP)
         self._thread.join(timeout)
 
