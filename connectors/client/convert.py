@@ -20,6 +20,16 @@ import numpy as np
 import numpy.typing as npt
 
 from textlens.client import errors
+from textlens.client.replies import (
+    WIRE_DTYPE,
+    Matrix,
+    _unpack_all,
+    classify_result,
+    entities_result,
+    model_info,
+    sentiment_result,
+    unpack_vectors,
+)
 from textlens.client.results import (
     TRUNCATIONS,
     ClassifyResult,
@@ -30,23 +40,20 @@ from textlens.client.results import (
 )
 from textlens.v1 import textlens_pb2 as pb
 
+__all__ = ["Matrix", "unpack_vectors"]  # re-exported: results are built in replies.py
+
 T = TypeVar("T")
 M = TypeVar("M")
 Req = TypeVar("Req")
 Out = TypeVar("Out")
 
 VectorDtype = Literal["float32", "float16"]
-Matrix = npt.NDArray[Any]
 Vector = npt.NDArray[np.float32]
 
 _SURROGATE = re.compile("[\ud800-\udfff]")
 
 _TRUNCATION = {"truncate": pb.TRUNCATION_TRUNCATE, "error": pb.TRUNCATION_ERROR}
 _DTYPE = {"float32": pb.VECTOR_DTYPE_FLOAT32, "float16": pb.VECTOR_DTYPE_FLOAT16}
-_WIRE_DTYPE: dict[int, np.dtype[Any]] = {
-    pb.VECTOR_DTYPE_FLOAT32: np.dtype("<f4"),
-    pb.VECTOR_DTYPE_FLOAT16: np.dtype("<f2"),
-}
 
 
 # --- texts ------------------------------------------------------------------
@@ -388,7 +395,7 @@ def embed_array_job(
     batch = Batch.of(texts)
     requests = _embed_requests(batch, model, truncation, dtype, normalize, batch_size)
     sizes = batch.chunk_sizes(batch_size)
-    empty_dtype = _WIRE_DTYPE[dtype_enum(dtype)]
+    empty_dtype = WIRE_DTYPE[dtype_enum(dtype)]
 
     def finish(responses: list[pb.EmbedResponse]) -> Matrix:
         matrices = _unpack_all(responses, sizes)
@@ -430,74 +437,3 @@ def list_models_job() -> Job[pb.ListModelsRequest, list[ModelInfo]]:
         return [model_info(m) for resp in responses for m in resp.models]
 
     return Job("ListModels", [pb.ListModelsRequest()], finish)
-
-
-# --- responses --------------------------------------------------------------
-
-
-def sentiment_result(result: pb.SentimentResult) -> SentimentResult:
-    return SentimentResult(
-        label=result.label, score=result.score, probabilities=dict(result.probabilities)
-    )
-
-
-def entities_result(result: pb.EntitiesResult) -> list[Entity]:
-    return [
-        Entity(text=e.text, label=e.label, start=e.start, end=e.end, score=e.score)
-        for e in result.entities
-    ]
-
-
-def classify_result(result: pb.ClassifyResult) -> ClassifyResult:
-    return ClassifyResult(label=result.label, scores=dict(result.scores))
-
-
-def model_info(info: pb.ModelInfo) -> ModelInfo:
-    return ModelInfo(
-        name=info.name,
-        task=info.task,
-        labels=list(info.labels),
-        version=info.version,
-        device=info.device,
-        dtype=info.dtype,
-        max_length=info.max_length,
-        source=info.source,
-        is_default=info.is_default,
-        dim=info.dim,
-        backend=info.backend,
-        backend_reason=info.backend_reason,
-    )
-
-
-def unpack_vectors(response: pb.EmbedResponse, count: int) -> Matrix:
-    """The (count, dim) matrix of an Embed answer: a read-only view of its bytes, no copy.
-
-    The dtype is the one the server says it sent, which need not be the one asked for.
-    """
-    wire = _WIRE_DTYPE.get(response.dtype)
-    if wire is None:
-        raise errors.TextlensError(
-            f"the server sent vectors of unknown dtype {int(response.dtype)}; "
-            "upgrade the textlens client"
-        )
-    dim = int(response.dim)
-    expected = count * dim * wire.itemsize
-    if dim < 0 or (count and dim == 0) or len(response.vectors) != expected:
-        raise errors.TextlensError(
-            f"the server sent {len(response.vectors)} bytes of vectors for {count} texts of "
-            f"dim {dim} ({wire.name}), expected {expected}; "
-            "the client and server versions may not match"
-        )
-    return np.frombuffer(response.vectors, dtype=wire).reshape(count, dim)
-
-
-def _unpack_all(responses: list[pb.EmbedResponse], sizes: list[int]) -> list[Matrix]:
-    if len(responses) != len(sizes):
-        raise errors.TextlensError(f"expected {len(sizes)} Embed answers, got {len(responses)}")
-    matrices = [unpack_vectors(r, n) for r, n in zip(responses, sizes, strict=True)]
-    if len({m.shape[1] for m in matrices}) > 1:
-        raise errors.TextlensError(
-            "the embedding dim changed between batches of one call (was the model "
-            "replaced meanwhile?); retry the call"
-        )
-    return matrices
