@@ -16,6 +16,7 @@ import logging
 import queue
 import threading
 import time
+from collections import deque
 from collections.abc import Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass, field
@@ -24,6 +25,10 @@ from typing import Any, Protocol
 from textlens.client.errors import DeadlineExceeded, Overloaded, ShuttingDown, TextlensError
 
 log = logging.getLogger(__name__)
+
+
+def _chars(job: Any) -> int:
+    return sum(len(t) if isinstance(t, str) else sum(map(len, t)) for t in job.inputs)
 
 
 @dataclass
@@ -107,6 +112,8 @@ class Batcher:
         #: Requests sent in slices (`fair.py`) that have more slices to come.
         self._open_requests = 0
         self._stopping = False  # _STOP is queued: nothing after it would ever run
+        #: Jobs taken from the queue but left for the next round (worker thread only).
+        self._carry: deque[Job] = deque()
         self._thread = threading.Thread(
             target=self._run, name=f"textlens-batcher-{model.name}", daemon=True
         )
@@ -184,29 +191,43 @@ class Batcher:
     # -- worker side -------------------------------------------------------
     def _run(self) -> None:
         stopping = False
-        while not stopping:
-            first = self._queue.get()
-            if first is _STOP:
+        while True:
+            if self._carry:
+                first = self._carry.popleft()
+            elif stopping:
                 return
+            else:
+                first = self._queue.get()
+                if first is _STOP:
+                    return
             jobs: list[Job] = [first]
             budget_chars = self.max_batch_tokens * 4
-            chars = sum(len(t) for t in first.inputs)
+            chars = _chars(first)
             until = time.monotonic() + self.max_wait
-            while chars < budget_chars:
-                remaining = until - time.monotonic()
-                try:
-                    nxt = (
-                        self._queue.get(timeout=remaining)
-                        if remaining > 0
-                        else self._queue.get_nowait()
-                    )
-                except queue.Empty:
-                    break
-                if nxt is _STOP:
-                    stopping = True
+            while chars < budget_chars and not stopping:
+                if self._carry:
+                    nxt = self._carry.popleft()
+                else:
+                    remaining = until - time.monotonic()
+                    try:
+                        nxt = (
+                            self._queue.get(timeout=remaining)
+                            if remaining > 0
+                            else self._queue.get_nowait()
+                        )
+                    except queue.Empty:
+                        break
+                    if nxt is _STOP:
+                        stopping = True
+                        break
+                # A job that would take the round past its budget (a slice of a large
+                # request) waits for the next round, first in line: small jobs already
+                # here are answered without waiting for its forward passes.
+                if chars + _chars(nxt) > budget_chars:
+                    self._carry.appendleft(nxt)
                     break
                 jobs.append(nxt)
-                chars += sum(len(t) for t in nxt.inputs)
+                chars += _chars(nxt)
             with self._lock:
                 self._queued_texts -= sum(len(j.inputs) for j in jobs)
             try:
@@ -248,6 +269,7 @@ class Batcher:
         items = [(j, i) for j, job in enumerate(live) for i in range(len(job.inputs))]
         items.sort(key=lambda ji: encoded[id(live[ji[0]])][ji[1]].length)
         outputs: list[list[Any]] = [[None] * len(job.inputs) for job in live]
+        left = [len(job.inputs) for job in live]  # items still to compute, per job
         failed: set[int] = set()
         for chunk in self._chunks(items, live, encoded):
             expired = {j for j, _ in chunk if live[j].expired(time.monotonic())}
@@ -277,14 +299,20 @@ class Batcher:
             self.stats.real_tokens += sum(e.length for e in batch)
             for (j, i), out in zip(chunk, outs, strict=True):
                 outputs[j][i] = out
-        for j, job in enumerate(live):
-            if j in failed:
-                continue
-            try:
-                job.future.set_result(self.model.finish(job, encoded[id(job)], outputs[j]))
-            except Exception as exc:
-                log.exception("post-processing of %s failed", self.model.name)
-                job.future.set_exception(exc)
+                left[j] -= 1
+            for j in {j for j, _ in chunk}:
+                if left[j] == 0:  # answered now, not after the round's other passes
+                    self._finish(live[j], encoded[id(live[j])], outputs[j])
+        for j, job in enumerate(live):  # jobs without texts; the rest are done already
+            if j not in failed and not job.future.done():
+                self._finish(job, encoded[id(job)], outputs[j])
+
+    def _finish(self, job: Job, encoded: list[Any], outputs: list[Any]) -> None:
+        try:
+            job.future.set_result(self.model.finish(job, encoded, outputs))
+        except Exception as exc:
+            log.exception("post-processing of %s failed", self.model.name)
+            job.future.set_exception(exc)
 
     def _chunks(
         self, items: list[tuple[int, int]], live: list[Job], encoded: dict[int, list[Any]]

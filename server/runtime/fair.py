@@ -2,7 +2,7 @@
 
 A batcher serves its queue in order, so one caller's 8,192 long texts used to
 hold the model for the whole request while every other caller waited behind
-it. Here a large request is cut into slices of about two forward passes, and
+it. Here a large request is cut into slices of about one forward pass, and
 the next slice is queued only when the previous one is done: whoever queued
 in the meantime goes first. Two large callers alternate; a dashboard's small
 query waits for one slice, not for someone else's backfill.
@@ -23,9 +23,9 @@ import numpy as np
 
 from textlens.server.runtime.batcher import Batcher
 
-#: A slice holds at least this many texts, and at most about two forward passes of text.
+#: A slice holds at least this many texts, and at most about one forward pass of text.
 MIN_SLICE_TEXTS = 64
-PASSES_PER_SLICE = 2
+PASSES_PER_SLICE = 1
 #: Characters per token assumed when sizing a slice (as the batcher's budget does).
 CHARS_PER_TOKEN = 4
 
