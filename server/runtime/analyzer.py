@@ -18,7 +18,6 @@ from textlens.client.errors import InvalidInput, ShuttingDown, TextTooLong, TooM
 from textlens.client.results import TRUNCATIONS, ModelInfo
 from textlens.server.runtime.aspects import MAX_TARGET_CHARS, mentions
 from textlens.server.runtime.documents import combine, sentences
-from textlens.server.runtime.fair import submit_fairly
 from textlens.server.runtime.registry import ModelRegistry, ServedModel
 from textlens.server.runtime.tasks import CHARS_PER_TOKEN_CAP, EmbedModel
 
@@ -113,7 +112,7 @@ class Analyzer:
     ) -> Submitted:
         if truncation == "error":
             _refuse_cheaply(model, inputs)
-        return Submitted(model, submit_fairly(model.batcher, inputs, truncation, deadline, options))
+        return Submitted(model, model.batcher.submit(inputs, truncation, deadline, options))
 
     def sentiment(
         self,

@@ -5,7 +5,9 @@ event loop, DuckDB threads in embedded mode) submit jobs and get a
 `concurrent.futures.Future`; the worker waits up to `max_wait_ms` for company
 after the first job, tokenizes, sorts all texts by length, cuts them into
 forward passes of at most `max_batch_tokens` padded tokens, and hands each job
-exactly its own results. The queue is bounded by texts, so overload answers
+exactly its own results as soon as they are computed. Between two passes of a
+bulk round, small jobs that arrived meanwhile are served first (one pass of
+waiting, not a whole bulk request: no caller starves the others). The queue is bounded by texts, so overload answers
 `Overloaded` at once instead of growing memory; jobs whose deadline passed
 are dropped before they are computed.
 """
@@ -78,6 +80,8 @@ class BatchStats:
     #: Jobs whose caller gave up (gRPC cancellation, deadline) before they ran.
     cancelled: int = 0
     rejected_overload: int = 0
+    #: Rounds of small jobs served between two forward passes of a bulk round.
+    preemptions: int = 0
     #: Seconds spent in forward passes (Prometheus: tokens/s and utilisation).
     forward_seconds: float = 0.0
 
@@ -103,17 +107,17 @@ class Batcher:
         self.max_batch_tokens = max_batch_tokens
         self.max_wait = max_wait_ms / 1000.0
         self.max_queue_texts = max_queue_texts
+        #: Characters one round takes before it stops waiting for company (~4 per token).
+        self.budget_chars = max_batch_tokens * 4
         self.stats = BatchStats()
         self._queue: queue.SimpleQueue[Any] = queue.SimpleQueue()
         self._lock = threading.Lock()
-        self._released = threading.Condition(self._lock)
         self._queued_texts = 0
         self._closed = False
-        #: Requests sent in slices (`fair.py`) that have more slices to come.
-        self._open_requests = 0
-        self._stopping = False  # _STOP is queued: nothing after it would ever run
-        #: Jobs taken from the queue but left for the next round (worker thread only).
+        #: Worker thread only: jobs taken from the queue but left for a later round, and
+        #: whether the queue's stop marker was taken.
         self._carry: deque[Job] = deque()
+        self._stop_seen = False
         self._thread = threading.Thread(
             target=self._run, name=f"textlens-batcher-{model.name}", daemon=True
         )
@@ -126,28 +130,18 @@ class Batcher:
         truncation: str = "truncate",
         deadline: float | None = None,
         options: dict[str, Any] | None = None,
-        *,
-        admitted: bool = False,
     ) -> Future[Any]:
-        """Queue a job; raises Overloaded when the queue is full, ShuttingDown when closed.
-
-        `admitted`: a later slice of a request already admitted (`fair.py`), never
-        refused for a full queue.
-        """
+        """Queue a job; raises Overloaded when the queue is full, ShuttingDown when closed."""
         job = Job(inputs, truncation, deadline, options or {})
         n = len(inputs)
         with self._lock:
-            if self._closed and (not admitted or self._stopping):
+            if self._closed:
                 raise ShuttingDown(
                     f"model {self.model.name} is shutting down; retry on another server"
                 )
             # An idle queue admits any job: a request larger than the limit (a 2,048-row
             # DuckDB chunk under max_queue_texts = 1000) would otherwise be refused forever.
-            if (
-                not admitted
-                and self._queued_texts
-                and self._queued_texts + n > self.max_queue_texts
-            ):
+            if self._queued_texts and self._queued_texts + n > self.max_queue_texts:
                 self.stats.rejected_overload += 1
                 raise Overloaded(
                     f"model {self.model.name} has {self._queued_texts} texts queued "
@@ -159,28 +153,12 @@ class Batcher:
         self._queue.put(job)
         return job.future
 
-    def open_request(self) -> None:
-        """A request will send more slices: `close` waits for it (see `fair.py`)."""
-        with self._lock:
-            if self._closed:
-                raise ShuttingDown(
-                    f"model {self.model.name} is shutting down; retry on another server"
-                )
-            self._open_requests += 1
-
-    def end_request(self) -> None:
-        with self._lock:
-            self._open_requests -= 1
-            self._released.notify_all()
-
     def close(self, timeout: float | None = None) -> None:
-        """Refuse new jobs, let open sliced requests and queued jobs finish, stop the worker."""
+        """Refuse new jobs, finish the queued ones, stop the worker."""
         with self._lock:
             if self._closed:
                 return
             self._closed = True
-            self._released.wait_for(lambda: self._open_requests == 0, timeout)
-            self._stopping = True
         self._queue.put(_STOP)
         self._thread.join(timeout)
 
@@ -189,54 +167,79 @@ class Batcher:
         return self._queued_texts
 
     # -- worker side -------------------------------------------------------
-    def _run(self) -> None:
-        stopping = False
-        while True:
-            if self._carry:
-                first = self._carry.popleft()
-            elif stopping:
-                return
+    def _take(self, timeout: float | None) -> Job | None:
+        """The next job, deferred ones first: waiting up to `timeout` seconds (None: until
+        one comes; <= 0: not at all). None when there is none or the queue is stopped."""
+        if self._carry:
+            return self._carry.popleft()
+        if self._stop_seen:
+            return None
+        try:
+            if timeout is None:
+                item = self._queue.get()
+            elif timeout > 0:
+                item = self._queue.get(timeout=timeout)
             else:
-                first = self._queue.get()
-                if first is _STOP:
-                    return
-            jobs: list[Job] = [first]
-            budget_chars = self.max_batch_tokens * 4
-            chars = _chars(first)
-            until = time.monotonic() + self.max_wait
-            while chars < budget_chars and not stopping:
-                if self._carry:
-                    nxt = self._carry.popleft()
-                else:
-                    remaining = until - time.monotonic()
-                    try:
-                        nxt = (
-                            self._queue.get(timeout=remaining)
-                            if remaining > 0
-                            else self._queue.get_nowait()
-                        )
-                    except queue.Empty:
-                        break
-                    if nxt is _STOP:
-                        stopping = True
-                        break
-                # A job that would take the round past its budget (a slice of a large
-                # request) waits for the next round, first in line: small jobs already
-                # here are answered without waiting for its forward passes.
-                if chars + _chars(nxt) > budget_chars:
-                    self._carry.appendleft(nxt)
-                    break
-                jobs.append(nxt)
-                chars += _chars(nxt)
-            with self._lock:
-                self._queued_texts -= sum(len(j.inputs) for j in jobs)
-            try:
-                self._process(jobs)
-            except BaseException as exc:  # never let the worker die silently
-                log.exception("batcher %s failed", self.model.name)
-                for job in jobs:
-                    if not job.future.done():
-                        job.future.set_exception(exc)
+                item = self._queue.get_nowait()
+        except queue.Empty:
+            return None
+        if item is _STOP:
+            self._stop_seen = True
+            return None
+        return item  # type: ignore[no-any-return]
+
+    def _round(self, first: Job, wait: bool) -> list[Job]:
+        """`first` and the jobs that join it in one round, within the round's text budget.
+
+        A job that would take the round past its budget (a bulk request) waits for
+        the next round, first in line: the small jobs already here are not held up
+        by its forward passes.
+        """
+        jobs = [first]
+        chars = _chars(first)
+        until = time.monotonic() + (self.max_wait if wait else 0.0)
+        while chars < self.budget_chars:
+            nxt = self._take(until - time.monotonic())
+            if nxt is None:
+                break
+            if chars + _chars(nxt) > self.budget_chars:
+                self._carry.appendleft(nxt)
+                break
+            jobs.append(nxt)
+            chars += _chars(nxt)
+        with self._lock:
+            self._queued_texts -= sum(len(j.inputs) for j in jobs)
+        return jobs
+
+    def _run(self) -> None:
+        while (first := self._take(None)) is not None:
+            self._process_safely(self._round(first, wait=True))
+
+    def _process_safely(self, jobs: list[Job], nested: bool = False) -> None:
+        try:
+            self._process(jobs, nested)
+        except BaseException as exc:  # never let the worker die silently
+            log.exception("batcher %s failed", self.model.name)
+            for job in jobs:
+                if not job.future.done():
+                    job.future.set_exception(exc)
+
+    def _let_small_jobs_in(self) -> None:
+        """Between two forward passes of a round: serve small jobs that arrived meanwhile.
+
+        A bulk request is computed in many passes; a dashboard's one-row query
+        that arrives during them waits for one pass, not for the whole request.
+        Only jobs within one round's budget go in between (bulk ones queue in
+        order), and not recursively.
+        """
+        first = self._take(0)
+        if first is None:
+            return
+        if _chars(first) > self.budget_chars:
+            self._carry.appendleft(first)
+            return
+        self.stats.preemptions += 1
+        self._process_safely(self._round(first, wait=False), nested=True)
 
     def _drop_expired(self, jobs: list[Job]) -> list[Job]:
         now = time.monotonic()
@@ -251,7 +254,7 @@ class Batcher:
                 live.append(job)
         return live
 
-    def _process(self, jobs: list[Job]) -> None:
+    def _process(self, jobs: list[Job], nested: bool = False) -> None:
         started = [j for j in jobs if j.future.set_running_or_notify_cancel()]
         self.stats.cancelled += len(jobs) - len(started)
         encoded: dict[int, list[Any]] = {}
@@ -271,7 +274,9 @@ class Batcher:
         outputs: list[list[Any]] = [[None] * len(job.inputs) for job in live]
         left = [len(job.inputs) for job in live]  # items still to compute, per job
         failed: set[int] = set()
-        for chunk in self._chunks(items, live, encoded):
+        for n, chunk in enumerate(self._chunks(items, live, encoded)):
+            if n and not nested:
+                self._let_small_jobs_in()
             expired = {j for j, _ in chunk if live[j].expired(time.monotonic())}
             for j in expired - failed:
                 self.stats.dropped_deadline += 1

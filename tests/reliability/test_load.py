@@ -5,9 +5,10 @@ loop, so the benchmark's numbers come from code the suite checks): client
 threads, one of them an `AsyncClient` with two calls in flight, cycle through
 Sentiment, AspectSentiment, Entities, Embed, Classify, ListModels and health
 on generated reviews, checking every answer's shape, while one more caller
-sends large requests the server computes in slices between the small ones. The second test gives
-the server a tiny queue so back-pressure really happens, proves it at the raw
-stub level, and checks that `Client(retries=...)` rides it out.
+sends large requests, computed in many forward passes with the small calls
+served in between them. The second test gives the server a tiny queue so
+back-pressure really happens, proves it at the raw stub level, and checks that
+`Client(retries=...)` rides it out.
 """
 
 from __future__ import annotations
@@ -56,8 +57,8 @@ def bench() -> ModuleType:
     return module
 
 
-#: ~215k characters: more than two forward passes' worth, so the server sends it to the
-#: model in slices (server/runtime/fair.py) that interleave with the small calls.
+#: ~215k characters: many forward passes, between which the batcher serves the small
+#: calls that arrived meanwhile (Batcher._let_small_jobs_in).
 BIG = [f"{i}: Angela Merkel met Siemens in Berlin. The battery is great but the screen "
        "scratches easily. " * 7 for i in range(300)]  # fmt: skip
 
@@ -65,7 +66,7 @@ BIG = [f"{i}: Angela Merkel met Siemens in Berlin. The battery is great but the 
 def big_caller(
     target: str, stop: threading.Event, windows: list[tuple[float, float, str]], errors: list[str]
 ) -> None:
-    """Large (sliced) requests, one after another, each recorded as (start, end, rpc)."""
+    """Large requests, one after another, each recorded as (start, end, rpc)."""
     calls = [
         ("sentiment", lambda c: c.sentiment(BIG)),
         ("embed", lambda c: c.embed(BIG)),
@@ -124,14 +125,14 @@ def test_mixed_load_long(bench: ModuleType, inprocess_server: Callable[..., Any]
     run_mixed_load(bench, inprocess_server(), clients=clients, seconds=seconds, label="long")
 
 
-def test_small_calls_beside_large_sliced_requests(
+def test_small_calls_beside_large_requests(
     bench: ModuleType, inprocess_server: Callable[..., Any]
 ) -> None:
-    """Bulk requests (computed in slices) and small calls at once: all of them succeed.
+    """Bulk requests and small calls at once: all of them succeed.
 
     The small calls' latency alone and beside the bulk caller, in the same run, is the
-    figure to watch: a small call to the model a slice is running on waits for the rest
-    of that slice and, being coalesced with it, for the whole next one.
+    figure to watch: a small call to the model a bulk request is running on waits for
+    the forward pass in progress, not for the whole request.
     """
     server = inprocess_server()
     alone = bench.run_load(server.target, clients=3, seconds=3).summary()
@@ -146,7 +147,7 @@ def test_small_calls_beside_large_sliced_requests(
         stop.set()
         big.join(600)
     report(
-        f"load beside large requests ({len(BIG)} texts, sliced; {len(windows)} done: "
+        f"load beside large requests ({len(BIG)} texts; {len(windows)} done: "
         f"{', '.join(w[2] for w in windows)}): small calls p50 {alone['p50_ms']:.0f} -> "
         f"{s['p50_ms']:.0f} ms, p99 {alone['p99_ms']:.0f} -> {s['p99_ms']:.0f} ms, "
         f"{alone['calls_per_s']:.1f} -> {s['calls_per_s']:.1f} calls/s"
