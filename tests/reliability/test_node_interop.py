@@ -185,9 +185,26 @@ def server(
 
 
 @pytest.fixture(scope="module")
+def mtls_server(default_served: Any, pki: dict[str, Path]) -> Iterator[Any]:
+    """The same models behind mTLS: client certificates from the test CA, and a token."""
+    from textlens.server.runtime.embedded import rebatch
+    from textlens.server.transport.inprocess import InProcessServer
+
+    with InProcessServer(
+        rebatch(default_served),
+        tls_cert=pki["server_cert"],
+        tls_key=pki["server_key"],
+        tls_client_ca=pki["ca"],
+        read_tokens=[READ_TOKEN],
+    ) as srv:
+        yield srv
+
+
+@pytest.fixture(scope="module")
 def node(
     node_modules: Path,
     server: Any,
+    mtls_server: Any,
     pki: dict[str, Path],
     tmp_path_factory: pytest.TempPathFactory,
 ) -> dict[str, Any]:
@@ -203,6 +220,13 @@ def node(
         "classify": CLASSIFY,
         "reload": {"admin_token": ADMIN_TOKEN, "names": []},
         "refusals": {"wrong_ca": str(pki["wrong_ca"]), "wrong_token": "not-a-token"},
+        "mtls": {
+            "target": mtls_server.target,
+            "cert": str(pki["client_cert"]),
+            "key": str(pki["client_key"]),
+            "wrong_cert": str(pki["wrong_client_cert"]),
+            "wrong_key": str(pki["wrong_client_key"]),
+        },
     }
     (work / "inputs.json").write_text(json.dumps(inputs, ensure_ascii=False), encoding="utf-8")
     out = work / "out.json"
@@ -465,3 +489,13 @@ def test_node_is_refused(node: dict[str, Any], case: str, code: int, says: str) 
     refusal = node["refusals"][case]
     assert refusal["code"] == code, f"{case}: {refusal}"
     assert says in (refusal.get("details") or ""), f"{case}: {refusal}"
+
+
+def test_node_over_mtls(node: dict[str, Any]) -> None:
+    """With a client certificate from the server's client CA Node is answered; without
+    one, or with one from another CA, the handshake fails (UNAVAILABLE)."""
+    mtls = node["mtls"]
+    assert "error" not in mtls["with_cert"], mtls["with_cert"]
+    assert mtls["with_cert"]["results"][0]["label"] == "positive"
+    for case in ("no_cert", "wrong_cert"):
+        assert mtls[case]["code"] == UNAVAILABLE, (case, mtls[case])

@@ -133,6 +133,28 @@ def test_mtls_needs_a_client_certificate_from_its_ca(
     con = duckdb.connect()
     with register(con, mtls_server.target, tls=good):
         assert con.execute("SELECT sentiment('I love it')").fetchone() == ("positive",)
+
+    async def run() -> Any:
+        async with AsyncClient(mtls_server.target, tls=good) as client:
+            return await client.sentiment(["awful, broke in a day"])
+
+    (result,) = asyncio.run(run())
+    assert result is not None and result.label == "negative"
+    from sqlalchemy import create_engine, text
+
+    from textlens.connectors.sqlalchemy.dialect import close_all
+
+    engine = create_engine(
+        f"duckdb+textlens:///:memory:?textlens_target={mtls_server.target}"
+        f"&textlens_tls_ca={ca}&textlens_tls_cert={pki['client_cert']}"
+        f"&textlens_tls_key={pki['client_key']}"
+    )
+    try:
+        with engine.connect() as conn:
+            assert conn.execute(text("SELECT sentiment('great value')")).scalar() == "positive"
+    finally:
+        engine.dispose()
+        close_all()
     stranger = TLS(ca=ca, cert=str(pki["wrong_client_cert"]), key=str(pki["wrong_client_key"]))
     for refused in (TLS(ca=ca), stranger):
         with pytest.raises(ServerUnavailable, match="unavailable"):

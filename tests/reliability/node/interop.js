@@ -88,8 +88,8 @@ function tls(ca, secret) {
 
 const clients = [];
 
-function client(Service, credentials) {
-  const made = new Service(target, credentials);
+function client(Service, credentials, at = target) {
+  const made = new Service(at, credentials);
   clients.push(made);
   return made;
 }
@@ -233,6 +233,26 @@ async function main() {
     ),
     wrong_ca: await refused(client(textlens.TextAnalysis, tls(wrongCa, token)), "Sentiment", { texts: ["hi"] }),
   };
+
+  // mTLS: a second server that requires client certificates from the test CA.
+  if (inputs.mtls) {
+    const m = inputs.mtls;
+    const withCert = (cert, key) =>
+      grpc.credentials.combineChannelCredentials(
+        grpc.credentials.createSsl(fs.readFileSync(caPath), fs.readFileSync(key), fs.readFileSync(cert)),
+        bearer(token),
+      );
+    const hi = { texts: ["I love this phone"] };
+    out.mtls = {
+      with_cert: answer(await call(client(textlens.TextAnalysis, withCert(m.cert, m.key), m.target), "Sentiment", hi)),
+      no_cert: await refused(client(textlens.TextAnalysis, tls(caPath, token), m.target), "Sentiment", hi),
+      wrong_cert: await refused(
+        client(textlens.TextAnalysis, withCert(m.wrong_cert, m.wrong_key), m.target),
+        "Sentiment",
+        hi,
+      ),
+    };
+  }
 }
 
 main()
