@@ -42,6 +42,7 @@ class Job:
     deadline: float | None
     options: dict[str, Any] = field(default_factory=dict)
     future: Future[Any] = field(default_factory=Future)
+    queued_at: float = field(default_factory=time.monotonic)
 
     def expired(self, now: float) -> bool:
         return self.deadline is not None and now >= self.deadline
@@ -82,6 +83,11 @@ class BatchStats:
     rejected_overload: int = 0
     #: Rounds of small jobs served between two forward passes of a bulk round.
     preemptions: int = 0
+    #: Seconds jobs waited in the queue before their round started, and how many did.
+    queue_wait_seconds: float = 0.0
+    started_jobs: int = 0
+    #: Texts (rows) computed over all forward passes: / forward_passes = batch size.
+    batch_rows: int = 0
     #: Seconds spent in forward passes (Prometheus: tokens/s and utilisation).
     forward_seconds: float = 0.0
 
@@ -257,6 +263,9 @@ class Batcher:
     def _process(self, jobs: list[Job], nested: bool = False) -> None:
         started = [j for j in jobs if j.future.set_running_or_notify_cancel()]
         self.stats.cancelled += len(jobs) - len(started)
+        now = time.monotonic()
+        self.stats.queue_wait_seconds += sum(now - j.queued_at for j in started)
+        self.stats.started_jobs += len(started)
         encoded: dict[int, list[Any]] = {}
         live: list[Job] = []
         for job in self._drop_expired(started):
@@ -298,6 +307,7 @@ class Batcher:
                     failed.add(j)
                 continue
             self.stats.forward_passes += 1
+            self.stats.batch_rows += len(batch)
             self.stats.forward_seconds += time.perf_counter() - forward_started
             longest = max(e.length for e in batch)
             self.stats.padded_tokens += longest * len(batch)

@@ -15,7 +15,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Histogram, start_http_server
-from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, SummaryMetricFamily
 from prometheus_client.registry import Collector
 
 from textlens.server.runtime.registry import ModelRegistry
@@ -53,6 +53,7 @@ class RuntimeCollector(Collector):
             "real_tokens": "Tokens of the texts themselves",
             "rejected_overload": "Requests refused because the queue was full",
             "dropped_deadline": "Jobs dropped because their deadline passed",
+            "preemptions": "Rounds of small jobs served between two passes of a bulk round",
         }
         families = {
             key: CounterMetricFamily(f"textlens_{key}", doc, labels=["model"])
@@ -66,9 +67,25 @@ class RuntimeCollector(Collector):
             load.add_metric([served.name], served.load_seconds)
             for key, family in families.items():
                 family.add_metric([served.name], float(stats[key]))
+        wait = SummaryMetricFamily(
+            "textlens_queue_wait_seconds",
+            "Seconds jobs waited in the queue before their batch started",
+            labels=["model"],
+        )
+        rows = SummaryMetricFamily(
+            "textlens_batch_rows",
+            "Texts per forward pass (count = forward passes, sum = texts)",
+            labels=["model"],
+        )
+        for served in models:
+            stats = served.batcher.stats.snapshot()
+            wait.add_metric([served.name], int(stats["started_jobs"]), stats["queue_wait_seconds"])
+            rows.add_metric([served.name], int(stats["forward_passes"]), stats["batch_rows"])
         yield queue
         yield info
         yield load
+        yield wait
+        yield rows
         yield from families.values()
 
 

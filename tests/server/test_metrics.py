@@ -76,3 +76,10 @@ def test_metrics_count_requests_texts_errors_and_forward_passes(inprocess_server
     assert value(after, "textlens_forward_seconds_total", **model) > 0
     assert value(after, "textlens_model_info", model="sentiment-minilm") == 1
     assert value(after, "textlens_queue_texts", **model) == 0
+    waited = value(after, "textlens_queue_wait_seconds_count", **model) - value(
+        before, "textlens_queue_wait_seconds_count", **model
+    )
+    assert waited >= 1 and value(after, "textlens_queue_wait_seconds_sum", **model) > 0
+    passes = value(after, "textlens_batch_rows_count", **model)
+    assert passes == value(after, "textlens_forward_passes_total", **model)
+    assert value(after, "textlens_batch_rows_sum", **model) >= passes  # >= 1 text per pass
