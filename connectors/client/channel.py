@@ -1,6 +1,7 @@
 """Channel creation shared by the sync and asyncio clients.
 
-One place decides the target (argument, then TEXTLENS_TARGET, then the default),
+One place decides the target (`targets.py`: argument, then TEXTLENS_TARGET, then the
+default; several servers are balanced round-robin),
 the message size limits and TLS, so both clients reach the same server the same way.
 """
 
@@ -13,21 +14,16 @@ from typing import Any
 import grpc
 import grpc.aio
 
-from textlens.client.limits import DEFAULT_TARGET, MAX_MESSAGE_BYTES, TARGET_ENV
+from textlens.client.limits import MAX_MESSAGE_BYTES
+from textlens.client.targets import balancing_options, resolve_target
 from textlens.client.tls import ChannelOption, TLSArg, channel_security
 from textlens.v1 import textlens_pb2_grpc as pb_grpc
+
+__all__ = ["resolve_target"]  # re-exported: it lives in targets.py
 
 #: Where the read token comes from when a client is given none.
 TOKEN_ENV = "TEXTLENS_TOKEN"
 AUTHORIZATION = "authorization"
-
-
-def resolve_target(target: str | None = None) -> str:
-    """The server address: `target`, else $TEXTLENS_TARGET, else 127.0.0.1:50051."""
-    if target is not None and not isinstance(target, str):
-        raise ValueError(f"target must be a 'host:port' string, got {target!r}")
-    resolved = (target or "").strip() or os.environ.get(TARGET_ENV, "").strip()
-    return resolved or DEFAULT_TARGET
 
 
 def channel_options(extra: Sequence[ChannelOption] = ()) -> list[ChannelOption]:
@@ -89,7 +85,7 @@ def create_channel(
     With `token`, every call carries `authorization: Bearer <token>`.
     """
     credentials, tls_options = channel_security(tls, credentials)
-    opts = channel_options([*tls_options, *options])
+    opts = channel_options([*balancing_options(target), *tls_options, *options])
     if credentials is not None:
         channel = grpc.secure_channel(target, credentials, options=opts)
     else:
@@ -107,7 +103,7 @@ def create_aio_channel(
 ) -> grpc.aio.Channel:
     """An asyncio channel, same rules as `create_channel`. Call it inside the running loop."""
     credentials, tls_options = channel_security(tls, credentials)
-    opts = channel_options([*tls_options, *options])
+    opts = channel_options([*balancing_options(target), *tls_options, *options])
     interceptors = [_AioTokenInterceptor(token)] if token else None
     if credentials is not None:
         return grpc.aio.secure_channel(target, credentials, options=opts, interceptors=interceptors)

@@ -7,9 +7,10 @@ rather than a TextlensError on the first call.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 
-from textlens.client.channel import resolve_target
+from textlens.client.targets import resolve_target
 
 
 @dataclass(frozen=True)
@@ -25,7 +26,7 @@ class Settings:
     @classmethod
     def create(
         cls,
-        target: str | None,
+        target: str | Sequence[str] | None,
         *,
         timeout: float,
         retries: int,

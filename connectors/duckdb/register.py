@@ -19,7 +19,7 @@ import os
 import re
 import secrets
 import threading
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Literal
@@ -160,12 +160,13 @@ class Registration:
 
 
 def choose_backend(
-    target: str | None,
+    target: str | Sequence[str] | None,
     mode: Mode,
     config: str | Path | None,
     timeout: float,
     token: str | None = None,
     tls: TLSArg = None,
+    inflight: int | None = None,
 ) -> Backend:
     """The backend `register` uses for these arguments (see `register`)."""
     if mode not in ("auto", "embedded", "remote"):
@@ -176,7 +177,9 @@ def choose_backend(
             raise ValueError("config= configures the embedded runtime; a server has its own")
         from textlens.connectors.duckdb.remote import RemoteBackend
 
-        return RemoteBackend.connect(target, timeout=timeout, token=token, tls=tls)
+        return RemoteBackend.connect(
+            target, timeout=timeout, token=token, tls=tls, inflight=inflight
+        )
     if target:
         raise ValueError(f"target={target!r} contradicts mode='embedded'")
     from textlens.connectors.duckdb.embedded import EmbeddedBackend
@@ -186,7 +189,7 @@ def choose_backend(
 
 def register(
     con: duckdb.DuckDBPyConnection,
-    target: str | None = None,
+    target: str | Sequence[str] | None = None,
     *,
     mode: Mode = "auto",
     config: str | Path | None = None,
@@ -199,6 +202,7 @@ def register(
     token: str | None = None,
     tls: TLSArg = None,
     tls_ca: str | Path | None = None,
+    inflight: int | None = None,
 ) -> Registration:
     """Register the textlens SQL functions on `con`; returns the handle with `stats()`.
 
@@ -221,6 +225,9 @@ def register(
     * `tls_ca` (a CA file) or `tls` (a `textlens.client.TLS`, with a client
       certificate for mTLS; True for the system's roots) make the channel TLS; by
       default $TEXTLENS_TLS_CA / _CERT / _KEY decide, as for `Client`.
+    * `target` may name several replicas (a list, or "h1:p,h2:p"): calls are spread
+      round-robin, and each chunk goes out as `inflight` concurrent RPCs (default:
+      one per replica).
     """
     if tls_ca is not None:
         if tls is not None:
@@ -236,7 +243,7 @@ def register(
         raise ValueError(f"models= keys are {', '.join(MODEL_KEYS)}; unknown: {sorted(unknown)}")
     owns_backend = backend is None
     if backend is None:
-        backend = choose_backend(target, mode, config, timeout, token, tls)
+        backend = choose_backend(target, mode, config, timeout, token, tls, inflight)
     try:
         engine = Engine(
             backend,

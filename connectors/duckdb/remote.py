@@ -11,12 +11,16 @@ DuckDB's threads overlap their RPCs. Two things are specific to SQL use:
   second, and after a ServerUnavailable it is replaced by a fresh one and the
   call is tried once more.
 * A chunk of unusually long texts is split to stay under the gRPC message limit.
+* DuckDB calls a Python UDF one chunk at a time, so against several replicas
+  (a list of targets, round-robin) one chunk is sent as `inflight` RPCs at
+  once, one per replica by default, answers joined in order.
 """
 
 from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, TypeVar
 
 import numpy as np
@@ -33,6 +37,8 @@ T = TypeVar("T")
 
 #: Upper bound of the text bytes per request (4 UTF-8 bytes per character, worst case).
 REQUEST_TEXT_BYTES = MAX_MESSAGE_BYTES // 4
+#: A chunk is split for parallel RPCs only into parts of at least this many texts.
+MIN_PARALLEL_TEXTS = 64
 #: Reconnect quickly after a server restart (gRPC's default backoff grows to 120 s).
 RECONNECT_OPTIONS = (
     ("grpc.initial_reconnect_backoff_ms", 100),
@@ -67,22 +73,36 @@ class RemoteBackend:
     mode = "remote"
 
     def __init__(
-        self, client: Client, *, owns: bool = False, reconnect: Callable[[], Client] | None = None
+        self,
+        client: Client,
+        *,
+        owns: bool = False,
+        reconnect: Callable[[], Client] | None = None,
+        inflight: int | None = None,
     ) -> None:
+        from textlens.client.targets import address_count
+
         self.client = client
         self._owns = owns
         self._reconnect = reconnect
         self._lock = threading.Lock()
+        self.inflight = inflight if inflight is not None else address_count(client.target)
+        if self.inflight < 1:
+            raise ValueError(f"inflight must be >= 1, got {self.inflight}")
+        self._pool = (
+            ThreadPoolExecutor(self.inflight, "textlens-rpc") if self.inflight > 1 else None
+        )
 
     @classmethod
     def connect(
         cls,
-        target: str | None = None,
+        target: str | Sequence[str] | None = None,
         *,
         timeout: float = 120.0,
         retries: int = 4,
         token: str | None = None,
         tls: TLSArg = None,
+        inflight: int | None = None,
     ) -> RemoteBackend:
         """A backend with its own client for `target` (None: $TEXTLENS_TARGET); `token`
         (None: $TEXTLENS_TOKEN) goes with every call; `tls` as for `Client`."""
@@ -101,7 +121,7 @@ class RemoteBackend:
                 tls=secure,
             )
 
-        return cls(new_client(), owns=True, reconnect=new_client)
+        return cls(new_client(), owns=True, reconnect=new_client, inflight=inflight)
 
     @property
     def target(self) -> str:
@@ -128,15 +148,35 @@ class RemoteBackend:
     def list_models(self) -> list[ModelInfo]:
         return self._call(lambda c: c.list_models())
 
-    def _part(self, call: Callable[[Client, list[str]], T], part: list[str]) -> T:
-        return self._call(lambda client: call(client, part))
+    def _parts(self, texts: Sequence[str]) -> list[tuple[int, list[str]]]:
+        """(offset, texts) per RPC: under the message limit, `inflight` ways where useful."""
+        out: list[tuple[int, list[str]]] = []
+        start = 0
+        for part in split_by_size(texts):
+            ways = min(self.inflight, max(1, len(part) // MIN_PARALLEL_TEXTS))
+            size = -(-len(part) // ways)
+            for i in range(0, len(part), size):
+                out.append((start + i, part[i : i + size]))
+            start += len(part)
+        return out
+
+    def _map(self, texts: Sequence[str], call: Callable[[Client, int, list[str]], T]) -> list[T]:
+        """`call(client, offset, part)` for every part, concurrently, answers in order."""
+        parts = self._parts(texts)
+
+        def one(offset: int, part: list[str]) -> T:
+            return self._call(lambda client: call(client, offset, part))
+
+        if self._pool is None or len(parts) == 1:
+            return [one(o, p) for o, p in parts]
+        futures = [self._pool.submit(one, o, p) for o, p in parts]
+        return [f.result() for f in futures]
 
     def _each(
         self, texts: Sequence[str], call: Callable[[Client, list[str]], list[T | None]]
     ) -> list[T]:
         out: list[T] = []
-        for part in split_by_size(texts):
-            results = self._part(call, part)
+        for results in self._map(texts, lambda c, _, part: call(c, part)):
             if any(r is None for r in results):  # the client maps None to None only
                 raise RuntimeError("the textlens client answered None for a non-NULL text")
             out.extend(r for r in results if r is not None)
@@ -150,15 +190,10 @@ class RemoteBackend:
     def aspect_sentiment(
         self, texts: Sequence[str], targets: Sequence[str], model: str, truncation: Truncation
     ) -> list[SentimentResult | None]:
-        out: list[SentimentResult | None] = []
-        for part in split_by_size(texts):
-            start = len(out)
+        def call(c: Client, start: int, part: list[str]) -> list[SentimentResult | None]:
+            return c.aspect_sentiment(part, targets[start : start + len(part)], model, truncation)
 
-            def call(c: Client, p: list[str], start: int = start) -> list[SentimentResult | None]:
-                return c.aspect_sentiment(p, targets[start : start + len(p)], model, truncation)
-
-            out.extend(self._part(call, part))
-        return out
+        return [r for results in self._map(texts, call) for r in results]
 
     def entities(
         self, texts: Sequence[str], model: str, truncation: Truncation
@@ -167,11 +202,8 @@ class RemoteBackend:
 
     def embed(self, texts: Sequence[str], model: str, truncation: Truncation) -> np.ndarray:
         parts = [
-            np.asarray(
-                self._part(lambda c, p: c.embed_array(p, model, truncation), part),
-                dtype=np.float32,
-            )
-            for part in split_by_size(texts)
+            np.asarray(matrix, dtype=np.float32)
+            for matrix in self._map(texts, lambda c, _, p: c.embed_array(p, model, truncation))
         ]
         return parts[0] if len(parts) == 1 else np.concatenate(parts)
 
@@ -191,5 +223,7 @@ class RemoteBackend:
         )
 
     def close(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=False, cancel_futures=True)
         if self._owns:
             self.client.close()

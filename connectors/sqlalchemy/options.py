@@ -9,7 +9,8 @@ of `duckdb.connect`) and duckdb_engine would otherwise send `SET read_only`.
 | parameter | meaning |
 |---|---|
 | `read_only` | `true`: open the file read-only (many processes may share it; no writes) |
-| `textlens_target` | `host:port` of a textlens server: remote mode (no torch needed) |
+| `textlens_target` | `host:port` of a textlens server: remote mode (no torch needed); several replicas as `h1:p,h2:p` (round-robin) or a `dns:///name:port` |
+| `textlens_inflight` | concurrent RPCs per DuckDB chunk (default: one per replica) |
 | `textlens_mode` | `auto` (default: remote when a target or $TEXTLENS_TARGET is set), `remote`, `embedded` |
 | `textlens_config` | embedded mode: the models TOML (as for `textlens serve --config`) |
 | `textlens_timeout` | seconds per remote chunk, retries included (default 300) |
@@ -47,6 +48,7 @@ KNOWN = (
     "tls_cert",
     "tls_key",
     "tls_server_name",
+    "inflight",
 )
 MODES: tuple[Mode, ...] = ("auto", "remote", "embedded")
 _TRUE = {"true", "1", "yes", "on"}
@@ -83,6 +85,7 @@ class TextlensOptions:
     tls_cert: str | None = None
     tls_key: str | None = None
     tls_server_name: str | None = None
+    inflight: int | None = None
 
     @property
     def tls_arg(self) -> Any:
@@ -111,7 +114,11 @@ class TextlensOptions:
             raise ValueError(
                 f"textlens_timeout must be seconds, not {params['timeout']!r}"
             ) from None
+        inflight = params.get("inflight")
+        if inflight is not None and not (str(inflight).isdigit() and int(inflight) >= 1):
+            raise ValueError(f"textlens_inflight must be a whole number >= 1, not {inflight!r}")
         return cls(
+            inflight=int(inflight) if inflight is not None else None,
             target=str(params["target"]) if params.get("target") else None,
             mode=mode,  # checked against MODES above
             config=str(params["config"]) if params.get("config") else None,

@@ -67,6 +67,7 @@ def shared_backend(options: TextlensOptions) -> Backend:
         options.timeout,
         options.token,
         options.tls_arg,
+        options.inflight,
     )
     with _LOCK:
         backend = _BACKENDS.get(key)
@@ -78,6 +79,7 @@ def shared_backend(options: TextlensOptions) -> Backend:
                 options.timeout,
                 options.token,
                 options.tls_arg,
+                options.inflight,
             )
             _BACKENDS[key] = backend
         return backend
