@@ -1,0 +1,189 @@
+"""The transport-free core of textlens.v1.TextAnalysis: request message in, response out.
+
+The standalone grpc.aio servicer (`service.py`) and any other front (a Ray
+Serve deployment) call `TextAnalysisCore.handle` with the parsed request and a
+`Call` (deadline, metadata), so every front gives byte-identical answers and
+the same errors: a `TextlensError`, which the front turns into its status with
+the one table in `status.py`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from google.protobuf.message import Message
+
+from textlens.client.errors import InvalidInput, PermissionDenied
+from textlens.server.runtime.analyzer import Analyzer, Submitted
+from textlens.server.runtime.reload import Reloader
+from textlens.server.transport import convert
+from textlens.server.transport.auth import ANONYMOUS, TokenTable
+from textlens.server.transport.redact import public_source
+from textlens.v1 import textlens_pb2 as pb
+
+SERVICE = pb.DESCRIPTOR.services_by_name["TextAnalysis"]
+SERVICE_NAME: str = SERVICE.full_name
+METHODS = frozenset(method.name for method in SERVICE.methods)
+
+
+@dataclass(frozen=True)
+class Call:
+    """What a handler needs of the transport: when the caller gives up, and its metadata."""
+
+    deadline: float | None = None  # time.monotonic() seconds
+    metadata: Sequence[tuple[str, Any]] = field(default_factory=tuple)
+
+    @classmethod
+    def of(cls, remaining: float | None, metadata: Any) -> Call:
+        """From a transport's seconds remaining (None: no deadline) and call metadata."""
+        deadline = None if remaining is None else time.monotonic() + remaining
+        return cls(deadline, tuple(metadata or ()))
+
+
+class BadRequest:
+    """What the tolerant deserializer returns for bytes that do not parse."""
+
+    def __init__(self, message_type: str, error: str) -> None:
+        self.message_type = message_type
+        self.error = error
+
+
+async def _wait(submitted: Submitted) -> Any:
+    return await asyncio.wrap_future(submitted.future)
+
+
+#: RPCs open to every caller whatever the tokens (ReloadModels checks the admin token).
+UNGUARDED = frozenset({"ReloadModels"})
+
+
+class TextAnalysisCore:
+    """One coroutine per RPC: request message and `Call` in, response message out."""
+
+    def __init__(
+        self,
+        analyzer: Analyzer,
+        reloader: Reloader | None = None,
+        tokens: TokenTable | None = None,
+    ) -> None:
+        self.analyzer = analyzer
+        self.reloader = reloader
+        self.tokens = tokens or TokenTable()
+
+    async def Sentiment(self, request: pb.SentimentRequest, call: Call) -> pb.SentimentResponse:
+        sub = self.analyzer.sentiment(
+            request.texts,
+            request.model,
+            convert.truncation_of(request.truncation),
+            call.deadline,
+        )
+        return convert.sentiment_response(await _wait(sub), sub.model.name, sub.model.version)
+
+    async def AspectSentiment(
+        self, request: pb.AspectSentimentRequest, call: Call
+    ) -> pb.AspectSentimentResponse:
+        sub = self.analyzer.aspect_sentiment(
+            request.texts,
+            request.targets,
+            request.model,
+            convert.truncation_of(request.truncation),
+            call.deadline,
+        )
+        return convert.aspect_response(await _wait(sub), sub.model.name, sub.model.version)
+
+    async def Entities(self, request: pb.EntitiesRequest, call: Call) -> pb.EntitiesResponse:
+        if request.offsets not in (pb.OFFSET_UNIT_CODE_POINT, *convert.OFFSET_ENCODINGS):
+            raise InvalidInput(
+                f"unknown offset unit {int(request.offsets)}; use OFFSET_UNIT_CODE_POINT (0), "
+                "OFFSET_UNIT_UTF16 (1) or OFFSET_UNIT_UTF8_BYTE (2)"
+            )
+        sub = self.analyzer.entities(
+            request.texts,
+            request.model,
+            convert.truncation_of(request.truncation),
+            call.deadline,
+        )
+        return convert.entities_response(
+            await _wait(sub), sub.model.name, sub.model.version, request.texts, request.offsets
+        )
+
+    async def Embed(self, request: pb.EmbedRequest, call: Call) -> pb.EmbedResponse:
+        normalize = not request.skip_normalize
+        if request.dtype not in convert.VECTOR_DTYPES:
+            raise InvalidInput(
+                f"unknown vector dtype {int(request.dtype)}; use VECTOR_DTYPE_FLOAT32 (0) or "
+                "VECTOR_DTYPE_FLOAT16 (1)"
+            )
+        sub = self.analyzer.embed(
+            request.texts,
+            request.model,
+            convert.truncation_of(request.truncation),
+            call.deadline,
+            normalize=normalize,
+        )
+        vectors = await _wait(sub)
+        return convert.embed_response(
+            vectors,
+            self.analyzer.dim(sub.model),
+            request.dtype,
+            normalize,
+            sub.model.name,
+            sub.model.version,
+        )
+
+    async def Classify(self, request: pb.ClassifyRequest, call: Call) -> pb.ClassifyResponse:
+        sub = self.analyzer.classify(
+            request.texts,
+            list(request.labels),
+            request.model,
+            request.hypothesis_template,
+            convert.truncation_of(request.truncation),
+            call.deadline,
+        )
+        return convert.classify_response(await _wait(sub), sub.model.name, sub.model.version)
+
+    async def ListModels(self, request: pb.ListModelsRequest, call: Call) -> pb.ListModelsResponse:
+        return convert.models_response(self.analyzer.list_models())
+
+    async def ReloadModels(
+        self, request: pb.ReloadModelsRequest, call: Call
+    ) -> pb.ReloadModelsResponse:
+        self.tokens.check_operator(call.metadata, "ReloadModels")
+        if self.reloader is None:
+            raise PermissionDenied("this server cannot reload models (no reloader configured)")
+        outcomes = await asyncio.to_thread(self.reloader.reload, list(request.names))
+        return pb.ReloadModelsResponse(
+            models=[
+                pb.ModelReload(
+                    name=o.name,
+                    previous_version=o.previous_version,
+                    version=o.version,
+                    source=public_source(o.source),
+                )
+                for o in outcomes
+            ]
+        )
+
+    async def handle(self, method: str, request: Any, call: Call) -> tuple[Message, str]:
+        """(the response of RPC `method`, the caller's identity); raises TextlensError.
+
+        Auth first (a caller without a token learns nothing about its request),
+        then a request that did not parse is INVALID_ARGUMENT, then the RPC.
+        """
+        if method in UNGUARDED:  # the RPC checks its own role; the log still names the caller
+            who = self.tokens.identity_of(call.metadata)
+        else:
+            who = self.tokens.check_reader(call.metadata, method)
+        identity = who.name if who is not None else ANONYMOUS
+        if isinstance(request, BadRequest):
+            raise InvalidInput(
+                f"the {request.message_type} could not be parsed ({request.error}); "
+                "strings must be valid UTF-8"
+            )
+        if method not in METHODS:
+            raise InvalidInput(f"unknown RPC {method!r}")
+        response: Message = await getattr(self, method)(request, call)
+        return response, identity
