@@ -281,6 +281,10 @@ def build_parser() -> argparse.ArgumentParser:
     from textlens.server.transport.token_cli import add_token_parser
 
     add_token_parser(sub)
+
+    from textlens.server.ray_serve.cli import add_ray_parser
+
+    add_ray_parser(sub)
     return parser
 
 

@@ -1,0 +1,101 @@
+"""Starting the deployment: Ray options from the `[ray]` table of textlens.toml.
+
+[ray]
+num_replicas = 2            # or "auto" with min_replicas/max_replicas/target_ongoing_requests
+num_cpus = 1                # per replica
+num_gpus = 0                # per replica; fractional (0.5) shares a GPU
+max_ongoing_requests = 8    # per replica; beyond it the proxy queues, then refuses
+grpc_port = 9000            # Serve's gRPC proxy
+http_port = 8000
+"""
+
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+APP_NAME = "textlens"
+SERVICER = "textlens.v1.textlens_pb2_grpc.add_TextAnalysisServicer_to_server"
+
+
+class RaySettings(BaseModel):
+    """The `[ray]` table: replica resources, concurrency, autoscaling, proxy ports."""
+
+    num_replicas: int | str = 1
+    min_replicas: int = Field(default=1, ge=0)
+    max_replicas: int = Field(default=4, ge=1)
+    target_ongoing_requests: float = Field(default=4, gt=0)
+    num_cpus: float = Field(default=1, ge=0)
+    num_gpus: float = Field(default=0, ge=0)
+    max_ongoing_requests: int = Field(default=8, ge=1)
+    max_queued_requests: int = -1
+    grpc_port: int = 9000
+    http_port: int = 8000
+    host: str = "127.0.0.1"
+
+    @classmethod
+    def from_config(cls, config: Path | str | None) -> RaySettings:
+        if config is None:
+            return cls()
+        raw = tomllib.loads(Path(config).read_text(encoding="utf-8"))
+        return cls(**raw.get("ray", {}))
+
+
+def deployment_options(ray: RaySettings) -> dict[str, Any]:
+    """`Deployment.options(...)` for these settings."""
+    options: dict[str, Any] = {
+        "ray_actor_options": {"num_cpus": ray.num_cpus, "num_gpus": ray.num_gpus},
+        "max_ongoing_requests": ray.max_ongoing_requests,
+        "max_queued_requests": ray.max_queued_requests,
+        "user_config": {"registry_version": None},
+    }
+    if ray.num_replicas == "auto":
+        options["num_replicas"] = "auto"
+        options["autoscaling_config"] = {
+            "min_replicas": ray.min_replicas,
+            "max_replicas": ray.max_replicas,
+            "target_ongoing_requests": ray.target_ongoing_requests,
+        }
+    else:
+        options["num_replicas"] = int(ray.num_replicas)
+    return options
+
+
+def run(
+    config: Path | str | None = None,
+    ray: RaySettings | None = None,
+    overrides: dict[str, Any] | None = None,
+) -> Any:
+    """Start Serve's proxies and the textlens application on the connected Ray cluster."""
+    from ray import serve
+    from ray.serve.config import gRPCOptions
+
+    from textlens.server.ray_serve.deployment import TextlensReplica
+
+    ray = ray or RaySettings.from_config(config)
+    serve.start(
+        http_options={"host": ray.host, "port": ray.http_port},
+        grpc_options=gRPCOptions(port=ray.grpc_port, grpc_servicer_functions=[SERVICER]),
+    )
+    deployment = serve.deployment(**deployment_options(ray))(TextlensReplica)
+    app = deployment.bind(str(config) if config else None, overrides or {})
+    return serve.run(app, name=APP_NAME, route_prefix=f"/{APP_NAME}")
+
+
+def update_registry_version(
+    version: str, config: Path | str | None = None, ray: RaySettings | None = None
+) -> None:
+    """Make every replica re-read the model registry (Serve's user_config): the same
+    deployment with a new `registry_version`, so Serve calls `reconfigure` on each."""
+    from ray import serve
+
+    from textlens.server.ray_serve.deployment import TextlensReplica
+
+    ray = ray or RaySettings.from_config(config)
+    options = deployment_options(ray) | {"user_config": {"registry_version": version}}
+    deployment = serve.deployment(**options)(TextlensReplica)
+    app = deployment.bind(str(config) if config else None, {})
+    serve.run(app, name=APP_NAME, route_prefix=f"/{APP_NAME}")

@@ -1,0 +1,123 @@
+"""The one Ray Serve deployment: a replica is a textlens runtime behind servicer methods.
+
+Why not `@serve.batch`: DuckDB chunks and client batches are already batches,
+and each replica's own batcher (`runtime/batcher.py`) merges concurrent calls
+into forward passes by padded tokens, which Serve's batching by count cannot.
+Errors go through the same table as the standalone server (`status.py`):
+the status code, the message, and the `textlens-error` trailer the clients
+read. Every answer carries `textlens-replica` in its trailing metadata.
+
+Model updates reach every replica through `reconfigure` (Serve's
+`user_config`): a new `registry_version` in the config makes each replica
+re-read the registry, with the standalone server's guarantee that a broken
+version changes nothing. `ReloadModels` through the proxy would reach one
+replica only, so here it says to change `user_config` instead.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+from typing import Any
+
+from ray import serve
+
+from textlens.client.errors import PermissionDenied, TextlensError
+from textlens.server.runtime.analyzer import Analyzer
+from textlens.server.runtime.registry import ModelRegistry
+from textlens.server.runtime.reload import Reloader, served_specs
+from textlens.server.settings import load_settings
+from textlens.server.transport.auth import TokenTable
+from textlens.server.transport.core import Call, TextAnalysisCore
+from textlens.server.transport.redact import redact_paths
+from textlens.server.transport.status import status_for
+from textlens.v1 import textlens_pb2 as pb
+
+log = logging.getLogger(__name__)
+
+ERROR_TRAILER = "textlens-error"
+REPLICA_TRAILER = "textlens-replica"
+
+RESPONSES = {
+    method.name: getattr(pb, method.output_type.name)
+    for method in pb.DESCRIPTOR.services_by_name["TextAnalysis"].methods
+}
+
+
+class TextlensReplica:
+    """Servicer functions of textlens.v1.TextAnalysis over one replica's runtime."""
+
+    def __init__(self, config: str | None = None, overrides: dict[str, Any] | None = None) -> None:
+        self.settings = load_settings(config, **(overrides or {}))
+        registry = ModelRegistry.load(served_specs(self.settings), self.settings)
+        for served in registry.models.values():
+            served.warm_up()
+        self.reloader = Reloader(registry, self.settings)
+        tokens = TokenTable.create(
+            self.settings.admin_token, self.settings.read_tokens, self.settings.token_file
+        )
+        analyzer = Analyzer(
+            registry,
+            max_texts_per_request=self.settings.max_texts_per_request,
+            max_text_chars=self.settings.max_text_chars,
+        )
+        self.core = TextAnalysisCore(analyzer, None, tokens)
+        try:
+            self.replica = serve.get_replica_context().replica_id.unique_id
+        except Exception:  # outside a Serve replica (a plain actor, a test)
+            self.replica = f"pid-{os.getpid()}"
+        self.registry_version: str | None = None
+
+    async def reconfigure(self, user_config: dict[str, Any]) -> None:
+        """Serve calls this on every replica when `user_config` changes."""
+        version = user_config.get("registry_version")
+        if version is None or version == self.registry_version:
+            return
+        if self.settings.registry is not None:
+            outcomes = await asyncio.to_thread(self.reloader.reload, [])
+            log.info("replica %s: registry version %s: %s", self.replica, version, outcomes)
+        self.registry_version = version
+
+    async def _answer(self, method: str, request: Any, grpc_context: Any) -> Any:
+        trailers = [(REPLICA_TRAILER, self.replica)]
+        try:
+            if method == "ReloadModels":
+                raise PermissionDenied(
+                    "ReloadModels through Ray Serve would reach one replica; change the "
+                    "deployment's user_config registry_version (textlens ray serve --reload) "
+                    "to update every replica"
+                )
+            call = Call.of(None, grpc_context.invocation_metadata() if grpc_context else ())
+            response, _ = await self.core.handle(method, request, call)
+        except TextlensError as exc:
+            if grpc_context is None:
+                raise
+            grpc_context.set_code(status_for(exc))
+            grpc_context.set_details(redact_paths(str(exc)))
+            grpc_context.set_trailing_metadata([*trailers, (ERROR_TRAILER, type(exc).__name__)])
+            return RESPONSES[method]()
+        if grpc_context is not None:
+            grpc_context.set_trailing_metadata(trailers)
+        return response
+
+    async def Sentiment(self, request: Any, grpc_context: Any = None) -> Any:
+        return await self._answer("Sentiment", request, grpc_context)
+
+    async def AspectSentiment(self, request: Any, grpc_context: Any = None) -> Any:
+        return await self._answer("AspectSentiment", request, grpc_context)
+
+    async def Entities(self, request: Any, grpc_context: Any = None) -> Any:
+        return await self._answer("Entities", request, grpc_context)
+
+    async def Embed(self, request: Any, grpc_context: Any = None) -> Any:
+        return await self._answer("Embed", request, grpc_context)
+
+    async def Classify(self, request: Any, grpc_context: Any = None) -> Any:
+        return await self._answer("Classify", request, grpc_context)
+
+    async def ListModels(self, request: Any, grpc_context: Any = None) -> Any:
+        return await self._answer("ListModels", request, grpc_context)
+
+    async def ReloadModels(self, request: Any, grpc_context: Any = None) -> Any:
+        return await self._answer("ReloadModels", request, grpc_context)

@@ -1,0 +1,239 @@
+"""textlens on a real local Ray cluster: Serve's gRPC proxy, two replicas, our stubs.
+
+No local-testing mode and no handles: `ray.init(num_cpus=2)`, `serve.run` with
+the gRPC proxy on a free loopback port, and calls through the generated
+textlens.v1 stubs (issue 13, points 1 and 2). Over the tiny models, so the
+replicas start in seconds; skipped without `textlens[ray]`.
+"""
+
+from __future__ import annotations
+
+import socket
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import grpc
+import pytest
+
+from textlens.v1 import textlens_pb2 as pb
+from textlens.v1 import textlens_pb2_grpc as pb_grpc
+
+pytestmark = pytest.mark.ray
+ray = pytest.importorskip("ray", reason="needs textlens[ray] (pip install 'textlens[ray]')")
+
+#: Byte-identical answers need the same engine and the same thread count in both
+#: processes (Ray gives an actor with num_cpus < 1 one thread; float sums differ).
+TOML = """
+[server]
+threads = 1
+registry = "{registry}"
+
+[[models]]
+name = "tiny-sentiment"
+task = "sentiment"
+source = "{sequence}"
+backend = "torch"
+dtype = "float32"
+max_wait_ms = 1
+
+[[models]]
+name = "tiny-ner"
+task = "ner"
+source = "{token}"
+backend = "torch"
+dtype = "float32"
+max_wait_ms = 1
+
+[[models]]
+name = "tiny-embed"
+task = "embed"
+source = "{encoder}"
+backend = "torch"
+dtype = "float32"
+max_wait_ms = 1
+"""
+APP = (("application", "textlens"),)
+REQUESTS: dict[str, Any] = {
+    "Sentiment": pb.SentimentRequest(texts=["I love this phone", "", "awful 😡"]),
+    "Entities": pb.EntitiesRequest(texts=["Angela Merkel visited Siemens in Berlin"]),
+    "Embed": pb.EmbedRequest(texts=["a sentence", "another one"]),
+    "Classify": pb.ClassifyRequest(texts=["the battery died"], labels=["battery", "screen"]),
+    "ListModels": pb.ListModelsRequest(),
+}
+
+
+def canonical(message: Any) -> bytes:
+    """Deterministic bytes; `backend_reason` blanked (one process measured the engine
+    choice, the other read it from the shared cache: same choice, other words)."""
+    for model in getattr(message, "models", ()):
+        model.backend_reason = ""
+    return bytes(message.SerializeToString(deterministic=True))
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def publish(registry: Path, base: Path, labels: tuple[str, str]) -> str:
+    """Train a tiny classifier on `base` and make it the current `topics` version."""
+    from textlens.server.model_store import ModelStore
+    from textlens.server.training.trainer import TrainConfig, train_text_classifier
+
+    texts = ["the game was good", "bank prices fell", "paris is a city", "a team won"]
+    rows = [(f"{t} {i}", labels[i % 2]) for i, t in enumerate(texts * 4)]
+    cfg = TrainConfig(base=str(base), epochs=1, batch_size=8, max_length=16, evals_per_epoch=1)
+    store = ModelStore(registry)
+    with store.staging() as staged:
+        train_text_classifier(rows, rows, "classify", staged, cfg)
+        return store.publish("topics", staged)
+
+
+@pytest.fixture(scope="module")
+def config(tiny_models_dir: dict[str, Path], tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = tmp_path_factory.mktemp("ray")
+    publish(root / "registry", tiny_models_dir["tiny-encoder"], ("alpha", "beta"))
+    path = root / "textlens.toml"
+    path.write_text(
+        TOML.format(
+            registry=root / "registry",
+            sequence=tiny_models_dir["tiny-sequence"],
+            token=tiny_models_dir["tiny-token"],
+            encoder=tiny_models_dir["tiny-encoder"],
+        )
+        + "\n[ray]\nnum_replicas = 2\nnum_cpus = 0.5\n",
+        encoding="utf-8",
+    )
+    return path
+
+
+@pytest.fixture(scope="module")
+def cluster(config: Path) -> Iterator[str]:
+    """The Serve gRPC proxy's target, with the textlens app on two replicas."""
+    from ray import serve
+
+    from textlens.server.ray_serve.app import RaySettings, run
+
+    started = time.monotonic()
+    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
+    settings = RaySettings.from_config(config).model_copy(
+        update={"grpc_port": free_port(), "http_port": free_port()}
+    )
+    try:
+        run(config, settings)
+        target = f"127.0.0.1:{settings.grpc_port}"
+        with grpc.insecure_channel(target) as channel:
+            stub = pb_grpc.TextAnalysisStub(channel)
+            deadline = time.monotonic() + 120
+            while True:  # the proxy learns its routes a moment after serve.run returns
+                try:
+                    stub.ListModels(pb.ListModelsRequest(), metadata=APP, timeout=10)
+                    break
+                except grpc.RpcError:
+                    if time.monotonic() > deadline:
+                        raise
+                    time.sleep(0.25)
+        print(f"\nray: cluster + 2 replicas serving in {time.monotonic() - started:.1f}s")
+        yield target
+    finally:
+        serve.shutdown()
+        ray.shutdown()
+
+
+def test_every_rpc_answers_as_the_standalone_server(cluster: str, config: Path) -> None:
+    from textlens.server.process import ServerProcess
+
+    with (
+        ServerProcess(config) as standalone,
+        grpc.insecure_channel(cluster) as ray_channel,
+        grpc.insecure_channel(standalone.target) as plain_channel,
+    ):
+        for method, request in REQUESTS.items():
+            calls = [
+                channel.unary_unary(
+                    f"/textlens.v1.TextAnalysis/{method}",
+                    request_serializer=None,
+                    response_deserializer=None,
+                )
+                for channel in (ray_channel, plain_channel)
+            ]
+            via_ray = calls[0](request.SerializeToString(), metadata=APP, timeout=60)
+            direct = calls[1](request.SerializeToString(), timeout=60)
+            # The same message; map fields (probabilities, scores) may come in another
+            # order from another process, so the bytes are compared in canonical form.
+            decode = getattr(pb, type(request).__name__.replace("Request", "Response")).FromString
+            assert canonical(decode(via_ray)) == canonical(decode(direct)), method
+
+
+def test_replies_name_their_replica_and_both_replicas_answer(cluster: str) -> None:
+    replicas = set()
+    with grpc.insecure_channel(cluster) as channel:
+        stub = pb_grpc.TextAnalysisStub(channel)
+        for i in range(24):
+            _, call = stub.Sentiment.with_call(
+                pb.SentimentRequest(texts=[f"review {i}"]), metadata=APP, timeout=60
+            )
+            replicas.add(dict(call.trailing_metadata())["textlens-replica"])
+    assert len(replicas) >= 2, replicas
+
+
+def test_errors_keep_their_status_and_trailer(cluster: str) -> None:
+    with grpc.insecure_channel(cluster) as channel:
+        stub = pb_grpc.TextAnalysisStub(channel)
+        with pytest.raises(grpc.RpcError) as info:
+            stub.Sentiment(pb.SentimentRequest(texts=["x"], model="nope"), metadata=APP, timeout=60)
+        assert info.value.code() == grpc.StatusCode.INVALID_ARGUMENT  # type: ignore[attr-defined]
+        trailers = dict(info.value.trailing_metadata())  # type: ignore[attr-defined]
+        assert trailers["textlens-error"] == "UnknownModel" and "textlens-replica" in trailers
+        with pytest.raises(grpc.RpcError) as reload:
+            stub.ReloadModels(pb.ReloadModelsRequest(), metadata=APP, timeout=60)
+        assert reload.value.code() == grpc.StatusCode.PERMISSION_DENIED  # type: ignore[attr-defined]
+        assert "user_config" in reload.value.details()  # type: ignore[attr-defined]
+
+
+def versions_by_replica(cluster: str, calls: int = 24) -> dict[str, str]:
+    seen: dict[str, str] = {}
+    with grpc.insecure_channel(cluster) as channel:
+        stub = pb_grpc.TextAnalysisStub(channel)
+        for _ in range(calls):
+            response, call = stub.ListModels.with_call(
+                pb.ListModelsRequest(), metadata=APP, timeout=60
+            )
+            (topics,) = [m for m in response.models if m.name == "topics"]
+            seen[dict(call.trailing_metadata())["textlens-replica"]] = topics.version
+    return seen
+
+
+def test_a_registry_update_reaches_every_replica(
+    cluster: str, config: Path, tiny_models_dir: dict[str, Path]
+) -> None:
+    from textlens.server.ray_serve.app import RaySettings, update_registry_version
+
+    before = versions_by_replica(cluster)
+    assert len(before) >= 2 and len(set(before.values())) == 1, before
+    registry = config.parent / "registry"
+    publish(registry, tiny_models_dir["tiny-encoder"], ("gamma", "delta"))
+    ports = {"grpc_port": int(cluster.rsplit(":", 1)[1])}
+    update_registry_version("2", config, RaySettings.from_config(config).model_copy(update=ports))
+    after = versions_by_replica(cluster)
+    assert len(after) >= 2, after
+    assert set(after.values()) != set(before.values()) and len(set(after.values())) == 1, after
+
+
+def test_the_python_client_and_duckdb_work_unchanged(cluster: str) -> None:
+    """One application on the cluster: no `application` metadata needed."""
+    import duckdb
+
+    from textlens.client import Client
+    from textlens.connectors.duckdb import register
+
+    with Client(cluster, timeout=60) as client:
+        (result,) = client.sentiment(["I love this phone"])
+        assert result is not None and result.label in {"negative", "neutral", "positive"}
+    con = duckdb.connect()
+    con.execute("CREATE TABLE t AS SELECT 'row ' || i AS s FROM range(3000) r(i)")
+    with register(con, cluster, models={"sentiment": "tiny-sentiment"}):
+        assert con.execute("SELECT count(sentiment(s)) FROM t").fetchone() == (3000,)
