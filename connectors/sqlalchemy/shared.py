@@ -60,6 +60,7 @@ class Anchor:
 
 def shared_backend(options: TextlensOptions) -> Backend:
     """The process-wide backend for these options, created on first use."""
+    # The arguments of choose_backend are the key: same arguments, same backend.
     key = (
         options.target,
         options.mode,
@@ -72,15 +73,7 @@ def shared_backend(options: TextlensOptions) -> Backend:
     with _LOCK:
         backend = _BACKENDS.get(key)
         if backend is None:
-            backend = choose_backend(
-                options.target,
-                options.mode,
-                options.config,
-                options.timeout,
-                options.token,
-                options.tls_arg,
-                options.inflight,
-            )
+            backend = choose_backend(*key)
             _BACKENDS[key] = backend
         return backend
 
