@@ -25,6 +25,8 @@ from typing import Any, TypeVar
 
 import pytest
 
+from tests.reliability.node_install import node_modules  # noqa: F401 - a fixture
+
 T = TypeVar("T")
 
 #: One model per task (DuckDB's register defines every function family).
