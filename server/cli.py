@@ -106,6 +106,10 @@ def _enrich(args: argparse.Namespace) -> int:
 
     from textlens.connectors.duckdb.enrich import enrich
 
+    if args.ray:
+        from textlens.connectors.ray_data.cli import enrich_on_ray_command
+
+        return enrich_on_ray_command(args, _model_overrides(args.model))
     try:
         result = enrich(
             table=args.table,
@@ -255,6 +259,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     enrich.add_argument("--column-prefix", default="", help="prefix for the new column names")
     enrich.add_argument("--no-progress", action="store_true", help="no progress bar")
+    from textlens.connectors.ray_data.cli import add_ray_enrich_options
+
+    add_ray_enrich_options(enrich)
     enrich.set_defaults(func=_enrich)
 
     from textlens.server.training.commands import add_eval_parser, add_train_parser

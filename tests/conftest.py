@@ -341,3 +341,33 @@ def make_pki(root: Path) -> dict[str, Path]:
 def pki(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     """PEM files from `make_pki`: ca, server_cert/key, client_cert/key, wrong_* the same."""
     return make_pki(tmp_path_factory.mktemp("pki"))
+
+
+def say(config: pytest.Config, line: str) -> None:
+    """A line in pytest's own output, also without -s (measurements worth seeing in CI)."""
+    capture = config.pluginmanager.get_plugin("capturemanager")
+    reporter = config.pluginmanager.get_plugin("terminalreporter")
+    if capture is None or reporter is None:
+        print(line)
+        return
+    with capture.global_and_fixture_disabled():
+        reporter.write_line(line)
+
+
+@pytest.fixture(scope="session")
+def ray_local(request: pytest.FixtureRequest) -> Iterator[Any]:
+    """A local 2-CPU Ray cluster for the session; reports start-up seconds and peak memory."""
+    pytest.importorskip("ray", reason="needs textlens[ray] (pip install 'textlens[ray]')")
+    import ray
+
+    from tests.ray_local import RayLocal, start_local_ray
+
+    memory, seconds = start_local_ray()
+    say(request.config, f"\nray: local cluster (2 CPUs) up in {seconds:.1f}s")
+    try:
+        yield RayLocal(ray, memory)
+    finally:
+        memory.stop()
+        memory.sample()
+        say(request.config, "\n" + memory.report())
+        ray.shutdown()

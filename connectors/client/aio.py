@@ -31,6 +31,7 @@ from textlens.client.limits import (
     DEFAULT_RETRIES,
     DEFAULT_TIMEOUT,
 )
+from textlens.client.replicas import ReplicaCounts
 from textlens.client.results import (
     ClassifyResult,
     Entity,
@@ -78,6 +79,7 @@ class AsyncClient:
         self._channel: grpc.aio.Channel | None = None
         self._stub: Any = None
         self._health_check: Callable[..., Any] | None = None
+        self._replicas = ReplicaCounts()
         self._closed = False
 
     @property
@@ -178,6 +180,10 @@ class AsyncClient:
         responses = [await self._invoke(job.method, rpc, r, deadline) for r in job.requests]
         return job.finish(responses)
 
+    def answered_by(self) -> dict[str, int]:
+        """{replica id: answers}; see `Client.answered_by`."""
+        return self._replicas.snapshot()
+
     async def health(self, service: str = "") -> bool:
         """True if grpc.health.v1 Check says SERVING; False if not, unknown or unreachable."""
         request = check_request(service)
@@ -256,7 +262,10 @@ class AsyncClient:
                     target=self.target, method=method, timeout=self._settings.timeout
                 )
             try:
-                return await rpc(request, timeout=remaining)
+                call = rpc(request, timeout=remaining)
+                response = await call
+                self._replicas.record(await call.trailing_metadata())
+                return response
             except grpc.RpcError as err:
                 error = self._error(err, method)
                 pause = self._retry.pause(error, attempt, deadline - time.monotonic())

@@ -8,7 +8,6 @@ failure comes out as a textlens error. A Client is thread-safe: share one.
 
 from __future__ import annotations
 
-import functools
 import time
 from collections.abc import Callable, Sequence
 from types import TracebackType
@@ -26,6 +25,7 @@ from textlens.client.limits import (
     DEFAULT_RETRIES,
     DEFAULT_TIMEOUT,
 )
+from textlens.client.replicas import ReplicaCounts
 from textlens.client.results import (
     ClassifyResult,
     Entity,
@@ -82,6 +82,7 @@ class Client:
         )
         self._stub: Any = text_analysis_stub(self._channel)
         self._health_check: Callable[..., Any] | None = None
+        self._replicas = ReplicaCounts()
         self._closed = False
 
     @property
@@ -195,10 +196,16 @@ class Client:
         """
         self._check_open()
         job = convert.reload_models_job(names)
-        rpc = functools.partial(self._stub.ReloadModels, metadata=convert.admin_metadata(token))
+        metadata = convert.admin_metadata(token)
         deadline = time.monotonic() + self._settings.timeout
-        responses = [self._invoke(job.method, rpc, r, deadline) for r in job.requests]
+        rpc = self._stub.ReloadModels
+        responses = [self._invoke(job.method, rpc, r, deadline, metadata) for r in job.requests]
         return job.finish(responses)
+
+    def answered_by(self) -> dict[str, int]:
+        """{replica id: answers} from Ray Serve's `textlens-replica` trailers (empty for a
+        standalone server): whether calls really were spread over the replicas."""
+        return self._replicas.snapshot()
 
     def health(self, service: str = "") -> bool:
         """True if the server's grpc.health.v1 Check says SERVING for `service` ("" = server).
@@ -258,7 +265,12 @@ class Client:
         return job.finish(responses)
 
     def _invoke(
-        self, method: str, rpc: Callable[..., Any], request: object, deadline: float
+        self,
+        method: str,
+        rpc: Any,
+        request: object,
+        deadline: float,
+        metadata: Sequence[tuple[str, str]] | None = None,
     ) -> Any:
         """One RPC, retried per the policy; raises a textlens error, never grpc.RpcError."""
         attempt = 0
@@ -269,7 +281,9 @@ class Client:
                     target=self.target, method=method, timeout=self._settings.timeout
                 )
             try:
-                return rpc(request, timeout=remaining)
+                response, call = rpc.with_call(request, timeout=remaining, metadata=metadata)
+                self._replicas.record(call.trailing_metadata())
+                return response
             except grpc.RpcError as err:
                 error = self._error(err, method)
                 pause = self._retry.pause(error, attempt, deadline - time.monotonic())

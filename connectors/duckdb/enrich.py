@@ -62,20 +62,27 @@ def source_sql(name: str) -> str:
 
 @dataclass(frozen=True)
 class EnrichResult:
-    """What `enrich` wrote, how long it took and the work the cache saved."""
+    """What `enrich` wrote, how long it took and the work the cache saved (None: the
+    work was done elsewhere, by Ray actors, and `where` says by what)."""
 
     rows: int
     columns: list[str]
     seconds: float
     output: str
-    stats: CacheStats
+    stats: CacheStats | None
+    where: str = ""
 
     def summary(self) -> str:
         rate = self.rows / self.seconds if self.seconds > 0 else 0.0
-        s = self.stats
-        return (
+        done = (
             f"wrote {self.rows} rows with {', '.join(self.columns)} to {self.output} in "
-            f"{self.seconds:.1f}s ({rate:.0f} rows/s); {s.computed} texts computed in "
+            f"{self.seconds:.1f}s ({rate:.0f} rows/s)"
+        )
+        s = self.stats
+        if s is None:
+            return f"{done} on {self.where}" if self.where else done
+        return (
+            f"{done}; {s.computed} texts computed in "
             f"{s.calls} backend calls, {s.hits + s.shared} answers from the cache"
         )
 
@@ -128,7 +135,7 @@ def enrich(
         db, target=target, config=config, models=models, truncation=truncation
     )
     try:
-        _check_columns(con.sql(f"SELECT * FROM {source_sql(table)} LIMIT 0").columns, names, column)
+        check_columns(con.sql(f"SELECT * FROM {source_sql(table)} LIMIT 0").columns, names, column)
         total = con.execute(f"SELECT count(*) FROM {source_sql(table)}").fetchone()
         rows = int(total[0]) if total else 0
         first_function = TASK_COLUMNS[tasks[0]][0][1]
@@ -153,7 +160,7 @@ def enrich(
         con.close()
 
 
-def _check_columns(source_cols: list[str], new: list[str], column: str) -> None:
+def check_columns(source_cols: list[str], new: list[str], column: str) -> None:
     existing = {c.lower() for c in source_cols}
     if column.lower() not in existing:
         raise ValueError(f"the source has no column {column!r}; columns: {sorted(existing)}")

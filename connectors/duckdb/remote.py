@@ -148,6 +148,10 @@ class RemoteBackend:
     def list_models(self) -> list[ModelInfo]:
         return self._call(lambda c: c.list_models())
 
+    def answered_by(self) -> dict[str, int]:
+        """{replica id: answers} of the current channel (see `Client.answered_by`)."""
+        return self.client.answered_by()
+
     def _parts(self, texts: Sequence[str]) -> list[tuple[int, list[str]]]:
         """(offset, texts) per RPC: under the message limit, `inflight` ways where useful."""
         out: list[tuple[int, list[str]]] = []

@@ -9,6 +9,7 @@ nested results (entities, embeddings, maps) keep their types, to a file with
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import sys
 import tempfile
@@ -21,6 +22,8 @@ if TYPE_CHECKING:
     import duckdb
 
 Format = Literal["table", "csv", "json", "parquet"]
+#: The size of a fixed-size ARRAY type, FLOAT[384] -> FLOAT[].
+ARRAY_SIZE = re.compile(r"\[\d+\]$")
 FORMATS: tuple[str, ...] = ("table", "csv", "json", "parquet")
 COPY_OPTIONS = {
     "csv": "FORMAT csv, HEADER true",
@@ -33,11 +36,39 @@ def copy_query(con: duckdb.DuckDBPyConnection, query: str, fmt: str, path: Path)
     """Write the result of `query` to `path` in `fmt`, atomically (a temp file, then a rename)."""
     tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
     literal = "'" + str(tmp).replace("'", "''") + "'"
+    query = query.strip().rstrip(";")
+    if fmt == "parquet":
+        query = arrays_as_lists(con, query)
     try:
-        con.execute(f"COPY ({query.strip().rstrip(';')}) TO {literal} ({COPY_OPTIONS[fmt]})")
+        con.execute(f"COPY ({query}) TO {literal} ({COPY_OPTIONS[fmt]})")
         os.replace(tmp, path)
     finally:
         tmp.unlink(missing_ok=True)
+
+
+def arrays_as_lists(con: duckdb.DuckDBPyConnection, query: str) -> str:
+    """`query` with its fixed-size ARRAY columns (embeddings) cast to variable-size lists.
+
+    Why: DuckDB 2.0 writes the NULL rows of an ARRAY column into Parquet in a
+    way pyarrow (so pandas, Ray, Spark's Arrow path) refuses to read ("Length
+    spanned by list offsets ... larger than values array"); a LIST column with
+    the same values reads everywhere.
+    """
+    relation = con.sql(query)
+    if relation is None:
+        return query
+    casts = [
+        f"{quote_name(name)}::{ARRAY_SIZE.sub('[]', str(kind))} AS {quote_name(name)}"
+        for name, kind in zip(relation.columns, relation.types, strict=True)
+        if kind.id == "array"
+    ]
+    if not casts:
+        return query
+    return f"SELECT * REPLACE ({', '.join(casts)}) FROM ({query})"
+
+
+def quote_name(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
 
 
 def run_sql(

@@ -219,3 +219,21 @@ def test_enrich_checks_its_arguments(tiny_server: Any, warehouse: Path) -> None:
     assert twice.returncode == 2 and "--column-prefix" in twice.stderr
     missing = textlens("enrich", *base, "--column", "nope", "--out", "z")
     assert missing.returncode == 2 and "no column 'nope'" in missing.stderr
+
+
+def test_parquet_outputs_with_embeddings_read_in_pyarrow(tmp_path: Path) -> None:
+    """DuckDB writes NULL rows of an ARRAY column (an embedding of a NULL text) into
+    Parquet in a form pyarrow refuses; our file writer casts them to lists."""
+    import pyarrow.parquet as pq
+
+    from textlens.connectors.duckdb.sql_command import copy_query
+
+    out = tmp_path / "embeddings.parquet"
+    query = """SELECT i, CASE WHEN i % 3 = 0 THEN NULL ELSE [i, 0.5]::FLOAT[2] END AS "the vec"
+               FROM range(6) r(i);"""
+    with duckdb.connect() as con:
+        copy_query(con, query, "parquet", out)
+        assert con.execute(f"SELECT count(\"the vec\") FROM '{out}'").fetchone() == (4,)
+    assert pq.read_table(out).to_pydict()["the vec"] == [
+        None, [1.0, 0.5], [2.0, 0.5], None, [4.0, 0.5], [5.0, 0.5]
+    ]  # fmt: skip

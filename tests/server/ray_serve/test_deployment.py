@@ -17,6 +17,7 @@ from typing import Any
 import grpc
 import pytest
 
+from tests.conftest import say
 from textlens.v1 import textlens_pb2 as pb
 from textlens.v1 import textlens_pb2_grpc as pb_grpc
 
@@ -111,14 +112,13 @@ def config(tiny_models_dir: dict[str, Path], tmp_path_factory: pytest.TempPathFa
 
 
 @pytest.fixture(scope="module")
-def cluster(config: Path) -> Iterator[str]:
+def cluster(config: Path, ray_local: Any, request: pytest.FixtureRequest) -> Iterator[str]:
     """The Serve gRPC proxy's target, with the textlens app on two replicas."""
     from ray import serve
 
     from textlens.server.ray_serve.app import RaySettings, run
 
     started = time.monotonic()
-    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
     settings = RaySettings.from_config(config).model_copy(
         update={"grpc_port": free_port(), "http_port": free_port()}
     )
@@ -136,11 +136,13 @@ def cluster(config: Path) -> Iterator[str]:
                     if time.monotonic() > deadline:
                         raise
                     time.sleep(0.25)
-        print(f"\nray: cluster + 2 replicas serving in {time.monotonic() - started:.1f}s")
+        say(
+            request.config,
+            f"\nray: Serve proxy + 2 replicas serving in {time.monotonic() - started:.1f}s",
+        )
         yield target
     finally:
         serve.shutdown()
-        ray.shutdown()
 
 
 def test_every_rpc_answers_as_the_standalone_server(cluster: str, config: Path) -> None:
@@ -237,6 +239,23 @@ def test_the_python_client_and_duckdb_work_unchanged(cluster: str) -> None:
     con.execute("CREATE TABLE t AS SELECT 'row ' || i AS s FROM range(3000) r(i)")
     with register(con, cluster, models={"sentiment": "tiny-sentiment"}):
         assert con.execute("SELECT count(sentiment(s)) FROM t").fetchone() == (3000,)
+
+
+def test_32_concurrent_duckdb_rpcs_spread_over_the_replicas(cluster: str) -> None:
+    """Point 2: one 2,048-row chunk sent as 32 RPCs in flight; both replicas answer."""
+    import duckdb
+
+    from textlens.connectors.duckdb import register
+
+    con = duckdb.connect()
+    con.execute("CREATE TABLE t AS SELECT 'spread ' || i AS s FROM range(2048) r(i)")
+    with register(con, cluster, models={"sentiment": "tiny-sentiment"}, inflight=32) as tl:
+        before = tl.backend.answered_by()  # type: ignore[attr-defined]  # ListModels reads
+        assert con.execute("SELECT count(sentiment(s)) FROM t").fetchone() == (2048,)
+        after = tl.backend.answered_by()  # type: ignore[attr-defined]
+    answered = {k: v - before.get(k, 0) for k, v in after.items() if v > before.get(k, 0)}
+    # 32 Sentiment RPCs, and maybe a model-version re-read (every 2 s) in between.
+    assert 32 <= sum(answered.values()) <= 34 and len(answered) >= 2, answered
 
 
 def replica_actors() -> set[str]:

@@ -1,0 +1,1 @@
+"""Bulk enrichment on Ray Data (`textlens enrich --ray`); needs `textlens[ray]`."""
