@@ -233,6 +233,13 @@ def batch_tolerance(served: Any) -> float:
     return BATCH_TOLERANCE[served.info().dtype]
 
 
+def same_batch_tolerance(served: Any) -> float:
+    """The tolerance for the same texts in the same batch computed twice: on the CPU the
+    same kernels give the same bits (1e-5 allows for float32 printing); CUDA kernels may
+    sum in another order per launch, so there the model's batch tolerance applies."""
+    return 1e-5 if served.info().device.startswith("cpu") else batch_tolerance(served)
+
+
 @pytest.fixture
 def inprocess_server(default_served: list[Any]) -> Iterator[Callable[..., Any]]:
     """Start real gRPC servers (in this process) over the loaded models with custom knobs.

@@ -29,30 +29,35 @@ from tests.reliability.node_install import node_modules  # noqa: F401 - a fixtur
 
 T = TypeVar("T")
 
-#: One model per task (DuckDB's register defines every function family).
+#: One model per task (DuckDB's register defines every function family); on the CPU
+#: on every host, so the oracle's float comparisons hold on a GPU machine too.
 TINY_TOML = """
 [[models]]
 name = "tiny-sentiment"
 task = "sentiment"
 source = "{sequence}"
+device = "cpu"
 max_wait_ms = 1
 
 [[models]]
 name = "tiny-aspect"
 task = "aspect"
 source = "{sequence}"
+device = "cpu"
 max_wait_ms = 1
 
 [[models]]
 name = "tiny-ner"
 task = "ner"
 source = "{token}"
+device = "cpu"
 max_wait_ms = 1
 
 [[models]]
 name = "tiny-embed"
 task = "embed"
 source = "{encoder}"
+device = "cpu"
 max_wait_ms = 1
 """
 

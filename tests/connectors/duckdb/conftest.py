@@ -26,36 +26,43 @@ from textlens.connectors.duckdb import (  # noqa: E402
 )
 
 #: The tiny-model config: one model per task, plus a second embed model with the
-#: same size (for `embed(text, model)`) and a fine-tuned classifier.
+#: same size (for `embed(text, model)`) and a fine-tuned classifier. On the CPU on
+#: every host: the suites compare modes to 1e-5, which needs the same kernels (the
+#: GPU path has its own tests under the `gpu` marker).
 TINY_TOML = """
 [[models]]
 name = "tiny-sentiment"
 task = "sentiment"
 source = "{sequence}"
+device = "cpu"
 max_wait_ms = 1
 
 [[models]]
 name = "tiny-aspect"
 task = "aspect"
 source = "{sequence}"
+device = "cpu"
 max_wait_ms = 1
 
 [[models]]
 name = "tiny-ner"
 task = "ner"
 source = "{token}"
+device = "cpu"
 max_wait_ms = 1
 
 [[models]]
 name = "tiny-embed"
 task = "embed"
 source = "{encoder}"
+device = "cpu"
 max_wait_ms = 1
 
 [[models]]
 name = "tiny-embed-short"
 task = "embed"
 source = "{encoder}"
+device = "cpu"
 max_length = 8
 max_wait_ms = 1
 
@@ -63,6 +70,7 @@ max_wait_ms = 1
 name = "tiny-classifier"
 task = "classify"
 source = "{sequence}"
+device = "cpu"
 max_wait_ms = 1
 """
 #: The tiny models' size: hidden_size in tests/conftest.py.

@@ -16,6 +16,7 @@ from typing import Any
 
 import pytest
 
+from tests.conftest import same_batch_tolerance
 from textlens.connectors.duckdb import EmbeddedBackend, Registration, register
 
 duckdb = pytest.importorskip("duckdb")
@@ -86,20 +87,27 @@ def test_answers_make_sense(on: Callable[[str], tuple[Any, Registration]], mode:
     assert similar > 0.2
 
 
-def test_modes_agree(on: Callable[[str], tuple[Any, Registration]]) -> None:
+def test_modes_agree(
+    on: Callable[[str], tuple[Any, Registration]], default_served: list[Any]
+) -> None:
     embedded, _ = on("embedded")
     remote, _ = on("remote")
+    served = {s.info().task: s for s in default_served if s.info().is_default}
+    sentiment, embed = (
+        same_batch_tolerance(served["sentiment"]),
+        same_batch_tolerance(served["embed"]),
+    )
     here, there = embedded.execute(QUERY).fetchall(), remote.execute(QUERY).fetchall()
     for a, b in zip(here, there, strict=True):
         assert a[0] == b[0] and a[5] == b[5]
         if a[0] is None:
             continue
-        assert a[1] == pytest.approx(b[1], abs=1e-5)
+        assert a[1] == pytest.approx(b[1], abs=sentiment)
         assert list(a[2]) == list(b[2])
         assert [(e["text"], e["label"], e["start"], e["end"]) for e in a[3]] == [
             (e["text"], e["label"], e["start"], e["end"]) for e in b[3]
         ]
-        assert a[4] == pytest.approx(b[4], abs=1e-5)
+        assert a[4] == pytest.approx(b[4], abs=embed)
 
 
 TARGETS = """

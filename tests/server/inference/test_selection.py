@@ -18,7 +18,11 @@ pytest.importorskip("onnxruntime", reason="the ONNX backend needs onnxruntime (m
 
 
 def load(spec: ModelSpec, cache: Path) -> ModelRegistry:
-    return ModelRegistry.load([spec], RuntimeSettings(cache_dir=cache))
+    """On the CPU: these tests are about the CPU's measured choice (a GPU host has its own
+    rule, tested in tests/server/test_cuda.py under the `gpu` marker)."""
+    return ModelRegistry.load(
+        [spec.model_copy(update={"device": "cpu"})], RuntimeSettings(cache_dir=cache)
+    )
 
 
 def outputs(registry: ModelRegistry, name: str, texts: list[str]) -> np.ndarray:

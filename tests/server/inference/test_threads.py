@@ -29,8 +29,8 @@ def test_engines_share_one_cpu_lock_and_leave_no_thread_spinning(
     tiny_models_dir: dict[str, Path], tmp_path: Path
 ) -> None:
     specs = [
-        ModelSpec(name="o", task="sentiment", source=str(tiny_models_dir["tiny-sequence"]), backend="onnx", dtype="float32"),
-        ModelSpec(name="t", task="ner", source=str(tiny_models_dir["tiny-token"]), backend="torch", dtype="float32"),
+        ModelSpec(name="o", task="sentiment", source=str(tiny_models_dir["tiny-sequence"]), backend="onnx", dtype="float32", device="cpu"),
+        ModelSpec(name="t", task="ner", source=str(tiny_models_dir["tiny-token"]), backend="torch", dtype="float32", device="cpu"),
     ]  # fmt: skip
     registry = ModelRegistry.load(specs, RuntimeSettings(cache_dir=tmp_path))
     try:
