@@ -12,6 +12,9 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+#: How DuckDB reports a Ctrl-C that arrived while it ran one of our Python UDFs.
+INTERRUPTED_UDF = "executing the UDF: KeyboardInterrupt"
+
 
 def _serve(args: argparse.Namespace) -> int:
     import asyncio
@@ -97,6 +100,9 @@ def _sql(args: argparse.Namespace) -> int:
             stats=args.stats,
         )
     except duckdb.Error as exc:
+        if INTERRUPTED_UDF in str(exc):
+            print("textlens: interrupted", file=sys.stderr)
+            return 130
         print(f"textlens: error: {exc}", file=sys.stderr)
         return 1
 
@@ -127,6 +133,9 @@ def _enrich(args: argparse.Namespace) -> int:
             progress=not args.no_progress,
         )
     except duckdb.Error as exc:
+        if INTERRUPTED_UDF in str(exc):  # Ctrl-C while DuckDB ran our UDF: it wraps it
+            print("textlens: interrupted; nothing was written", file=sys.stderr)
+            return 130
         print(f"textlens: error: {exc}\ntextlens: nothing was written", file=sys.stderr)
         return 1
     print(result.summary(), file=sys.stderr)
