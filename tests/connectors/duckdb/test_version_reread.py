@@ -107,10 +107,12 @@ def test_an_error_makes_the_next_query_reread_at_once(
     module = importlib.import_module("textlens.connectors.duckdb.register")
     monkeypatch.setattr(module, "VERSION_TTL", 3600.0)
     server, registry = served
-    with register(con, server.target):
+    with register(con, server.target, truncation="error"):
         assert labels_of(con) <= {"alpha", "beta"}
         swap_version(server, registry, tiny_models_dir["tiny-encoder"])
         assert labels_of(con) <= {"alpha", "beta"}  # the cached list: still v1's answers
-        with pytest.raises(duckdb.Error, match="UnknownModel"):
-            con.execute("SELECT classify(s, 'no-such-model') FROM t").fetchall()
+        # An error from the server on a known model (not a name lookup, which re-reads
+        # the list by itself): a text over the model's length under truncation="error".
+        with pytest.raises(duckdb.Error, match="TextTooLong"):
+            con.execute("SELECT classify(repeat('word ', 300), 'topics')").fetchall()
         assert labels_of(con) <= {"gamma", "delta"}
