@@ -269,3 +269,27 @@ def test_fingerprint_changes_with_config(tiny_models_dir: dict[str, Path], tmp_p
     (directory / "config.json").write_text(json.dumps(config), encoding="utf-8")
     assert directory_fingerprint(directory) != before
     assert load(directory, "sentiment").id2label == {0: "bad", 1: "good"}
+
+
+def test_a_delta_refuses_base_weights_whose_sha256_changed(
+    tiny_models_dir: dict[str, Path], tmp_path: Path
+) -> None:
+    """A delta records its base's sha256 at training; a base that changed since (another
+    download, a corrupted file) is refused with the fix, never silently merged."""
+    from safetensors.torch import load_file, save_file
+
+    from textlens.server.training.trainer import TrainConfig, train_text_classifier
+
+    base = copy_model(tiny_models_dir, "tiny-encoder", tmp_path)
+    rows = [(f"text number {i}", ("alpha", "beta")[i % 2]) for i in range(16)]
+    cfg = TrainConfig(base=str(base), epochs=1, batch_size=8, max_length=16, evals_per_epoch=1)
+    delta = tmp_path / "delta"
+    train_text_classifier(rows, rows, "classify", delta, cfg)
+    assert load(delta, "classify").version  # loads while the base is the one it was made on
+    weights = base / "model.safetensors"
+    tensors = load_file(str(weights))
+    first = next(iter(tensors))
+    tensors[first] = tensors[first] + 1e-3
+    save_file(tensors, str(weights), metadata={"format": "pt"})
+    with pytest.raises(ModelLoadError, match=r"have sha256 [0-9a-f]{64}, expected [0-9a-f]{64}"):
+        load(delta, "classify")
