@@ -192,6 +192,41 @@ def build_tiny_models(root: Path) -> dict[str, Path]:
     return paths
 
 
+#: One tiny model per task (DuckDB's register defines every function family), as a
+#: `textlens serve` config to `.format(**tiny_models_dir paths)`. On the CPU on every
+#: host: suites compare answers to 1e-5, which needs the same kernels (the GPU path has
+#: its own tests under the `gpu` marker).
+TINY_TASK_MODELS_TOML = """
+[[models]]
+name = "tiny-sentiment"
+task = "sentiment"
+source = "{sequence}"
+device = "cpu"
+max_wait_ms = 1
+
+[[models]]
+name = "tiny-aspect"
+task = "aspect"
+source = "{sequence}"
+device = "cpu"
+max_wait_ms = 1
+
+[[models]]
+name = "tiny-ner"
+task = "ner"
+source = "{token}"
+device = "cpu"
+max_wait_ms = 1
+
+[[models]]
+name = "tiny-embed"
+task = "embed"
+source = "{encoder}"
+device = "cpu"
+max_wait_ms = 1
+"""
+
+
 @pytest.fixture(scope="session")
 def tiny_models_dir(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     """Tiny random BERT models saved with `save_pretrained`, by name.

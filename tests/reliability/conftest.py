@@ -25,41 +25,13 @@ from typing import Any, TypeVar
 
 import pytest
 
+from tests.conftest import TINY_TASK_MODELS_TOML
 from tests.reliability.node_install import node_modules  # noqa: F401 - a fixture
 
 T = TypeVar("T")
 
-#: One model per task (DuckDB's register defines every function family); on the CPU
-#: on every host, so the oracle's float comparisons hold on a GPU machine too.
-TINY_TOML = """
-[[models]]
-name = "tiny-sentiment"
-task = "sentiment"
-source = "{sequence}"
-device = "cpu"
-max_wait_ms = 1
-
-[[models]]
-name = "tiny-aspect"
-task = "aspect"
-source = "{sequence}"
-device = "cpu"
-max_wait_ms = 1
-
-[[models]]
-name = "tiny-ner"
-task = "ner"
-source = "{token}"
-device = "cpu"
-max_wait_ms = 1
-
-[[models]]
-name = "tiny-embed"
-task = "embed"
-source = "{encoder}"
-device = "cpu"
-max_wait_ms = 1
-"""
+#: One model per task, on the CPU (the oracle's float comparisons hold on a GPU host too).
+TINY_TOML = TINY_TASK_MODELS_TOML
 
 
 def env_int(name: str, default: int) -> int:

@@ -19,45 +19,18 @@ import pytest
 duckdb = pytest.importorskip("duckdb", reason="the DuckDB connector needs the `duckdb` extra")
 pytest.importorskip("pyarrow", reason="the DuckDB connector needs the `duckdb` extra")
 
+from tests.conftest import TINY_TASK_MODELS_TOML  # noqa: E402
 from textlens.connectors.duckdb import (  # noqa: E402
     EmbeddedBackend,
     Registration,
     register,
 )
 
-#: The tiny-model config: one model per task, plus a second embed model with the
-#: same size (for `embed(text, model)`) and a fine-tuned classifier. On the CPU on
-#: every host: the suites compare modes to 1e-5, which needs the same kernels (the
-#: GPU path has its own tests under the `gpu` marker).
-TINY_TOML = """
-[[models]]
-name = "tiny-sentiment"
-task = "sentiment"
-source = "{sequence}"
-device = "cpu"
-max_wait_ms = 1
-
-[[models]]
-name = "tiny-aspect"
-task = "aspect"
-source = "{sequence}"
-device = "cpu"
-max_wait_ms = 1
-
-[[models]]
-name = "tiny-ner"
-task = "ner"
-source = "{token}"
-device = "cpu"
-max_wait_ms = 1
-
-[[models]]
-name = "tiny-embed"
-task = "embed"
-source = "{encoder}"
-device = "cpu"
-max_wait_ms = 1
-
+#: The tiny-model config: one model per task (TINY_TASK_MODELS_TOML), plus a second
+#: embed model with the same size (for `embed(text, model)`) and a fine-tuned classifier.
+TINY_TOML = (
+    TINY_TASK_MODELS_TOML
+    + """
 [[models]]
 name = "tiny-embed-short"
 task = "embed"
@@ -73,6 +46,7 @@ source = "{sequence}"
 device = "cpu"
 max_wait_ms = 1
 """
+)
 #: The tiny models' size: hidden_size in tests/conftest.py.
 TINY_DIM = 32
 #: Tokens the tiny models accept (max_position_embeddings in tests/conftest.py).
