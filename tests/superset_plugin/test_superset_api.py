@@ -37,6 +37,32 @@ def test_bootstrap_is_idempotent(
     assert [a["id"] for a in alerts] == [bootstrapped.alert_id]
 
 
+def test_bootstrap_updates_in_place_after_a_change(
+    bootstrapped: Any, superset: Any, e2e_warehouse: Path, textlens_server: Any, api: Any
+) -> None:
+    """Bootstrap again with another setting (the Alert's recipients): the same objects
+    are updated, none is added; a third run with the defaults puts it back."""
+    from textlens.superset_plugin.bootstrap import bootstrap
+
+    changed = bootstrap(
+        superset.url, e2e_warehouse, textlens_server.target, alert_recipients=("ops@example.com",)
+    )
+    try:
+        assert changed == bootstrapped  # every id the same
+        report = api.request("GET", f"/api/v1/report/{bootstrapped.alert_id}")["result"]
+        targets = str([r["recipient_config_json"] for r in report["recipients"]])
+        assert "ops@example.com" in targets and alert.DEFAULT_RECIPIENT not in targets
+        assert [a["id"] for a in api.find("report", "name", alert.NAME)] == [bootstrapped.alert_id]
+        assert len(api.find("database", "database_name", "textlens warehouse")) == 1
+        assert len(api.dashboard_charts(dashboard.SLUG)) == len(CHARTS)
+    finally:
+        assert bootstrap(superset.url, e2e_warehouse, textlens_server.target) == bootstrapped
+    report = api.request("GET", f"/api/v1/report/{bootstrapped.alert_id}")["result"]
+    assert alert.DEFAULT_RECIPIENT in str(
+        [r["recipient_config_json"] for r in report["recipients"]]
+    )
+
+
 ALL_CHARTS = CHARTS + MARKET_CHARTS
 
 
