@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
 from typing import Any
 
 import grpc
@@ -120,7 +121,7 @@ def test_too_many_texts(stub: Any, client: Client) -> None:
 
 
 def test_wrong_types_are_refused(client: Client) -> None:
-    with pytest.raises((InvalidInput, TypeError)):
+    with pytest.raises(InvalidInput, match=r"texts\[0\] is int, expected str or None"):
         client.sentiment([42])  # type: ignore[list-item]
 
 
@@ -140,27 +141,44 @@ def test_server_keeps_serving_after_errors(client: Client) -> None:
     assert s is not None and s.label == "positive"
 
 
-def _occupy(target: str, n_texts: int = 3000) -> threading.Thread:
-    """Keep the sentiment worker busy with one big request in the background."""
+def _wait_until(condition: Callable[[], bool], what: str, timeout: float = 60) -> None:
+    """Poll a real condition (never assume another thread got somewhere in N ms)."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, f"timed out waiting until {what}"
+        time.sleep(0.005)
+
+
+def _occupy(srv: Any, n_texts: int, *, queued: bool = False) -> threading.Thread:
+    """Send one request of `n_texts` in the background; return once the batcher holds it:
+    taken by the worker (its queue empty again), or with `queued` waiting in the queue."""
+    batcher = srv.registry.models["sentiment-minilm"].batcher
+    before = batcher.stats.requests
     texts = [
         f"review number {i}: the product is decent but the delivery took weeks"
         for i in range(n_texts)
     ]
 
     def run() -> None:
-        with Client(target, timeout=300, retries=0) as c:
+        with Client(srv.target, timeout=300, retries=0) as c:
             c.sentiment(texts)
 
     thread = threading.Thread(target=run)
     thread.start()
-    time.sleep(0.3)
+    if queued:
+        _wait_until(lambda: batcher.queued_texts >= n_texts, f"{n_texts} texts are queued")
+    else:
+        _wait_until(
+            lambda: batcher.stats.requests > before and batcher.queued_texts == 0,
+            "the worker took the request",
+        )
     return thread
 
 
 def test_deadline_exceeded_drops_queued_work(inprocess_server: Any) -> None:
     srv = inprocess_server({"max_wait_ms": 0.0})
     stats = srv.registry.models["sentiment-minilm"].batcher.stats
-    busy = _occupy(srv.target)
+    busy = _occupy(srv, 600)
     with Client(srv.target, timeout=0.2, retries=0) as c, pytest.raises(DeadlineExceeded):
         c.sentiment(["queued behind a big batch"])
     busy.join()
@@ -172,14 +190,14 @@ def test_deadline_exceeded_drops_queued_work(inprocess_server: Any) -> None:
 
 
 def test_queue_full_is_resource_exhausted(inprocess_server: Any) -> None:
-    srv = inprocess_server({"max_queue_texts": 3000, "max_wait_ms": 0.0})
-    busy = _occupy(srv.target, 2000)  # taken by the worker; queue is free again
-    waiting = _occupy(srv.target, 2000)  # waits in the queue
+    srv = inprocess_server({"max_queue_texts": 300, "max_wait_ms": 0.0})
+    busy = _occupy(srv, 400)  # taken by the worker; queue is free again
+    waiting = _occupy(srv, 200, queued=True)  # waits in the queue
     with Client(srv.target, retries=0) as c, pytest.raises(Overloaded, match="back off"):
-        c.sentiment(["one more"] * 1500)
+        c.sentiment(["one more"] * 150)
     with grpc.insecure_channel(srv.target) as channel:
         stub = pb_grpc.TextAnalysisStub(channel)
-        code, _, _ = _code(lambda: stub.Sentiment(pb.SentimentRequest(texts=["x"] * 1500)))
+        code, _, _ = _code(lambda: stub.Sentiment(pb.SentimentRequest(texts=["x"] * 150)))
     assert code == grpc.StatusCode.RESOURCE_EXHAUSTED
     busy.join()
     waiting.join()
@@ -223,7 +241,7 @@ def test_candidate_labels_have_a_length_limit(client: Client) -> None:
 def test_concurrent_rpcs_are_capped(inprocess_server: Any) -> None:
     """Item 9: no cap on RPCs in progress; now `max_concurrent_rpcs` answers RESOURCE_EXHAUSTED."""
     srv = inprocess_server(max_concurrent_rpcs=1)
-    busy = _occupy(srv.target, 2000)
+    busy = _occupy(srv, 600)  # returns once the RPC is in progress (the worker has it)
     try:
         with grpc.insecure_channel(srv.target) as channel:
             stub = pb_grpc.TextAnalysisStub(channel)
