@@ -34,6 +34,8 @@ class EchoModel:
         self.passes: list[list[str]] = []
         self.gate = threading.Event()
         self.gate.set()
+        #: Set when a forward pass starts: the worker has taken a job (explicit sync).
+        self.entered = threading.Event()
 
     def encode(self, texts: Sequence[str], truncation: str) -> list[Piece]:
         if truncation == "error" and any(len(t) > 50 for t in texts):
@@ -41,6 +43,7 @@ class EchoModel:
         return [Piece(t) for t in texts]
 
     def forward(self, items: Sequence[Piece]) -> list[Any]:
+        self.entered.set()
         self.gate.wait()
         time.sleep(self.delay)
         self.passes.append([p.text for p in items])
@@ -88,7 +91,7 @@ def test_full_queue_answers_overloaded_and_recovers() -> None:
     model.gate.clear()  # the worker blocks in its first forward pass
     batcher = make(model, max_queue_texts=4, max_wait_ms=0.0)
     first = batcher.submit(["a"])
-    time.sleep(0.1)  # the worker has taken it and is blocked
+    assert model.entered.wait(30)  # the worker has taken it and is blocked
     queued = batcher.submit(["b", "c", "d", "e"])
     with pytest.raises(Overloaded, match="back off"):
         batcher.submit(["f"])
@@ -105,9 +108,11 @@ def test_expired_jobs_are_dropped_not_computed() -> None:
     model.gate.clear()
     batcher = make(model, max_wait_ms=0.0)
     blocker = batcher.submit(["block"])
-    time.sleep(0.05)
-    late = batcher.submit(["late"], deadline=time.monotonic() + 0.05)
-    time.sleep(0.2)
+    assert model.entered.wait(30)  # the worker is blocked in the blocker's pass
+    deadline = time.monotonic() + 0.05
+    late = batcher.submit(["late"], deadline=deadline)
+    while time.monotonic() < deadline + 0.01:  # a point in time, not another thread's progress
+        time.sleep(0.01)
     model.gate.set()
     assert blocker.result(timeout=10) == ["BLOCK"]
     with pytest.raises(DeadlineExceeded):

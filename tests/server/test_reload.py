@@ -50,6 +50,14 @@ def registry_dir(tmp_path: Path, tiny_models_dir: dict[str, Path]) -> Path:
     return store.root
 
 
+def wait_until(condition: Any, what: str, timeout: float = 60) -> None:
+    """Poll a real condition with a generous timeout (no fixed sleeps)."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, f"timed out waiting until {what}"
+        time.sleep(0.01)
+
+
 def start_server(registry_dir: Path, **settings: Any) -> InProcessServer:
     merged: dict[str, Any] = {"models": [], "registry": registry_dir} | settings
     registry = ModelRegistry.load(served_specs(ServerSettings(**merged)))
@@ -96,12 +104,14 @@ def test_reload_under_concurrent_load_swaps_without_failures(
         t.start()
     with Client(server.target, timeout=60) as admin:
         old = admin.model_versions()["topics"]
-        time.sleep(0.3)
+        wait_until(lambda: counts["during"] >= 4, "the clients are calling")
         assert publish(registry_dir, tiny_models_dir["tiny-encoder"], ("gamma", "delta")) == "v2"
         calls_before = counts["during"]
         (outcome,) = admin.reload_models(token=TOKEN)
         swapped.set()
-        time.sleep(1.0)  # past retire_seconds: the old batcher is closed by now
+        after_swap = counts["during"]
+        # Calls that started after the swap have come back: they ran on the new version.
+        wait_until(lambda: counts["during"] >= after_swap + 8, "calls after the swap")
         stop.set()
         for t in threads:
             t.join(30)

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import re
 import signal
+import socket
 import threading
 import time
+import urllib.request
 from typing import Any
 
 import pytest
@@ -14,9 +17,25 @@ from textlens.client.errors import ServerUnavailable, TextlensError
 from textlens.server.process import ServerProcess
 
 
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def texts_computed(port: int) -> float:
+    """Texts the sentiment model has run through forward passes (its /metrics)."""
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=10) as reply:
+        body = reply.read().decode()
+    found = re.search(r'^textlens_batch_rows_sum\{model="sentiment-minilm"\} (\S+)$', body, re.M)
+    return float(found.group(1)) if found else 0.0
+
+
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
 def test_graceful_shutdown_finishes_in_flight_work(sig: int) -> None:
-    server = ServerProcess(env={"TEXTLENS_GRACE_SECONDS": "60"})
+    port = free_port()
+    server = ServerProcess(env={"TEXTLENS_GRACE_SECONDS": "60", "TEXTLENS_METRICS_PORT": str(port)})
+    computed_before = texts_computed(port)
     texts = [f"review {i}: it works, but the battery could last longer" for i in range(1500)]
     outcome: dict[str, Any] = {}
 
@@ -29,7 +48,10 @@ def test_graceful_shutdown_finishes_in_flight_work(sig: int) -> None:
 
     thread = threading.Thread(target=in_flight)
     thread.start()
-    time.sleep(1.0)  # the request is being computed
+    deadline = time.monotonic() + 120
+    while texts_computed(port) == computed_before:  # until the request is being computed
+        assert time.monotonic() < deadline and thread.is_alive(), "the request never started"
+        time.sleep(0.02)
     code = server.stop(sig, timeout=120)
     thread.join()
     assert "error" not in outcome, outcome.get("error")
