@@ -20,6 +20,8 @@ log = logging.getLogger(__name__)
 FILE = "validation_gate.json"
 #: `models/` folder of the base encoder's gate (a data folder: not an importable name).
 BASE_GATE_DIR = "minilm-encoder"
+#: The suffix of the 7-bit-weight int8 recipes (`Int8Recipe.name`).
+REDUCE_RANGE = "-reduce-range"
 
 
 def model_directory(source: str) -> Path | None:
@@ -52,8 +54,17 @@ def ruled_out(source: str, version: str) -> dict[str, str]:
         return {}
     if gate.get("version") not in (None, version):
         return {}  # measured on another version of the weights
-    return {
+    paths: dict[str, Any] = gate.get("paths", {})
+    out = {
         path: f"{path} left out by validation: {entry.get('why', 'ruled out')} ({FILE})"
-        for path, entry in gate.get("paths", {}).items()
+        for path, entry in paths.items()
         if not entry.get("allowed", True)
     }
+    # x86 without VNNI quantizes with 7-bit weights (`-reduce-range`, candidates.py): fewer
+    # weight bits than the 8-bit recipe validation measured, so no more accurate. A recipe
+    # ruled out takes its 7-bit twin with it, unless the file measured and allowed the twin.
+    for path, why in list(out.items()):
+        twin = path + REDUCE_RANGE
+        if path.startswith("onnx/int8 ") and not path.endswith(REDUCE_RANGE) and twin not in paths:
+            out[twin] = f"{twin} left out: 7-bit weights, and {why}"
+    return out

@@ -146,5 +146,10 @@ def test_masks_apply_at_fit_and_when_served(topics_fitted: dict[str, Any], tmp_p
             ).fetchall()
         )
     # The served model masks too: the same assignments as the fit (raw texts would drift).
-    for topic in report["topics"]:
-        assert abs(served.get(topic["label"], 0) - topic["size"]) <= 3, (served, topic)
+    # Served labels are the nearest centroid, the fit's are HDBSCAN's: they part at the
+    # boundaries, by up to 3 rows per topic on an AVX-512 machine and 7 of ~700 rows on an
+    # AVX2-only one (the fit's UMAP/HDBSCAN numbers differ by CPU): at most 2% of the rows
+    # may move.
+    sizes = {topic["label"]: topic["size"] for topic in report["topics"]}
+    moved = sum(abs(served.get(label, 0) - size) for label, size in sizes.items()) / 2
+    assert moved <= max(3, 0.02 * sum(sizes.values())), (served, sizes)
