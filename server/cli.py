@@ -12,9 +12,6 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-#: How DuckDB reports a Ctrl-C that arrived while it ran one of our Python UDFs.
-INTERRUPTED_UDF = "executing the UDF: KeyboardInterrupt"
-
 
 def _serve(args: argparse.Namespace) -> int:
     import asyncio
@@ -99,10 +96,10 @@ def _sql(args: argparse.Namespace) -> int:
             max_rows=args.max_rows,
             stats=args.stats,
         )
+    except KeyboardInterrupt:  # the query was stopped at once (connectors/duckdb/interrupt.py)
+        print("textlens: interrupted", file=sys.stderr)
+        return 130
     except duckdb.Error as exc:
-        if INTERRUPTED_UDF in str(exc):
-            print("textlens: interrupted", file=sys.stderr)
-            return 130
         print(f"textlens: error: {exc}", file=sys.stderr)
         return 1
 
@@ -132,10 +129,10 @@ def _enrich(args: argparse.Namespace) -> int:
             column_prefix=args.column_prefix,
             progress=not args.no_progress,
         )
+    except KeyboardInterrupt:  # the query was stopped at once (connectors/duckdb/interrupt.py)
+        print("textlens: interrupted; nothing was written", file=sys.stderr)
+        return 130
     except duckdb.Error as exc:
-        if INTERRUPTED_UDF in str(exc):  # Ctrl-C while DuckDB ran our UDF: it wraps it
-            print("textlens: interrupted; nothing was written", file=sys.stderr)
-            return 130
         print(f"textlens: error: {exc}\ntextlens: nothing was written", file=sys.stderr)
         return 1
     print(result.summary(), file=sys.stderr)

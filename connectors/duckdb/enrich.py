@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from textlens.connectors.duckdb.cache import CacheStats
+from textlens.connectors.duckdb.interrupt import run_interruptibly
 from textlens.connectors.duckdb.progress import RowProgress
 from textlens.connectors.duckdb.session import open_session
 from textlens.connectors.duckdb.sql_command import copy_query
@@ -150,7 +151,8 @@ def enrich(
                     raise ValueError(
                         f"table {out!r} already exists in {db}; pass --replace to overwrite it"
                     )
-                con.execute(f"{verb} {target_sql} AS {select}")
+                create = f"{verb} {target_sql} AS {select}"
+                run_interruptibly(con, lambda: con.execute(create))
             bar.bar.n = rows  # chunks of rows DuckDB skipped (e.g. all NULL) count as done
             bar.bar.refresh()
         elapsed = time.monotonic() - started

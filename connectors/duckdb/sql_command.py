@@ -16,6 +16,7 @@ import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
+from textlens.connectors.duckdb.interrupt import run_interruptibly
 from textlens.connectors.duckdb.session import open_session
 
 if TYPE_CHECKING:
@@ -40,7 +41,8 @@ def copy_query(con: duckdb.DuckDBPyConnection, query: str, fmt: str, path: Path)
     if fmt == "parquet":
         query = arrays_as_lists(con, query)
     try:
-        con.execute(f"COPY ({query}) TO {literal} ({COPY_OPTIONS[fmt]})")
+        copy = f"COPY ({query}) TO {literal} ({COPY_OPTIONS[fmt]})"
+        run_interruptibly(con, lambda: con.execute(copy))
         os.replace(tmp, path)
     finally:
         tmp.unlink(missing_ok=True)
@@ -94,9 +96,12 @@ def run_sql(
             if relation is not None:
                 if output is None:
                     width = shutil.get_terminal_size().columns if sys.stdout.isatty() else None
-                    relation.show(max_rows=max_rows, max_width=width)
+                    run_interruptibly(
+                        con, lambda: relation.show(max_rows=max_rows, max_width=width)
+                    )
                 else:
-                    output.write_text(str(relation), encoding="utf-8")
+                    text = run_interruptibly(con, lambda: str(relation))
+                    output.write_text(text, encoding="utf-8")
         elif output is not None:
             copy_query(con, query, fmt, output)
         else:

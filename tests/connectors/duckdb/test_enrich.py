@@ -122,7 +122,8 @@ def test_the_server_gone_mid_run_writes_nothing(
 
 
 def test_ctrl_c_writes_nothing(db: Path, tiny_server: Any, tmp_path: Path) -> None:
-    """SIGINT (Ctrl-C) in the middle: exit 130, no table, and no file or temp file."""
+    """SIGINT (Ctrl-C) in the middle: exit 130 at once (not when the query ends), no table,
+    and no file or temp file."""
     for out in ("interrupted", tmp_path / "interrupted.parquet"):
         enrich = Enrich(
             "--db", db, "--table", "big", "--column", "review", "--out", out,
@@ -131,7 +132,8 @@ def test_ctrl_c_writes_nothing(db: Path, tiny_server: Any, tmp_path: Path) -> No
         enrich.wait_for_rows()
         enrich.proc.send_signal(signal.SIGINT)
         code, err = enrich.finish()
-        assert code == 130, err
+        assert code == 130 and "interrupted; nothing was written" in err, err
+        assert f"{BIG}/{BIG}" not in err, f"Ctrl-C waited for the whole query: {err}"
     assert "interrupted" not in tables(db)
     assert list(tmp_path.iterdir()) == []
 
