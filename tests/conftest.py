@@ -385,6 +385,28 @@ def pki(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     return make_pki(tmp_path_factory.mktemp("pki"))
 
 
+#: What the tiny `topics` classifiers are trained on; also the texts the reload tests ask about.
+TOPIC_TEXTS = ["the game was good", "bank prices fell", "paris is a city", "a team won the cup"]
+
+
+def publish_tiny_topics(registry: Path, base: Path, labels: tuple[str, str]) -> str:
+    """Train a tiny classifier over `base` on TOPIC_TEXTS with two `labels`, and make
+    it the registry's next `topics` version; returns the version ("v1", "v2", ...).
+
+    Disjoint label sets per version make the version that answered visible in
+    every result (the reload and version re-read tests rely on it).
+    """
+    from textlens.server.model_store import ModelStore
+    from textlens.server.training.trainer import TrainConfig, train_text_classifier
+
+    rows = [(f"{t} {i}", labels[i % 2]) for i, t in enumerate(TOPIC_TEXTS * 4)]
+    cfg = TrainConfig(base=str(base), epochs=1, batch_size=8, max_length=16, evals_per_epoch=1)
+    store = ModelStore(registry)
+    with store.staging() as staged:
+        train_text_classifier(rows, rows, "classify", staged, cfg)
+        return store.publish("topics", staged)
+
+
 def say(config: pytest.Config, line: str) -> None:
     """A line in pytest's own output, also without -s (measurements worth seeing in CI)."""
     capture = config.pluginmanager.get_plugin("capturemanager")

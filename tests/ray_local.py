@@ -110,3 +110,37 @@ def start_local_ray() -> tuple[RayMemory, float]:
     memory = RayMemory()
     threading.Thread(target=memory.run, name="ray-memory", daemon=True).start()
     return memory, seconds
+
+
+def tiny_ray_toml(
+    tiny_models_dir: dict[str, Path],
+    *,
+    registry: Path | None = None,
+    max_wait_ms: int | None = None,
+) -> str:
+    """textlens.toml for the Ray tests: the tiny sentiment, NER and embedding models.
+
+    Pinned to one thread, CPU, torch, float32: the Ray answers are compared with a
+    standalone process's to the byte or to 1e-5, which needs the same engine and the
+    same thread count in both (Ray gives an actor with num_cpus < 1 one thread).
+    """
+    server = ["[server]", "threads = 1"] + ([f'registry = "{registry}"'] if registry else [])
+    blocks = ["\n".join(server)]
+    for name, task, model in (
+        ("tiny-sentiment", "sentiment", "tiny-sequence"),
+        ("tiny-ner", "ner", "tiny-token"),
+        ("tiny-embed", "embed", "tiny-encoder"),
+    ):
+        lines = [
+            "[[models]]",
+            f'name = "{name}"',
+            f'task = "{task}"',
+            f'source = "{tiny_models_dir[model]}"',
+            'device = "cpu"',
+            'backend = "torch"',
+            'dtype = "float32"',
+        ]
+        if max_wait_ms is not None:
+            lines.append(f"max_wait_ms = {max_wait_ms}")
+        blocks.append("\n".join(lines))
+    return "\n\n".join(blocks) + "\n"

@@ -58,6 +58,9 @@ def enrich_on_ray_command(args: argparse.Namespace, models: dict[str, str]) -> i
             progress=not args.no_progress,
             options=options,
         )
+    except KeyboardInterrupt:  # the temporary output is already removed
+        print("textlens: interrupted; nothing was written", file=sys.stderr)
+        return 130
     except Exception as exc:  # an actor's failure comes back as Ray's wrapper: say its cause
         if isinstance(exc, ValueError):
             raise

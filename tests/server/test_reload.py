@@ -16,6 +16,7 @@ import pytest
 
 pytest.importorskip("torch", reason="serving needs the `models` extra")
 
+from tests.conftest import TOPIC_TEXTS, publish_tiny_topics
 from textlens.client import Client
 from textlens.client.errors import (
     ModelLoadError,
@@ -27,27 +28,16 @@ from textlens.server.model_store import ModelStore
 from textlens.server.runtime.registry import ModelRegistry
 from textlens.server.runtime.reload import served_specs
 from textlens.server.settings import ServerSettings
-from textlens.server.training.trainer import TrainConfig, train_text_classifier
 from textlens.server.transport.inprocess import InProcessServer
 
 TOKEN = "op-secret"
-TEXTS = ["the game was good", "bank prices fell", "paris is a city", "a team won the cup"]
-
-
-def tiny_version(base: Path, out: Path, labels: tuple[str, str]) -> Path:
-    rows = [(f"{t} {i}", labels[i % 2]) for i, t in enumerate(TEXTS * 4)]
-    cfg = TrainConfig(base=str(base), epochs=1, batch_size=8, max_length=16, evals_per_epoch=1)
-    train_text_classifier(rows, rows, "classify", out, cfg)
-    return out
+TEXTS = TOPIC_TEXTS
 
 
 @pytest.fixture
 def registry_dir(tmp_path: Path, tiny_models_dir: dict[str, Path]) -> Path:
-    store = ModelStore(tmp_path / "registry")
-    base = tiny_models_dir["tiny-encoder"]
-    with store.staging() as staged:
-        store.publish("topics", tiny_version(base, staged, ("alpha", "beta")))
-    return store.root
+    publish_tiny_topics(tmp_path / "registry", tiny_models_dir["tiny-encoder"], ("alpha", "beta"))
+    return tmp_path / "registry"
 
 
 def wait_until(condition: Any, what: str, timeout: float = 60) -> None:
@@ -68,12 +58,6 @@ def start_server(registry_dir: Path, **settings: Any) -> InProcessServer:
 def server(registry_dir: Path) -> Iterator[InProcessServer]:
     with start_server(registry_dir, admin_token=TOKEN, retire_seconds=0.5) as srv:
         yield srv
-
-
-def publish(registry_dir: Path, base: Path, labels: tuple[str, str]) -> str:
-    store = ModelStore(registry_dir)
-    with store.staging() as staged:
-        return store.publish("topics", tiny_version(base, staged, labels))
 
 
 def test_reload_under_concurrent_load_swaps_without_failures(
@@ -105,7 +89,10 @@ def test_reload_under_concurrent_load_swaps_without_failures(
     with Client(server.target, timeout=60) as admin:
         old = admin.model_versions()["topics"]
         wait_until(lambda: counts["during"] >= 4, "the clients are calling")
-        assert publish(registry_dir, tiny_models_dir["tiny-encoder"], ("gamma", "delta")) == "v2"
+        assert (
+            publish_tiny_topics(registry_dir, tiny_models_dir["tiny-encoder"], ("gamma", "delta"))
+            == "v2"
+        )
         calls_before = counts["during"]
         (outcome,) = admin.reload_models(token=TOKEN)
         swapped.set()
@@ -172,7 +159,7 @@ def test_duckdb_cache_keys_follow_the_version(
     sql = "SELECT classify(t, 'topics') FROM (VALUES ('the game was good')) v(t)"
     (first,) = con.execute(sql).fetchone() or ()
     assert first in {"alpha", "beta"}
-    publish(registry_dir, tiny_models_dir["tiny-encoder"], ("gamma", "delta"))
+    publish_tiny_topics(registry_dir, tiny_models_dir["tiny-encoder"], ("gamma", "delta"))
     with Client(server.target, timeout=60) as admin:
         admin.reload_models(token=TOKEN)
     tl.models()  # re-reads the versions now; VERSION_TTL does it by itself within 2 s
@@ -229,7 +216,7 @@ def test_registry_watch_serves_new_versions_by_itself(
         Client(srv.target, timeout=30) as client,
     ):
         old = client.model_versions()["topics"]
-        publish(registry_dir, tiny_models_dir["tiny-encoder"], ("gamma", "delta"))
+        publish_tiny_topics(registry_dir, tiny_models_dir["tiny-encoder"], ("gamma", "delta"))
         wait_for_version(client, old)
         assert {r.label for r in client.classify(TEXTS, model="topics") if r} <= {"gamma", "delta"}
 

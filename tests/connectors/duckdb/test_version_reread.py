@@ -16,24 +16,14 @@ from typing import Any
 
 import pytest
 
+from tests.conftest import TOPIC_TEXTS, publish_tiny_topics
+
 pytest.importorskip("torch", reason="serving needs the `models` extra")
 duckdb = pytest.importorskip("duckdb")
 
 TOKEN = "op-secret"
-TEXTS = ["the game was good", "bank prices fell", "paris is a city", "a team won the cup"]
+TEXTS = TOPIC_TEXTS
 QUERY = "SELECT list(DISTINCT classify(s, 'topics') ORDER BY 1) FROM t"
-
-
-def publish(registry: Path, base: Path, labels: tuple[str, str]) -> str:
-    from textlens.server.model_store import ModelStore
-    from textlens.server.training.trainer import TrainConfig, train_text_classifier
-
-    rows = [(f"{t} {i}", labels[i % 2]) for i, t in enumerate(TEXTS * 4)]
-    cfg = TrainConfig(base=str(base), epochs=1, batch_size=8, max_length=16, evals_per_epoch=1)
-    store = ModelStore(registry)
-    with store.staging() as staged:
-        train_text_classifier(rows, rows, "classify", staged, cfg)
-        return store.publish("topics", staged)
 
 
 @pytest.fixture
@@ -44,7 +34,7 @@ def served(tmp_path: Path, tiny_models_dir: dict[str, Path]) -> Iterator[tuple[A
     from textlens.server.transport.inprocess import InProcessServer
 
     registry = tmp_path / "registry"
-    publish(registry, tiny_models_dir["tiny-encoder"], ("alpha", "beta"))
+    publish_tiny_topics(registry, tiny_models_dir["tiny-encoder"], ("alpha", "beta"))
     settings: dict[str, Any] = {"models": [], "registry": registry, "admin_token": TOKEN}
     models = ModelRegistry.load(served_specs(ServerSettings(**settings)))
     with InProcessServer(models, **settings) as server:
@@ -59,7 +49,7 @@ def labels_of(con: Any) -> set[str]:
 def swap_version(server: Any, registry: Path, base: Path) -> None:
     from textlens.client import Client
 
-    publish(registry, base, ("gamma", "delta"))
+    publish_tiny_topics(registry, base, ("gamma", "delta"))
     with Client(server.target, timeout=60) as admin:
         (outcome,) = admin.reload_models(["topics"], token=TOKEN)
     assert outcome.source.endswith("topics/v2") and outcome.version != outcome.previous_version

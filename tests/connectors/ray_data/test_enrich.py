@@ -16,39 +16,12 @@ import numpy as np
 import pytest
 
 from tests.conftest import say
+from tests.ray_local import tiny_ray_toml
 
 pytestmark = pytest.mark.ray
 pytest.importorskip("ray.data", reason="needs textlens[ray] (pip install 'textlens[ray]')")
 
 ROWS = 20_000
-TOML = """
-[server]
-threads = 1
-
-[[models]]
-name = "tiny-sentiment"
-task = "sentiment"
-source = "{sequence}"
-device = "cpu"
-backend = "torch"
-dtype = "float32"
-
-[[models]]
-name = "tiny-ner"
-task = "ner"
-source = "{token}"
-device = "cpu"
-backend = "torch"
-dtype = "float32"
-
-[[models]]
-name = "tiny-embed"
-task = "embed"
-source = "{encoder}"
-device = "cpu"
-backend = "torch"
-dtype = "float32"
-"""
 TASKS = ["sentiment", "entities", "embed"]
 
 
@@ -59,11 +32,7 @@ def workdir(tiny_models_dir: dict[str, Path], tmp_path_factory: pytest.TempPathF
 
     root = tmp_path_factory.mktemp("ray-enrich")
     (root / "textlens.toml").write_text(
-        TOML.format(
-            sequence=tiny_models_dir["tiny-sequence"],
-            token=tiny_models_dir["tiny-token"],
-            encoder=tiny_models_dir["tiny-encoder"],
-        ),
+        tiny_ray_toml(tiny_models_dir),
         encoding="utf-8",
     )
     duckdb.sql(
@@ -212,3 +181,53 @@ def test_out_must_be_one_parquet_file(workdir: Path, capsys: pytest.CaptureFixtu
     args = enrich_args(workdir, workdir / "out.csv", "--table", str(workdir / "reviews.parquet"))
     assert main([*args, "--ray"]) == 2
     assert "writes one .parquet file" in capsys.readouterr().err
+
+
+def test_ctrl_c_stops_the_run_and_writes_nothing(workdir: Path) -> None:
+    """A real SIGINT to a `textlens enrich --ray` child while its actors start: exit
+    130 within seconds, `nothing was written`, no output and no temporary file left.
+
+    The child runs its own local cluster (`--ray-address local`), so the session's
+    cluster is not touched; its source is large enough not to finish first."""
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    import duckdb
+
+    source = workdir / "large.parquet"
+    duckdb.sql(
+        f"""COPY (SELECT i AS id, 'review ' || i || ' is fine' AS text FROM range(400000) r(i))
+            TO '{source}' (FORMAT parquet)"""
+    )
+    out = workdir / "interrupted.parquet"
+    args = enrich_args(workdir, out, "--table", str(source), "--ray", "--ray-address", "local")
+    env = {k: v for k, v in os.environ.items() if k != "RAY_ADDRESS"}
+    err_path = workdir / "interrupted.stderr"
+    with err_path.open("w") as err:
+        child = subprocess.Popen(
+            [sys.executable, "-m", "textlens.server.cli", *args, "--ray-actors", "1"],
+            stderr=err,
+            env=env,
+        )
+        try:
+            deadline = time.monotonic() + 120
+            while "Starting execution" not in err_path.read_text(errors="replace"):
+                assert child.poll() is None, err_path.read_text(errors="replace")
+                assert time.monotonic() < deadline, "the child never started the Ray job"
+                time.sleep(0.2)
+            sent = time.monotonic()
+            child.send_signal(signal.SIGINT)
+            code = child.wait(timeout=60)
+            seconds = time.monotonic() - sent
+        finally:
+            if child.poll() is None:
+                child.kill()
+                child.wait()
+    text = err_path.read_text(errors="replace")
+    assert code == 130, text[-3000:]
+    assert "interrupted; nothing was written" in text, text[-3000:]
+    assert seconds < 30, f"stopped {seconds:.1f}s after Ctrl-C"
+    assert not out.exists()
+    assert [p.name for p in workdir.iterdir() if p.name.startswith(".interrupted")] == []

@@ -17,47 +17,14 @@ from typing import Any
 import grpc
 import pytest
 
-from tests.conftest import say
+from tests.conftest import publish_tiny_topics, say
+from tests.ray_local import tiny_ray_toml
 from textlens.v1 import textlens_pb2 as pb
 from textlens.v1 import textlens_pb2_grpc as pb_grpc
 
 pytestmark = pytest.mark.ray
 ray = pytest.importorskip("ray", reason="needs textlens[ray] (pip install 'textlens[ray]')")
 
-#: Byte-identical answers need the same engine and the same thread count in both
-#: processes (Ray gives an actor with num_cpus < 1 one thread; float sums differ).
-TOML = """
-[server]
-threads = 1
-registry = "{registry}"
-
-[[models]]
-name = "tiny-sentiment"
-task = "sentiment"
-source = "{sequence}"
-device = "cpu"
-backend = "torch"
-dtype = "float32"
-max_wait_ms = 1
-
-[[models]]
-name = "tiny-ner"
-task = "ner"
-source = "{token}"
-device = "cpu"
-backend = "torch"
-dtype = "float32"
-max_wait_ms = 1
-
-[[models]]
-name = "tiny-embed"
-task = "embed"
-source = "{encoder}"
-device = "cpu"
-backend = "torch"
-dtype = "float32"
-max_wait_ms = 1
-"""
 APP = (("application", "textlens"),)
 REQUESTS: dict[str, Any] = {
     "Sentiment": pb.SentimentRequest(texts=["I love this phone", "", "awful 😡"]),
@@ -82,32 +49,13 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def publish(registry: Path, base: Path, labels: tuple[str, str]) -> str:
-    """Train a tiny classifier on `base` and make it the current `topics` version."""
-    from textlens.server.model_store import ModelStore
-    from textlens.server.training.trainer import TrainConfig, train_text_classifier
-
-    texts = ["the game was good", "bank prices fell", "paris is a city", "a team won"]
-    rows = [(f"{t} {i}", labels[i % 2]) for i, t in enumerate(texts * 4)]
-    cfg = TrainConfig(base=str(base), epochs=1, batch_size=8, max_length=16, evals_per_epoch=1)
-    store = ModelStore(registry)
-    with store.staging() as staged:
-        train_text_classifier(rows, rows, "classify", staged, cfg)
-        return store.publish("topics", staged)
-
-
 @pytest.fixture(scope="module")
 def config(tiny_models_dir: dict[str, Path], tmp_path_factory: pytest.TempPathFactory) -> Path:
     root = tmp_path_factory.mktemp("ray")
-    publish(root / "registry", tiny_models_dir["tiny-encoder"], ("alpha", "beta"))
+    publish_tiny_topics(root / "registry", tiny_models_dir["tiny-encoder"], ("alpha", "beta"))
     path = root / "textlens.toml"
     path.write_text(
-        TOML.format(
-            registry=root / "registry",
-            sequence=tiny_models_dir["tiny-sequence"],
-            token=tiny_models_dir["tiny-token"],
-            encoder=tiny_models_dir["tiny-encoder"],
-        )
+        tiny_ray_toml(tiny_models_dir, registry=root / "registry", max_wait_ms=1)
         + "\n[ray]\nnum_replicas = 2\nnum_cpus = 0.5\n",
         encoding="utf-8",
     )
@@ -220,7 +168,7 @@ def test_a_registry_update_reaches_every_replica(
     before = versions_by_replica(cluster)
     assert len(before) >= 2 and len(set(before.values())) == 1, before
     registry = config.parent / "registry"
-    publish(registry, tiny_models_dir["tiny-encoder"], ("gamma", "delta"))
+    publish_tiny_topics(registry, tiny_models_dir["tiny-encoder"], ("gamma", "delta"))
     ports = {"grpc_port": int(cluster.rsplit(":", 1)[1])}
     update_registry_version("2", config, RaySettings.from_config(config).model_copy(update=ports))
     after = versions_by_replica(cluster)
