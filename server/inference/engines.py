@@ -78,7 +78,17 @@ class TorchEngine:
 
 
 class OnnxEngine:
-    """An ONNX Runtime session on the CPU (float32 or dynamically quantized int8)."""
+    """An ONNX Runtime session on the CPU (float32 or dynamically quantized int8).
+
+    int8 runs each row on its own, unpadded. Dynamic quantization scales the
+    activations by the range of the whole input tensor, so in a padded batch a
+    text's answer moved with its neighbours: on 512 financial headlines scored
+    once in one batch and once in batches of 7, 10 labels (2%) flipped and
+    scores moved by up to 0.39. Alone, a text's answer is a function of the
+    text. It costs nothing measurable: the padding it saves pays for the extra
+    calls (156 → 165 rows/s on the probe set, AVX2). The selection times this
+    very engine, so where batching would have paid more, another engine wins.
+    """
 
     backend = "onnx"
     device = "cpu"
@@ -117,5 +127,21 @@ class OnnxEngine:
                 raise ValueError("this network needs casing_ids")
             feeds["casing_ids"] = casing_ids
         with self._lock or contextlib.nullcontext():
-            (out,) = self.session.run(None, feeds)
-        return np.asarray(out, dtype=np.float32)
+            if self.dtype != "int8":
+                (out,) = self.session.run(None, feeds)
+                return np.asarray(out, dtype=np.float32)
+            return self._row_by_row(feeds)
+
+    def _row_by_row(self, feeds: dict[str, np.ndarray]) -> np.ndarray:
+        """Each row alone, cut to its own length; per-token outputs padded back with zeros."""
+        mask = feeds["attention_mask"]
+        width = mask.shape[1]
+        rows = []
+        for i, length in enumerate(mask.sum(axis=1).tolist()):
+            n = max(int(length), 1)
+            (out,) = self.session.run(None, {k: v[i : i + 1, :n] for k, v in feeds.items()})
+            row = np.asarray(out[0], dtype=np.float32)
+            if row.ndim >= 2 and row.shape[0] == n and n < width:  # per token: (n, labels)
+                row = np.pad(row, [(0, width - n)] + [(0, 0)] * (row.ndim - 1))
+            rows.append(row)
+        return np.stack(rows)
