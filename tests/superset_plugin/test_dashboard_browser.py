@@ -68,6 +68,43 @@ def wait_for(condition: Any, timeout: float, what: str) -> Any:
     raise AssertionError(f"timed out after {timeout:.0f}s waiting for {what}")
 
 
+def log_in(browser: Any, url: str, attempts: int = 3) -> None:
+    """Log in through Superset's own login page, as a person would.
+
+    The page is a React form: on a busy machine it can re-render between the
+    typing and the click, and the submit then goes out with empty fields and
+    stays on /login (CI saw it once, on the first dashboard). So the typed
+    values are checked before the click, and a login that did not leave the
+    page is tried again from a fresh page; the last failure says what the page
+    showed and leaves a screenshot.
+    """
+    shown = ""
+    for _ in range(attempts):
+        browser.get(url + "/login/")
+        wait_for(lambda: browser.find_elements(By.ID, "username"), 60, "the login form")
+        for field, value in (("username", ADMIN[0]), ("password", ADMIN[1])):
+            box = browser.find_element(By.ID, field)
+            box.clear()
+            box.send_keys(value)
+        typed = [
+            browser.find_element(By.ID, f).get_attribute("value") for f in ("username", "password")
+        ]
+        if typed != list(ADMIN):
+            continue  # the form re-rendered under the typing
+        browser.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and "/login" in browser.current_url:
+            time.sleep(1.0)
+        if "/login" not in browser.current_url:
+            return
+        shown = browser.find_element(By.TAG_NAME, "body").text[:300]
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    browser.save_screenshot(str(ARTIFACTS / "superset-login-failed.png"))
+    raise AssertionError(
+        f"login did not finish after {attempts} attempts; the page showed: {shown!r}"
+    )
+
+
 #: (dashboard, screenshot file name)
 BOARDS = [(VOICE, "superset-dashboard.png"), (MARKET, "market-pulse.png")]
 
@@ -77,12 +114,7 @@ def test_dashboard_renders_every_chart(
     bootstrapped: Any, superset: Any, browser: Any, board: Board, shot_name: str
 ) -> None:
     charts = board.charts
-    browser.get(superset.url + "/login/")
-    wait_for(lambda: browser.find_elements(By.ID, "username"), 60, "the login form")
-    browser.find_element(By.ID, "username").send_keys(ADMIN[0])
-    browser.find_element(By.ID, "password").send_keys(ADMIN[1])
-    browser.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
-    wait_for(lambda: "/login" not in browser.current_url, 60, "the login to finish")
+    log_in(browser, superset.url)
 
     browser.get(f"{superset.url}/superset/dashboard/{board.slug}/")
 
