@@ -88,7 +88,7 @@ class OnnxEngine:
     scores moved by up to 0.39. Alone, a text's answer is a function of the
     text. One row is too small a matrix to share between cores, so the int8
     session runs one thread per call and `threads` rows run at once: on
-    generated reviews (40 tokens, AVX2, 2 threads) 211 rows/s, against 229
+    generated reviews (40 tokens, AVX2, 2 threads) 208 rows/s, against 229
     batched and 159 for rows one after another on two threads. The selection
     times this very engine, so it serves only where it still wins.
     """
