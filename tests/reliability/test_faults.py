@@ -197,7 +197,10 @@ def test_sigterm_drain_health_not_serving_while_in_flight_call_completes(
                 (spans,) = c.entities(["still answering?"])
                 answered_while_draining = spans is not None
     thread.join(300)
-    assert "error" not in outcome, outcome.get("error")
+    if "error" in outcome:  # seen once in CI (connection reset): keep what the server said
+        code = server.process.proc.poll()
+        log = server.process.output()[-4000:]
+        raise AssertionError(f"{outcome['error']!r}; server exit code {code}; its log:\n{log}")
     results = outcome["results"]
     assert len(results) == n and all(r is not None for r in results)
     code = server.process.proc.wait(120)
