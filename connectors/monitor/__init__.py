@@ -5,9 +5,32 @@ same time), scores texts through the textlens SQL functions (embedded or a
 server) with a cache next to the outputs, aggregates windows in DuckDB, and
 writes `windows.parquet`, `alerts.parquet` and `scores.parquet` atomically.
 The method is in `textlens.connectors.monitor.spikes`.
+
+The names below load on first use (PEP 562): `textlens --help` imports
+`textlens.connectors.monitor.cli` to build its parser, and that must work on the
+base install, which has neither DuckDB nor pyarrow (issue 22, item 14).
 """
 
-from textlens.connectors.monitor.run import MonitorResult, run_monitor
-from textlens.connectors.monitor.spec import MonitorSpec, parse_duration
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from textlens.connectors.monitor.run import MonitorResult, run_monitor
+    from textlens.connectors.monitor.spec import MonitorSpec, parse_duration
+
+_WHERE = {
+    "MonitorResult": "textlens.connectors.monitor.run",
+    "run_monitor": "textlens.connectors.monitor.run",
+    "MonitorSpec": "textlens.connectors.monitor.spec",
+    "parse_duration": "textlens.connectors.monitor.spec",
+}
 
 __all__ = ["MonitorResult", "MonitorSpec", "parse_duration", "run_monitor"]
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _WHERE:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(importlib.import_module(_WHERE[name]), name)
