@@ -5,13 +5,14 @@ an engine only runs the network, so torch and ONNX Runtime are
 interchangeable under the same batcher. CPU engines of one process share one
 compute lock: each forward already uses every core it may, and two models
 forwarding at once (`SELECT sentiment(x), entities(x)`) would only fight over
-them.
+them. The lock (`cpu_lock.CpuLock`) lets passes of small rounds go before
+passes of bulk rounds, so small calls on one model do not wait for a bulk
+request on another.
 """
 
 from __future__ import annotations
 
 import contextlib
-import threading
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, Protocol
@@ -19,6 +20,7 @@ from typing import Any, Protocol
 import numpy as np
 import torch
 
+from textlens.server.inference.cpu_lock import CpuLock
 from textlens.server.runtime.networks import TaskNetwork
 
 #: Input names of exported networks, in `TaskNetwork.forward` order.
@@ -50,7 +52,7 @@ class TorchEngine:
         network: TaskNetwork,
         device: torch.device,
         dtype: torch.dtype,
-        lock: threading.Lock | None = None,
+        lock: CpuLock | None = None,
     ) -> None:
         self.network = network
         self.torch_device = device
@@ -101,7 +103,7 @@ class OnnxEngine:
         path: Path,
         dtype: str,
         threads: int,
-        lock: threading.Lock | None = None,
+        lock: CpuLock | None = None,
         variant: str = "",
     ) -> None:
         import onnxruntime as ort

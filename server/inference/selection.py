@@ -14,7 +14,6 @@ import hashlib
 import json
 import logging
 import os
-import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,6 +23,7 @@ import torch
 
 from textlens.client.errors import ModelLoadError
 from textlens.server.inference.candidates import REFERENCE, Candidate, Int8Recipe, cpu_candidates
+from textlens.server.inference.cpu_lock import CpuLock
 from textlens.server.inference.engines import Engine, OnnxEngine, TorchEngine
 from textlens.server.inference.hardware import cpu_info
 from textlens.server.inference.onnx_export import (
@@ -54,7 +54,8 @@ class InferenceContext:
 
     cache_dir: Path
     threads: int
-    cpu_lock: threading.Lock = field(default_factory=threading.Lock)
+    #: Forward passes of all CPU models take turns on it, small rounds first.
+    cpu_lock: CpuLock = field(default_factory=CpuLock)
 
 
 @dataclass

@@ -3,7 +3,8 @@
 Torch's intra-op pool and each ONNX Runtime session get the cores this
 process may use (`hardware.usable_cores`, or `threads` in the settings);
 forward passes of different models take turns on the engines' shared CPU
-lock, so N cores run N compute threads, not N per model.
+lock (`cpu_lock.CpuLock`: small rounds' passes first), so N cores run N
+compute threads, not N per model.
 """
 
 from __future__ import annotations

@@ -7,9 +7,14 @@ after the first job, tokenizes, sorts all texts by length, cuts them into
 forward passes of at most `max_batch_tokens` padded tokens, and hands each job
 exactly its own results as soon as they are computed. Between two passes of a
 bulk round, small jobs that arrived meanwhile are served first (one pass of
-waiting, not a whole bulk request: no caller starves the others). The queue is bounded by texts, so overload answers
-`Overloaded` at once instead of growing memory; jobs whose deadline passed
-are dropped before they are computed.
+waiting, not a whole bulk request: no caller starves the others), and their
+passes go before bulk passes of other models on the shared CPU lock
+(`cpu_lock.pass_kind`). The queue is bounded by rows (a sentence-mode text is
+one row per sentence), so overload answers `Overloaded` at once instead of
+growing memory. Before every pass the worker drops the jobs nobody waits for
+any more: a caller that cancelled (`JobFuture.cancel` on a running job) or
+whose deadline passed loses its remaining rows, so a client that gives up
+on a 100,000-row request frees the model within one pass.
 """
 
 from __future__ import annotations
@@ -20,17 +25,45 @@ import threading
 import time
 from collections import deque
 from collections.abc import Sequence
-from concurrent.futures import Future
+from concurrent.futures import CancelledError, Future
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from textlens.client.errors import DeadlineExceeded, Overloaded, ShuttingDown, TextlensError
+from textlens.server.inference.cpu_lock import pass_kind
 
 log = logging.getLogger(__name__)
 
 
-def _chars(job: Any) -> int:
-    return sum(len(t) if isinstance(t, str) else sum(map(len, t)) for t in job.inputs)
+#: What one row costs beyond its characters, in characters (~4 per token): its two
+#: special tokens. 100,000 one-word sentences are many passes, not "a small job".
+ROW_CHARS = 8
+
+
+def _cost(job: Any) -> int:
+    """A job's size in characters plus `ROW_CHARS` per row: rows count, not just text."""
+    chars = sum(len(t) if isinstance(t, str) else sum(map(len, t)) for t in job.inputs)
+    return chars + ROW_CHARS * len(job.inputs)
+
+
+class JobFuture(Future[Any]):
+    """A job's future whose `cancel` also reaches a job already being computed.
+
+    A plain Future cannot be cancelled once running, so a caller that gave up
+    (a cancelled gRPC call: `asyncio.wrap_future` cancels this future) used to
+    have all of its rows computed anyway. Here `cancel` on a running job marks
+    it abandoned; the worker drops its remaining rows before the next pass and
+    fails it with `CancelledError`. Returns False then, as the job did start.
+    """
+
+    abandoned = False
+
+    def cancel(self) -> bool:
+        if super().cancel():
+            return True
+        if not self.done():
+            self.abandoned = True
+        return False
 
 
 @dataclass
@@ -41,7 +74,7 @@ class Job:
     truncation: str
     deadline: float | None
     options: dict[str, Any] = field(default_factory=dict)
-    future: Future[Any] = field(default_factory=Future)
+    future: JobFuture = field(default_factory=JobFuture)
     queued_at: float = field(default_factory=time.monotonic)
 
     def expired(self, now: float) -> bool:
@@ -78,8 +111,10 @@ class BatchStats:
     padded_tokens: int = 0
     real_tokens: int = 0
     dropped_deadline: int = 0
-    #: Jobs whose caller gave up (gRPC cancellation, deadline) before they ran.
+    #: Jobs whose caller gave up (gRPC cancellation) before or while they ran.
     cancelled: int = 0
+    #: Rows left uncomputed because their job was cancelled or its deadline passed.
+    abandoned_rows: int = 0
     rejected_overload: int = 0
     #: Rounds of small jobs served between two forward passes of a bulk round.
     preemptions: int = 0
@@ -113,7 +148,8 @@ class Batcher:
         self.max_batch_tokens = max_batch_tokens
         self.max_wait = max_wait_ms / 1000.0
         self.max_queue_texts = max_queue_texts
-        #: Characters one round takes before it stops waiting for company (~4 per token).
+        #: What one round takes before it stops waiting for company, in `_cost` units
+        #: (characters, ~4 per token): about one forward pass. Jobs within it are small.
         self.budget_chars = max_batch_tokens * 4
         self.stats = BatchStats()
         self._queue: queue.SimpleQueue[Any] = queue.SimpleQueue()
@@ -137,7 +173,11 @@ class Batcher:
         deadline: float | None = None,
         options: dict[str, Any] | None = None,
     ) -> Future[Any]:
-        """Queue a job; raises Overloaded when the queue is full, ShuttingDown when closed."""
+        """Queue a job; raises Overloaded when the queue is full, ShuttingDown when closed.
+
+        `inputs` are rows: a sentence-mode text arrives as its sentences, and the
+        queue limit counts them.
+        """
         job = Job(inputs, truncation, deadline, options or {})
         n = len(inputs)
         with self._lock:
@@ -156,7 +196,9 @@ class Batcher:
             self._queued_texts += n
             self.stats.requests += 1
             self.stats.texts += n
-        self._queue.put(job)
+            # Under the lock: `close` puts its stop marker under it too, so a job that
+            # passed the closed check is queued before the marker and gets computed.
+            self._queue.put(job)
         return job.future
 
     def close(self, timeout: float | None = None) -> None:
@@ -165,7 +207,7 @@ class Batcher:
             if self._closed:
                 return
             self._closed = True
-        self._queue.put(_STOP)
+            self._queue.put(_STOP)
         self._thread.join(timeout)
 
     @property
@@ -178,6 +220,10 @@ class Batcher:
         one comes; <= 0: not at all). None when there is none or the queue is stopped."""
         if self._carry:
             return self._carry.popleft()
+        return self._take_queued(timeout)
+
+    def _take_queued(self, timeout: float | None) -> Job | None:
+        """The next job of the queue itself (not the deferred ones), as `_take` waits."""
         if self._stop_seen:
             return None
         try:
@@ -202,17 +248,17 @@ class Batcher:
         by its forward passes.
         """
         jobs = [first]
-        chars = _chars(first)
+        cost = _cost(first)
         until = time.monotonic() + (self.max_wait if wait else 0.0)
-        while chars < self.budget_chars:
+        while cost < self.budget_chars:
             nxt = self._take(until - time.monotonic())
             if nxt is None:
                 break
-            if chars + _chars(nxt) > self.budget_chars:
+            if cost + _cost(nxt) > self.budget_chars:
                 self._carry.appendleft(nxt)
                 break
             jobs.append(nxt)
-            chars += _chars(nxt)
+            cost += _cost(nxt)
         with self._lock:
             self._queued_texts -= sum(len(j.inputs) for j in jobs)
         return jobs
@@ -235,17 +281,55 @@ class Batcher:
 
         A bulk request is computed in many passes; a dashboard's one-row query
         that arrives during them waits for one pass, not for the whole request.
-        Only jobs within one round's budget go in between (bulk ones queue in
-        order), and not recursively.
+        Only jobs within one round's budget go in between, and not recursively;
+        a small job queued behind a bulk one still does (the bulk ones keep their
+        order for the rounds after this one).
         """
-        first = self._take(0)
-        if first is None:
-            return
-        if _chars(first) > self.budget_chars:
-            self._carry.appendleft(first)
-            return
+        first: Job | None = None
+        for k, job in enumerate(self._carry):
+            if _cost(job) <= self.budget_chars:
+                first = job
+                del self._carry[k]
+                break
+        while first is None:
+            job = self._take_queued(0)
+            if job is None:
+                return
+            if _cost(job) <= self.budget_chars:
+                first = job
+            else:
+                self._carry.append(job)
         self.stats.preemptions += 1
         self._process_safely(self._round(first, wait=False), nested=True)
+
+    def _drop_dead(self, live: list[Job], left: list[int], failed: set[int]) -> set[int]:
+        """Indexes of `live` jobs nobody waits for any more, failed now (see the module).
+
+        Checked before every pass: a cancelled caller or a passed deadline costs
+        at most the pass in progress, not the job's remaining passes.
+        """
+        now = time.monotonic()
+        dead: set[int] = set()
+        for j, job in enumerate(live):
+            if j in failed or job.future.done():
+                continue
+            if job.future.abandoned:
+                self.stats.cancelled += 1
+                error: BaseException = CancelledError(
+                    f"the caller cancelled; {left[j]} of {len(job.inputs)} rows not computed"
+                )
+            elif job.expired(now):
+                self.stats.dropped_deadline += 1
+                error = DeadlineExceeded(
+                    f"the request's deadline passed before it was computed "
+                    f"({left[j]} of {len(job.inputs)} rows left)"
+                )
+            else:
+                continue
+            self.stats.abandoned_rows += left[j]
+            job.future.set_exception(error)
+            dead.add(j)
+        return dead
 
     def _drop_expired(self, jobs: list[Job]) -> list[Job]:
         now = time.monotonic()
@@ -277,6 +361,8 @@ class Batcher:
             live.append(job)
         if not live:
             return
+        # A small round's passes go before bulk passes of every model on the CPU lock.
+        small = nested or sum(_cost(job) for job in live) <= self.budget_chars
         self.stats.batches += 1
         items = [(j, i) for j, job in enumerate(live) for i in range(len(job.inputs))]
         items.sort(key=lambda ji: encoded[id(live[ji[0]])][ji[1]].length)
@@ -286,20 +372,15 @@ class Batcher:
         for n, chunk in enumerate(self._chunks(items, live, encoded)):
             if n and not nested:
                 self._let_small_jobs_in()
-            expired = {j for j, _ in chunk if live[j].expired(time.monotonic())}
-            for j in expired - failed:
-                self.stats.dropped_deadline += 1
-                live[j].future.set_exception(
-                    DeadlineExceeded("the request's deadline passed before it was computed")
-                )
-            failed |= expired
+            failed |= self._drop_dead(live, left, failed)
             chunk = [(j, i) for j, i in chunk if j not in failed]
             if not chunk:
                 continue
             batch = [encoded[id(live[j])][i] for j, i in chunk]
             forward_started = time.perf_counter()
             try:
-                outs = self.model.forward(batch)
+                with pass_kind(small):
+                    outs = self.model.forward(batch)
             except Exception as exc:
                 log.exception("forward pass of %s failed", self.model.name)
                 for j in {j for j, _ in chunk} - failed:

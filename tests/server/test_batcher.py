@@ -5,7 +5,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import CancelledError, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
@@ -141,3 +141,124 @@ def test_close_finishes_queued_work_then_refuses() -> None:
     assert [f.result(timeout=10) for f in futures] == [[f"T{i}"] for i in range(5)]
     with pytest.raises(ShuttingDown):
         batcher.submit(["late"])
+
+
+class CloseWhilePutting:
+    """The batcher's queue, with `close()` run from another thread while a job is put.
+
+    Forces the interleaving of issue 22 item 19: `submit` has passed its closed
+    check and is about to queue its job when `close` runs. `close` gets one second
+    to finish first; if it does, its stop marker is queued before the job.
+    """
+
+    def __init__(self, batcher: Batcher) -> None:
+        self.inner = batcher._queue
+        self.batcher = batcher
+        self.closer: threading.Thread | None = None
+
+    def put(self, item: Any) -> None:
+        if isinstance(item, Job) and self.closer is None:
+            self.closer = threading.Thread(target=self.batcher.close, args=(30,))
+            self.closer.start()
+            self.closer.join(1.0)  # before the fix: close() returns here, marker queued
+        self.inner.put(item)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.inner, name)
+
+
+def test_a_job_submitted_while_closing_is_computed_not_lost() -> None:
+    """Issue 22 item 19: before the fix this job waited forever (its caller too)."""
+    model = EchoModel()
+    batcher = make(model, max_wait_ms=0.0)
+    racing = CloseWhilePutting(batcher)
+    batcher._queue = racing  # type: ignore[assignment]
+    future = batcher.submit(["late"])
+    assert future.result(timeout=10) == ["LATE"]
+    assert racing.closer is not None
+    racing.closer.join(30)
+    assert not racing.closer.is_alive()
+    with pytest.raises(ShuttingDown):
+        batcher.submit(["later"])
+
+
+def test_cancelling_a_running_job_stops_its_remaining_passes() -> None:
+    """Issue 22 item 5: a caller that gives up mid-job costs the pass in progress only."""
+    model = EchoModel()
+    model.gate.clear()
+    batcher = make(model, max_batch_tokens=14, max_wait_ms=0.0)  # 2 rows per pass
+    future = batcher.submit([f"row{i}" for i in range(20)])
+    assert model.entered.wait(30)  # the first pass is running
+    assert not future.cancel()  # started: a plain Future would go on to the end
+    model.gate.set()
+    with pytest.raises(CancelledError, match="rows not computed"):
+        future.result(timeout=10)
+    assert [len(p) for p in model.passes] == [2]
+    assert batcher.stats.cancelled == 1 and batcher.stats.abandoned_rows == 18
+    assert batcher.submit(["next"]).result(timeout=10) == ["NEXT"]  # the model is free
+    batcher.close()
+
+
+def test_a_passed_deadline_stops_a_running_job() -> None:
+    """Deadlines hold between passes too, for every row of the job, not only queued ones."""
+    model = EchoModel()
+    model.gate.clear()
+    batcher = make(model, max_batch_tokens=14, max_wait_ms=0.0)
+    deadline = time.monotonic() + 0.2
+    future = batcher.submit([f"row{i}" for i in range(20)], deadline=deadline)
+    assert model.entered.wait(30)
+    while time.monotonic() < deadline + 0.01:  # a point in time, not another thread's progress
+        time.sleep(0.01)
+    model.gate.set()
+    with pytest.raises(DeadlineExceeded, match="18 of 20 rows left"):
+        future.result(timeout=10)
+    assert [len(p) for p in model.passes] == [2] and batcher.stats.abandoned_rows == 18
+    batcher.close()
+
+
+def test_many_short_rows_are_bulk_not_a_small_job() -> None:
+    """Issue 22 item 5: a small job is small in rows too, not only in characters.
+
+    30 one-letter rows (a sentence-mode text of 30 short sentences) have 30
+    characters but take several passes; before the fix they counted as small
+    and all their passes ran in between two passes of the bulk job. A small
+    job queued behind them still goes in between.
+    """
+    model = EchoModel()
+    model.gate.clear()
+    batcher = make(model, max_batch_tokens=40, max_wait_ms=0.0)  # one round: 160 chars
+    bulk = batcher.submit([f"bulk{i:02d}xxxx" for i in range(20)])
+    assert model.entered.wait(30)
+    rows = batcher.submit(["a"] * 30)
+    small = batcher.submit(["z"])
+    model.gate.set()
+    assert bulk.result(timeout=10) == [f"BULK{i:02d}XXXX" for i in range(20)]
+    assert rows.result(timeout=10) == ["A"] * 30
+    assert small.result(timeout=10) == ["Z"]
+    order = [t for chunk in model.passes for t in chunk]
+    last_bulk = max(i for i, t in enumerate(order) if t.startswith("bulk"))
+    assert order.index("z") < last_bulk  # the small job went in between
+    assert order.index("a") > last_bulk  # the 30 rows waited for their turn
+    assert batcher.stats.preemptions == 1
+    batcher.close()
+
+
+def test_passes_say_whether_their_round_is_small() -> None:
+    """The CPU lock serves small rounds first: the batcher marks each pass's kind."""
+    from textlens.server.inference.cpu_lock import is_small_pass
+
+    kinds: list[tuple[int, bool]] = []
+
+    class KindModel(EchoModel):
+        def forward(self, items: Sequence[Piece]) -> list[Any]:
+            kinds.append((len(items), is_small_pass()))
+            return super().forward(items)
+
+    model = KindModel()
+    batcher = make(model, max_batch_tokens=40, max_wait_ms=0.0)
+    assert batcher.submit(["one"]).result(timeout=10) == ["ONE"]
+    assert batcher.submit([f"bulk{i:02d}xxxx" for i in range(20)]).result(timeout=10)
+    assert kinds[0] == (1, True)
+    assert len(kinds) > 2 and not any(small for _, small in kinds[1:])
+    assert not is_small_pass()  # the worker's mark does not leak to this thread
+    batcher.close()
