@@ -8,6 +8,15 @@ Why in `connect`: DuckDB functions live on connections, and a pool (or
 Superset, which opens a connection per query) makes new ones at any time;
 `Dialect.connect` makes every DBAPI connection in SQLAlchemy 1.4 and 2.x, and
 it has the connect arguments the anchor connection must repeat (see shared.py).
+
+Why a compiler: SQLAlchemy 2.0.55 added `classoid = CAST('pg_catalog.pg_class' AS
+REGCLASS)` to the PostgreSQL reflection queries that duckdb_engine inherits
+(primary and unique keys, check constraints, comments), and DuckDB has no
+REGCLASS type, so `Table(autoload_with=...)`, `get_pk_constraint` and
+`pandas.read_sql_table` failed. DuckDB's `pg_description.classoid` holds the
+database's oid, not a catalog table's, so the condition could never match here:
+`RegclassFreeCompiler` renders it as `true`, which is what every SQLAlchemy
+before 2.0.55 (and 1.4, Superset's) asked.
 """
 
 from __future__ import annotations
@@ -17,6 +26,9 @@ import dataclasses
 from typing import TYPE_CHECKING, Any, cast
 
 import duckdb_engine
+from sqlalchemy.dialects.postgresql import REGCLASS
+from sqlalchemy.sql import operators
+from sqlalchemy.sql.elements import Cast
 
 from textlens.connectors.sqlalchemy.options import TextlensOptions, split_url_query
 from textlens.connectors.sqlalchemy.shared import (
@@ -31,7 +43,22 @@ if TYPE_CHECKING:
     import duckdb
     from sqlalchemy.engine.url import URL
 
-__all__ = ["TextlensDialect", "close_all"]
+__all__ = ["RegclassFreeCompiler", "TextlensDialect", "close_all"]
+
+
+def _is_regclass_cast(element: Any) -> bool:
+    return isinstance(element, Cast) and isinstance(element.type, REGCLASS)
+
+
+class RegclassFreeCompiler(duckdb_engine.Dialect.statement_compiler):  # type: ignore[misc,name-defined]
+    """duckdb_engine's compiler, with `x = CAST(... AS REGCLASS)` as `true` (module doc)."""
+
+    def visit_binary(self, binary: Any, **kw: Any) -> str:
+        if binary.operator is operators.eq and (
+            _is_regclass_cast(binary.right) or _is_regclass_cast(binary.left)
+        ):
+            return "true"
+        return cast(str, super().visit_binary(binary, **kw))
 
 
 class TextlensDialect(duckdb_engine.Dialect):
@@ -39,6 +66,7 @@ class TextlensDialect(duckdb_engine.Dialect):
 
     driver = "textlens"
     supports_statement_cache = False
+    statement_compiler = RegclassFreeCompiler
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
