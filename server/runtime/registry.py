@@ -23,6 +23,15 @@ from textlens.server.settings import ModelSpec, RuntimeSettings
 log = logging.getLogger(__name__)
 
 
+#: A name nobody serves is quoted in the error up to this many characters (it is the
+#: caller's string: a 32 MB name must not come back, or reach a log, whole).
+QUOTED_NAME_CHARS = 64
+
+
+def _quoted(name: str) -> str:
+    return repr(name[:QUOTED_NAME_CHARS]) + ("..." if len(name) > QUOTED_NAME_CHARS else "")
+
+
 @dataclass
 class ServedModel:
     """A loaded model, its batcher and how it was configured."""
@@ -168,7 +177,7 @@ class ModelRegistry:
             return self.models[default]
         model = self.models.get(name)
         if model is None:
-            raise UnknownModel(f"no model named {name!r}; served models: {self.describe()}")
+            raise UnknownModel(f"no model named {_quoted(name)}; served models: {self.describe()}")
         if model.spec.task != task:
             raise WrongTask(
                 f"model {name!r} serves {model.spec.task}, not {task}; "

@@ -10,6 +10,11 @@ identity (`read-1`, a token-file name), never the token.
 With `log_format = "json"` the fields are top-level keys of the JSON line
 (`textlens.server.logs` merges `record.access`); in text format they read
 `method=Sentiment model=... texts=8 status=OK ms=12.3 peer=... identity=...`.
+
+`model` is the served model's name (or `unknown`); a name the request gave
+that no served model has appears only as `requested=`, cut to 64 characters
+and escaped (`untrusted.shown`), so a caller can neither forge a line with a
+newline nor write megabytes per call.
 """
 
 from __future__ import annotations
@@ -18,6 +23,8 @@ import logging
 import threading
 from typing import Any
 
+from textlens.server.transport.untrusted import requested_model, shown
+
 LOGGER = "textlens.access"
 log = logging.getLogger(LOGGER)
 
@@ -25,15 +32,6 @@ log = logging.getLogger(LOGGER)
 def _texts(request: Any) -> int:
     texts = getattr(request, "texts", None)
     return len(texts) if texts is not None else 0
-
-
-def _model(request: Any, response: Any) -> str:
-    """The model that answered (the response names it), else the one asked for."""
-    for message in (response, request):
-        name = getattr(message, "model", "")
-        if isinstance(name, str) and name:
-            return name
-    return ""
 
 
 class AccessLog:
@@ -67,12 +65,16 @@ class AccessLog:
         seconds: float,
         context: Any,
         identity: str,
+        model: str,
     ) -> None:
+        """Log one call; `model` is the served name (`untrusted.served_name`)."""
         if not self._sampled(status != "OK"):
             return
-        fields = {
-            "method": method,
-            "model": _model(request, response),
+        fields: dict[str, Any] = {"method": method, "model": model}
+        asked = requested_model(request)
+        if asked and asked != model:  # a name no served model has: shown, never raw
+            fields["requested"] = shown(asked)
+        fields |= {
             "texts": _texts(request),
             "status": status,
             "ms": round(seconds * 1000, 2),

@@ -1,7 +1,8 @@
 """Prometheus metrics on their own HTTP port (`[server] metrics_port`; off by default).
 
 Two sources: the RPC layer counts requests, texts and latency as calls finish
-(`ServerMetrics.observe`, called by the servicer's one error wrapper), and a
+(`ServerMetrics.observe`, called by the servicer's one error wrapper; labelled
+with the served model's name or `unknown`, never a request string), and a
 collector reads the runtime's own counters at scrape time (queue depth,
 forward passes and their seconds, padded vs real tokens, load time, the
 version/backend/dtype each model serves), so the batcher needs no Prometheus
@@ -110,9 +111,12 @@ class ServerMetrics:
         self.prometheus.register(RuntimeCollector(registry))
         self._server: Any = None
 
-    def observe(self, rpc: str, request: Any, code: str, seconds: float) -> None:
-        model = getattr(request, "model", "") or "default"
-        texts = len(getattr(request, "texts", ()) or ())
+    def observe(self, rpc: str, model: str, texts: int, code: str, seconds: float) -> None:
+        """Count one finished call; `model` is a served name or `unknown` (see untrusted.py).
+
+        Never a request string: every label value is kept for the life of the
+        process, so request-chosen labels are memory any caller could grow.
+        """
         self.requests.labels(rpc, model, code).inc()
         if texts:
             self.texts.labels(rpc, model).inc(texts)

@@ -31,6 +31,7 @@ from textlens.server.transport.core import (
 )
 from textlens.server.transport.redact import redact_paths
 from textlens.server.transport.status import status_for
+from textlens.server.transport.untrusted import served_name, shown
 from textlens.v1 import textlens_pb2 as pb
 
 if TYPE_CHECKING:
@@ -41,6 +42,8 @@ __all__ = ["SERVICE_NAME", "TextAnalysisService", "generic_handler"]
 log = logging.getLogger(__name__)
 
 ERROR_TRAILER = "textlens-error"
+#: An error message may quote the request; the log keeps this many characters of it.
+LOGGED_ERROR_CHARS = 2000
 #: The servicer's handler is the core (kept under its old name for callers).
 TextAnalysisService = TextAnalysisCore
 
@@ -81,8 +84,8 @@ def _guarded(
             code = status_for(exc)
             outcome = code.name
             message = redact_paths(str(exc))
-            if message != str(exc):
-                log.info("%s: %s", name, exc)  # the full paths stay in the server log
+            if message != str(exc):  # the full paths stay in the server log, escaped and cut
+                log.info("%s: %s", name, shown(str(exc), LOGGED_ERROR_CHARS))
             await context.abort(
                 code, message, trailing_metadata=((ERROR_TRAILER, type(exc).__name__),)
             )
@@ -100,13 +103,16 @@ def _guarded(
             )
         finally:
             seconds = time.perf_counter() - started
+            # A served name or "unknown", never the request's string (untrusted.py).
+            model = served_name(core.analyzer.registry, name, request, response, outcome)
             if metrics is not None:
-                metrics.observe(name, request, outcome, seconds)
+                texts = len(getattr(request, "texts", ()) or ())
+                metrics.observe(name, model, texts, outcome, seconds)
             if access is not None:
                 if outcome != "OK":  # who called matters most for a refusal
                     who = core.tokens.identity_of(context.invocation_metadata() or ())
                     identity = who.name if who is not None else ANONYMOUS
-                access.record(name, request, response, outcome, seconds, context, identity)
+                access.record(name, request, response, outcome, seconds, context, identity, model)
         raise AssertionError("unreachable")  # pragma: no cover - abort raises
 
     return call

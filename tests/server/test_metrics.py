@@ -58,7 +58,8 @@ def test_metrics_count_requests_texts_errors_and_forward_passes(inprocess_server
         value(after, "textlens_requests_total", **ok)
         == value(before, "textlens_requests_total", **ok) + 1
     )
-    bad = dict(rpc="Sentiment", model="no-such-model", code="INVALID_ARGUMENT")
+    # A name no model has is counted as `unknown`, never under the request's string.
+    bad = dict(rpc="Sentiment", model="unknown", code="INVALID_ARGUMENT")
     assert value(after, "textlens_requests_total", **bad) == 1
     assert (
         value(after, "textlens_texts_total", rpc="Sentiment")
