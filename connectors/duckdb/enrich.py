@@ -5,7 +5,8 @@ sentiment(col) AS sentiment, ... FROM src`, so DuckDB's transaction makes it
 atomic: if anything fails (a server dies, a text is too long under
 `--truncation error`, Ctrl-C) no output table exists, or an existing one is
 left untouched with `--replace`. A file output is written to a temporary name
-and renamed at the end. A failed run is re-run from the start; within one
+and renamed at the end; like a table, an existing file is kept unless
+`--replace` is given. A failed run is re-run from the start; within one
 process repeated texts are computed once (the UDF cache), so re-running is
 cheap for the rows that repeat, and `--table` may name a table of the
 database or a Parquet/CSV/JSON path (globs too).
@@ -132,6 +133,8 @@ def enrich(
     if db is None and not out_is_file:
         raise ValueError(f"--out {out!r} is a table name, so --db is needed to hold it")
     select, names = build_select(table, column, tasks, labels or [], column_prefix)
+    if out_is_file and not replace and Path(out).exists():  # refused before any work
+        raise ValueError(f"{out} already exists; pass --replace to overwrite it")
     con, registration = open_session(
         db, target=target, config=config, models=models, truncation=truncation
     )
@@ -143,7 +146,7 @@ def enrich(
         started = time.monotonic()
         with RowProgress(registration, first_function, rows, disable=not progress) as bar:
             if out_is_file:
-                copy_query(con, select, _file_format(out), Path(out))
+                copy_query(con, select, _file_format(out), Path(out), replace=replace)
             else:
                 verb = "CREATE OR REPLACE TABLE" if replace else "CREATE TABLE"
                 target_sql = ".".join(quote_ident(p) for p in out.split("."))

@@ -33,8 +33,13 @@ COPY_OPTIONS = {
 }
 
 
-def copy_query(con: duckdb.DuckDBPyConnection, query: str, fmt: str, path: Path) -> None:
-    """Write the result of `query` to `path` in `fmt`, atomically (a temp file, then a rename)."""
+def copy_query(
+    con: duckdb.DuckDBPyConnection, query: str, fmt: str, path: Path, *, replace: bool = True
+) -> None:
+    """Write the result of `query` to `path` in `fmt`, atomically (a temp file, then a rename).
+
+    `replace=False` never overwrites: the finished file is hard-linked into place,
+    which fails if `path` appeared meanwhile (`enrich` without `--replace`)."""
     tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
     literal = "'" + str(tmp).replace("'", "''") + "'"
     query = query.strip().rstrip(";")
@@ -43,9 +48,24 @@ def copy_query(con: duckdb.DuckDBPyConnection, query: str, fmt: str, path: Path)
     try:
         copy = f"COPY ({query}) TO {literal} ({COPY_OPTIONS[fmt]})"
         run_interruptibly(con, lambda: con.execute(copy))
-        os.replace(tmp, path)
+        if replace:
+            os.replace(tmp, path)
+        else:
+            _publish_new(tmp, path)
     finally:
         tmp.unlink(missing_ok=True)
+
+
+def _publish_new(tmp: Path, path: Path) -> None:
+    """Move `tmp` to `path` unless `path` exists (atomically where hard links work)."""
+    try:
+        os.link(tmp, path)
+    except FileExistsError:
+        raise ValueError(f"{path} already exists; pass --replace to overwrite it") from None
+    except OSError:  # no hard links here (some network and FAT file systems)
+        if path.exists():
+            raise ValueError(f"{path} already exists; pass --replace to overwrite it") from None
+        os.replace(tmp, path)
 
 
 def arrays_as_lists(con: duckdb.DuckDBPyConnection, query: str) -> str:

@@ -197,3 +197,31 @@ def test_csv_json_and_glob_sources_and_outputs(db: Path, tiny_server: Any, tmp_p
                 f"bool_and(sentiment IN ('negative', 'positive')) FROM '{path}'"
             ).fetchone()
             assert row == (10, 10, 9, True), (path, row)
+
+
+def test_an_existing_file_output_needs_replace(db: Path, tiny_server: Any, tmp_path: Path) -> None:
+    """Issue 22, item 17: `--out file.parquet` overwrote an existing file without
+    `--replace` (a table output and `enrich --ray` refuse)."""
+    out = tmp_path / "enriched.parquet"
+    with duckdb.connect() as con:
+        con.execute(f"COPY (SELECT 'precious' AS earlier) TO '{out}' (FORMAT parquet)")
+    before = out.read_bytes()
+    common = ("--db", db, "--table", "reviews", "--column", "review", "--out", out)
+    code, err = run(*common, "--target", tiny_server.target, "--no-progress")
+    assert code == 2 and "already exists" in err and "--replace" in err, err
+    assert out.read_bytes() == before and sorted(tmp_path.iterdir()) == [out]
+    code, err = run(*common, "--target", tiny_server.target, "--no-progress", "--replace")
+    assert code == 0, err
+    with duckdb.connect() as con:
+        assert con.execute(f"SELECT count(*) FROM '{out}'").fetchone() == (10,)
+
+
+def test_a_file_that_appears_mid_run_is_not_overwritten(tmp_path: Path) -> None:
+    """The last step without `--replace` cannot clobber a file created meanwhile."""
+    from textlens.connectors.duckdb.sql_command import copy_query
+
+    out = tmp_path / "out.csv"
+    out.write_text("someone else's\n")
+    with duckdb.connect() as con, pytest.raises(ValueError, match="already exists"):
+        copy_query(con, "SELECT 1 AS x", "csv", out, replace=False)
+    assert out.read_text() == "someone else's\n" and sorted(tmp_path.iterdir()) == [out]
