@@ -7,7 +7,10 @@ the message size limits and TLS, so both clients reach the same server the same 
 
 from __future__ import annotations
 
+import ipaddress
+import logging
 import os
+import warnings
 from collections.abc import Sequence
 from typing import Any
 
@@ -19,7 +22,9 @@ from textlens.client.targets import balancing_options, resolve_target
 from textlens.client.tls import ChannelOption, TLSArg, channel_security
 from textlens.v1 import textlens_pb2_grpc as pb_grpc
 
-__all__ = ["resolve_target"]  # re-exported: it lives in targets.py
+__all__ = ["PlaintextTokenWarning", "resolve_target"]  # resolve_target lives in targets.py
+
+log = logging.getLogger("textlens.client")
 
 #: Where the read token comes from when a client is given none.
 TOKEN_ENV = "TEXTLENS_TOKEN"
@@ -71,6 +76,67 @@ class _AioTokenInterceptor(grpc.aio.UnaryUnaryClientInterceptor):
         return await continuation(_with_token(details, self.token), request)
 
 
+class PlaintextTokenWarning(UserWarning):
+    """A token is about to travel unencrypted to a host that is not this machine."""
+
+
+_LOCAL_SCHEMES = ("unix:", "unix-abstract:", "vsock:")
+
+
+def _hosts(target: str) -> list[str]:
+    """The hosts a gRPC target names (several for an address list; none for a socket)."""
+    if target.startswith(_LOCAL_SCHEMES):
+        return []
+    rest = target
+    for scheme in ("dns:", "ipv4:", "ipv6:"):
+        if rest.startswith(scheme):
+            rest = rest[len(scheme) :]
+            if rest.startswith("//"):  # dns://authority/name:port
+                rest = rest[2:].partition("/")[2]
+            rest = rest.lstrip("/")
+            break
+    hosts = []
+    for item in rest.split(","):
+        item = item.strip()
+        if item.startswith("["):
+            hosts.append(item[1:].partition("]")[0])
+        else:
+            hosts.append(item.rpartition(":")[0] if ":" in item else item)
+    return hosts
+
+
+def is_loopback_target(target: str) -> bool:
+    """Whether every host of `target` is this machine (localhost, 127.0.0.0/8, ::1, a socket)."""
+    for host in _hosts(target):
+        if host.lower() == "localhost":
+            continue
+        try:
+            if not ipaddress.ip_address(host).is_loopback:
+                return False
+        except ValueError:  # a name: it may resolve anywhere
+            return False
+    return True
+
+
+_warned: set[str] = set()
+
+
+def warn_plaintext_token(target: str) -> None:
+    """Say (a Python warning, and the log once per target) that a token goes out in the
+    clear to a host that is not this machine (issue 22, item 11). Nothing is sent here."""
+    if is_loopback_target(target):
+        return
+    message = (
+        f"textlens: a token will be sent to {target} over a plaintext channel: anyone on "
+        "the network path can read it and call the server as you. Use TLS (tls=..., "
+        "TEXTLENS_TLS_CA, or ?tls_ca= in a URL), or a loopback target."
+    )
+    warnings.warn(message, PlaintextTokenWarning, stacklevel=4)
+    if target not in _warned:
+        _warned.add(target)
+        log.warning(message)
+
+
 def create_channel(
     target: str,
     *,
@@ -85,6 +151,8 @@ def create_channel(
     With `token`, every call carries `authorization: Bearer <token>`.
     """
     credentials, tls_options = channel_security(tls, credentials)
+    if token and credentials is None:
+        warn_plaintext_token(target)
     opts = channel_options([*balancing_options(target), *tls_options, *options])
     if credentials is not None:
         channel = grpc.secure_channel(target, credentials, options=opts)
@@ -103,6 +171,8 @@ def create_aio_channel(
 ) -> grpc.aio.Channel:
     """An asyncio channel, same rules as `create_channel`. Call it inside the running loop."""
     credentials, tls_options = channel_security(tls, credentials)
+    if token and credentials is None:
+        warn_plaintext_token(target)
     opts = channel_options([*balancing_options(target), *tls_options, *options])
     interceptors = [_AioTokenInterceptor(token)] if token else None
     if credentials is not None:
