@@ -18,6 +18,7 @@ from typing import Any
 from pydantic import BaseModel, Field
 
 APP_NAME = "textlens"
+PROXY_FIELDS = {"grpc_port", "http_port", "host"}
 SERVICER = "textlens.v1.textlens_pb2_grpc.add_TextAnalysisServicer_to_server"
 
 
@@ -73,29 +74,59 @@ def run(
     from ray import serve
     from ray.serve.config import gRPCOptions
 
-    from textlens.server.ray_serve.deployment import TextlensReplica
-
     ray = ray or RaySettings.from_config(config)
     serve.start(
         http_options={"host": ray.host, "port": ray.http_port},
         grpc_options=gRPCOptions(port=ray.grpc_port, grpc_servicer_functions=[SERVICER]),
     )
-    deployment = serve.deployment(**deployment_options(ray))(TextlensReplica)
-    app = deployment.bind(str(config) if config else None, overrides or {})
-    return serve.run(app, name=APP_NAME, route_prefix=f"/{APP_NAME}")
+    return _deploy(str(config) if config else None, overrides or {}, ray, None)
 
 
-def update_registry_version(
-    version: str, config: Path | str | None = None, ray: RaySettings | None = None
-) -> None:
-    """Make every replica re-read the model registry (Serve's user_config): the same
-    deployment with a new `registry_version`, so Serve calls `reconfigure` on each."""
+def _deploy(
+    config: str | None, overrides: dict[str, Any], ray: RaySettings, registry_version: str | None
+) -> Any:
     from ray import serve
 
     from textlens.server.ray_serve.deployment import TextlensReplica
 
-    ray = ray or RaySettings.from_config(config)
-    options = deployment_options(ray) | {"user_config": {"registry_version": version}}
+    options = deployment_options(ray) | {"user_config": {"registry_version": registry_version}}
     deployment = serve.deployment(**options)(TextlensReplica)
-    app = deployment.bind(str(config) if config else None, {})
-    serve.run(app, name=APP_NAME, route_prefix=f"/{APP_NAME}")
+    # The deployment's own options, not the proxies' (ports, host): what a reload reuses.
+    app = deployment.bind(config, overrides, ray.model_dump(exclude=PROXY_FIELDS))
+    return serve.run(app, name=APP_NAME, route_prefix=f"/{APP_NAME}")
+
+
+def running_launch_args() -> dict[str, Any]:
+    """The config, overrides and [ray] settings the running textlens app was deployed with."""
+    from ray import serve
+
+    try:
+        handle = serve.get_app_handle(APP_NAME)
+    except Exception:  # Serve not started, or no such application
+        raise ValueError(
+            f"no {APP_NAME!r} app is running on this Ray cluster: start it with "
+            "`textlens ray serve --config textlens.toml`"
+        ) from None
+    launched: dict[str, Any] = handle.launch_args.remote().result(timeout_s=60)
+    return launched
+
+
+def update_registry_version(
+    version: str, config: Path | str | None = None, ray: RaySettings | None = None
+) -> str | None:
+    """Make every replica re-read the model registry (Serve's user_config): the same
+    deployment with a new `registry_version`, so Serve calls `reconfigure` on each.
+
+    Without `config` (and `ray`), the running app's own config, overrides and [ray]
+    settings are reused, so only `registry_version` changes; before issue 22 (item 16)
+    that redeployed the app on the built-in settings and models. Returns the config
+    path the app now runs with (None: the built-ins)."""
+    if config is None and ray is None:
+        launched = running_launch_args()
+        stored = launched.get("ray")
+        settings = RaySettings(**stored) if stored else RaySettings.from_config(launched["config"])
+        _deploy(launched["config"], launched.get("overrides") or {}, settings, version)
+        return str(launched["config"]) if launched["config"] else None
+    settings = ray or RaySettings.from_config(config)
+    _deploy(str(config) if config else None, {}, settings, version)
+    return str(config) if config else None

@@ -2,11 +2,15 @@
 
 Argument parsing only at import; Ray is imported when a command runs, and a
 missing `textlens[ray]` is a one-line error saying what to install.
+
+A local cluster that `serve` starts is kept to loopback where Ray lets it
+(`exposure.py`), and the address printed is the one the proxy is bound to.
 """
 
 from __future__ import annotations
 
 import argparse
+import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -18,18 +22,30 @@ def add_ray_parser(sub: Any) -> None:
     serve = commands.add_parser(
         "serve",
         help="start the textlens app on a Ray cluster ([ray] table of --config) and wait",
-        description="Connects to --address (default: a running cluster, else a local one), "
-        "starts Serve's gRPC proxy with the textlens.v1 servicer and the replicas, prints "
-        "the target, and keeps running until Ctrl-C (which shuts the app down).",
+        description="Connects to --address (default: a running cluster, else a local one; "
+        "'local' always starts one), starts Serve's gRPC proxy with the textlens.v1 servicer "
+        "and the replicas, prints the address the proxy is bound to, and keeps running "
+        "until Ctrl-C (which shuts the app down). A local cluster binds the proxies to "
+        "[ray] host (default 127.0.0.1); see docs/scale-out.md for what else Ray opens.",
     )
     serve.add_argument("--config", type=Path, default=None, help="textlens.toml with [ray]")
-    serve.add_argument("--address", default=None, help="Ray cluster address (default: auto)")
+    serve.add_argument(
+        "--address", default=None, help="Ray cluster address, or 'local' (default: auto)"
+    )
     serve.add_argument("--detach", action="store_true", help="return once serving")
     serve.set_defaults(func=_serve)
     reload = commands.add_parser(
-        "reload", help="make every replica re-read the model registry (Serve's user_config)"
+        "reload",
+        help="make every replica re-read the model registry (Serve's user_config)",
+        description="Sends a new registry_version to the running textlens app. The app "
+        "keeps the config it was started with; --config is only needed to change it.",
     )
-    reload.add_argument("--config", type=Path, default=None)
+    reload.add_argument(
+        "--config",
+        type=Path,
+        default=None,
+        help="redeploy with this textlens.toml (default: the running app's own config)",
+    )
     reload.add_argument("--address", default="auto")
     reload.add_argument("--version", required=True, help="any new string, e.g. a timestamp")
     reload.set_defaults(func=_reload)
@@ -46,15 +62,19 @@ def _ray() -> Any:
 
 
 def _serve(args: argparse.Namespace) -> int:
-    ray = _ray()
+    _ray()
     from textlens.server.ray_serve.app import APP_NAME, RaySettings, run
+    from textlens.server.ray_serve.exposure import connect_or_start, report
 
     settings = RaySettings.from_config(args.config)
-    ray.init(address=args.address, include_dashboard=False)
+    local = connect_or_start(args.address, settings)
     started = time.monotonic()
     run(args.config, settings)
+    address, warnings = report(settings, local=local)
+    for line in warnings:
+        print(f"textlens: WARNING: {line}", file=sys.stderr, flush=True)
     print(
-        f"textlens: Ray Serve app {APP_NAME!r} on {settings.host}:{settings.grpc_port} "
+        f"textlens: Ray Serve app {APP_NAME!r} on {address} "
         f"(gRPC metadata application={APP_NAME}) in {time.monotonic() - started:.1f}s",
         flush=True,
     )
@@ -75,6 +95,9 @@ def _reload(args: argparse.Namespace) -> int:
     from textlens.server.ray_serve.app import update_registry_version
 
     ray.init(address=args.address, include_dashboard=False)
-    update_registry_version(args.version, args.config)
-    print(f"textlens: registry_version {args.version!r} sent to every replica")
+    config = update_registry_version(args.version, args.config)
+    source = f"config {config}" if config else "the built-in defaults"
+    print(
+        f"textlens: registry_version {args.version!r} sent to every replica (app kept on {source})"
+    )
     return 0

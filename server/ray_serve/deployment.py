@@ -48,7 +48,14 @@ RESPONSES = {
 class TextlensReplica:
     """Servicer functions of textlens.v1.TextAnalysis over one replica's runtime."""
 
-    def __init__(self, config: str | None = None, overrides: dict[str, Any] | None = None) -> None:
+    def __init__(
+        self,
+        config: str | None = None,
+        overrides: dict[str, Any] | None = None,
+        ray_settings: dict[str, Any] | None = None,
+    ) -> None:
+        # Kept so `textlens ray reload` can redeploy with exactly these (launch_args).
+        self.launched = {"config": config, "overrides": overrides or {}, "ray": ray_settings}
         self.settings = load_settings(config, **(overrides or {}))
         registry = ModelRegistry.load(served_specs(self.settings), self.settings)
         for served in registry.models.values():
@@ -79,14 +86,20 @@ class TextlensReplica:
             log.info("replica %s: registry version %s: %s", self.replica, version, outcomes)
         self.registry_version = version
 
+    async def launch_args(self) -> dict[str, Any]:
+        """What this app was deployed with: `textlens ray reload` without `--config`
+        redeploys with the same config, overrides and [ray] settings, changing only
+        `registry_version` (issue 22, item 16: it used to fall back to the defaults)."""
+        return self.launched
+
     async def _answer(self, method: str, request: Any, grpc_context: Any) -> Any:
         trailers = [(REPLICA_TRAILER, self.replica)]
         try:
             if method == "ReloadModels":
                 raise PermissionDenied(
                     "ReloadModels through Ray Serve would reach one replica; change the "
-                    "deployment's user_config registry_version (textlens ray serve --reload) "
-                    "to update every replica"
+                    "deployment's user_config registry_version to update every replica: "
+                    "textlens ray reload --version <new>"
                 )
             call = Call.of(None, grpc_context.invocation_metadata() if grpc_context else ())
             response, _ = await self.core.handle(method, request, call)

@@ -144,7 +144,10 @@ def test_errors_keep_their_status_and_trailer(cluster: str) -> None:
         with pytest.raises(grpc.RpcError) as reload:
             stub.ReloadModels(pb.ReloadModelsRequest(), metadata=APP, timeout=60)
         assert reload.value.code() == grpc.StatusCode.PERMISSION_DENIED  # type: ignore[attr-defined]
-        assert "user_config" in reload.value.details()  # type: ignore[attr-defined]
+        details = reload.value.details()  # type: ignore[attr-defined]
+        # Issue 22, item 16: it named `textlens ray serve --reload`, which does not exist.
+        assert "user_config" in details and "textlens ray reload --version" in details
+        assert "serve --reload" not in details
 
 
 def versions_by_replica(cluster: str, calls: int = 24) -> dict[str, str]:
@@ -174,6 +177,27 @@ def test_a_registry_update_reaches_every_replica(
     after = versions_by_replica(cluster)
     assert len(after) >= 2, after
     assert set(after.values()) != set(before.values()) and len(set(after.values())) == 1, after
+
+
+def served_models(cluster: str) -> set[tuple[str, str]]:
+    with grpc.insecure_channel(cluster) as channel:
+        response = pb_grpc.TextAnalysisStub(channel).ListModels(
+            pb.ListModelsRequest(), metadata=APP, timeout=60
+        )
+    return {(m.name, m.source) for m in response.models}
+
+
+def test_reload_without_config_keeps_the_running_apps_config(cluster: str) -> None:
+    """Issue 22, item 16: `textlens ray reload --version V` without --config redeployed
+    the app on the built-in settings and models; now it reuses the running app's."""
+    from textlens.server.ray_serve.app import update_registry_version
+
+    before = served_models(cluster)
+    assert "tiny-sentiment" in {name for name, _ in before}, before
+    # serve.run returns once the app runs again: no waiting needed for what it serves.
+    assert update_registry_version("no-config") is not None  # the app's own config
+    assert served_models(cluster) == before
+    assert len(versions_by_replica(cluster)) >= 2
 
 
 def test_the_python_client_and_duckdb_work_unchanged(cluster: str) -> None:
