@@ -38,7 +38,8 @@ def _import_runtime() -> Any:
 
 
 def shared_analyzer(config: str | Path | None = None) -> Analyzer:
-    """The process-wide runtime for a TOML config (None: $TEXTLENS_CONFIG or the defaults).
+    """The process-wide runtime for a TOML config (None: $TEXTLENS_CONFIG or the defaults):
+    its models, registry, and `[server]` threads and cache_dir.
 
     Loaded on first use and closed at interpreter exit.
     """
@@ -50,9 +51,11 @@ def shared_analyzer(config: str | Path | None = None) -> Analyzer:
             from textlens.server.runtime.reload import served_specs
             from textlens.server.settings import load_settings
 
-            # The configured models plus the registry's current versions, as `textlens serve`.
-            specs = served_specs(load_settings(config))
-            analyzer = runtime.load_analyzer(specs)
+            # The configured models plus the registry's current versions, and the file's
+            # [server] threads and cache_dir, as `textlens serve` (issue 22, item 15: only
+            # the models were passed on, so threads and cache_dir were ignored).
+            settings = load_settings(config)
+            analyzer = runtime.load_analyzer(served_specs(settings), settings)
             if not _SHARED:
                 atexit.register(_close_shared)
             _SHARED[key] = analyzer

@@ -7,12 +7,15 @@ from collections.abc import Iterable
 from textlens.server.runtime.analyzer import Analyzer
 from textlens.server.runtime.batcher import Batcher
 from textlens.server.runtime.registry import ModelRegistry, ServedModel
-from textlens.server.settings import ModelSpec, default_models
+from textlens.server.settings import ModelSpec, RuntimeSettings, default_models
 
 
-def load_analyzer(specs: Iterable[ModelSpec] | None = None) -> Analyzer:
-    """An Analyzer over freshly loaded models (the embedded defaults when `specs` is None)."""
-    return Analyzer(ModelRegistry.load(default_models() if specs is None else specs))
+def load_analyzer(
+    specs: Iterable[ModelSpec] | None = None, runtime: RuntimeSettings | None = None
+) -> Analyzer:
+    """An Analyzer over freshly loaded models (the embedded defaults when `specs` is None),
+    with `runtime`'s threads and cache_dir (None: the TEXTLENS_ environment)."""
+    return Analyzer(ModelRegistry.load(default_models() if specs is None else specs, runtime))
 
 
 def rebatch(served: Iterable[ServedModel], **knobs: float) -> ModelRegistry:
