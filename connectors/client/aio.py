@@ -153,7 +153,11 @@ class AsyncClient:
         hypothesis_template: str = "",
         truncation: Truncation = "truncate",
     ) -> list[ClassifyResult | None]:
-        """Zero-shot over `labels` (two or more), or a fine-tuned `model`'s own labels."""
+        """Zero-shot over `labels` (two or more), or a fine-tuned `model`'s own labels.
+
+        Every result carries a score per label, so long label lists send fewer
+        texts per RPC than `batch_size`: as many as their answers fit one message.
+        """
         job = convert.classify_job(
             texts, labels, model, hypothesis_template, truncation, self._batch_size
         )

@@ -20,6 +20,8 @@ import numpy as np
 import numpy.typing as npt
 
 from textlens.client import errors
+from textlens.client.answer_size import texts_per_answer
+from textlens.client.limits import MAX_MESSAGE_BYTES
 from textlens.client.replies import (
     WIRE_DTYPE,
     Matrix,
@@ -332,7 +334,9 @@ def classify_job(
     def finish(responses: list[pb.ClassifyResponse]) -> list[ClassifyResult | None]:
         return batch.scatter([classify_result(r) for resp in responses for r in resp.results])
 
-    return Job("Classify", (_with_texts(build, c) for c in batch.chunks(batch_size)), finish)
+    # Every answer carries a score per label: as many texts as their answer fits one message.
+    per_call = min(batch_size, max(1, texts_per_answer(candidates, MAX_MESSAGE_BYTES)))
+    return Job("Classify", (_with_texts(build, c) for c in batch.chunks(per_call)), finish)
 
 
 def _embed_requests(

@@ -33,6 +33,10 @@ class TooManyTexts(InvalidInput):
     """The request carries more texts than the server accepts in one call."""
 
 
+class AnswerTooLarge(InvalidInput):
+    """The answer would exceed the gRPC message limit: send fewer texts (or labels) per call."""
+
+
 class Overloaded(TextlensError):
     """The model's queue is full; the caller should back off and retry."""
 

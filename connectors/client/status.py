@@ -110,12 +110,7 @@ def _from_code(
         return deadline_error(target=target, method=method, timeout=timeout)
     if code is grpc.StatusCode.RESOURCE_EXHAUSTED and "larger than max" in lowered:
         # gRPC's own size check, not a full queue: retrying cannot help.
-        side = "answer" if "received" in lowered else "request"
-        return errors.InvalidInput(
-            f"the {method} {side} exceeds the {MAX_MESSAGE_BYTES // (1024 * 1024)} MiB gRPC "
-            f"message limit ({details}); send fewer or shorter texts per call "
-            "(the client's batch_size)"
-        )
+        return _too_large(method, details, lowered)
     if code in (grpc.StatusCode.UNAUTHENTICATED, grpc.StatusCode.PERMISSION_DENIED):
         return errors.TextlensError(
             f"textlens server at {target} refused {method} ({code.name}: {details}); "
@@ -130,6 +125,28 @@ def _from_code(
     if cls is errors.TextlensError:
         return cls(f"textlens {method} call to {target} failed ({code.name}: {details})")
     return cls(details or f"textlens {method} call to {target} failed ({code.name})")
+
+
+#: gRPC's size-check details -> which message was too large. The server sending or the
+#: client receiving: the answer; the client sending or the server receiving: the request.
+_ANSWER_SIDE = ("server: sent", "client: received")
+_REQUEST_SIDE = ("client: sent", "server: received")
+MAX_MIB = MAX_MESSAGE_BYTES // (1024 * 1024)
+
+
+def _too_large(method: str, details: str, lowered: str) -> errors.TextlensError:
+    """The error for gRPC's "message larger than max", blaming the message that was."""
+    if any(side in lowered for side in _ANSWER_SIDE):
+        return errors.AnswerTooLarge(
+            f"the answer to this {method} call is larger than the gRPC message limit "
+            f"({details}): the request was accepted, but its answer cannot be sent; send fewer "
+            "texts per call (the client's batch_size), or for Classify fewer or shorter labels"
+        )
+    side = "request" if any(side in lowered for side in _REQUEST_SIDE) else "request or answer"
+    return errors.InvalidInput(
+        f"the {method} {side} is larger than the gRPC message limit of {MAX_MIB} MiB or the "
+        f"server's ({details}); send fewer or shorter texts per call (the client's batch_size)"
+    )
 
 
 def _call_attr(err: grpc.RpcError, name: str) -> object:

@@ -106,7 +106,7 @@ def create_server(
         maximum_concurrent_rpcs=settings.max_concurrent_rpcs or None,
     )
     reloader = reloader or Reloader(analyzer.registry, settings)
-    service = TextAnalysisService(analyzer, reloader, tokens)
+    service = TextAnalysisService(analyzer, reloader, tokens, settings.max_message_bytes)
     access = AccessLog(settings.access_log) if settings.access_log > 0 else None
     server.add_generic_rpc_handlers((generic_handler(service, metrics, access),))
     health = health_aio.HealthServicer()

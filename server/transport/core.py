@@ -17,8 +17,9 @@ from typing import Any
 
 from google.protobuf.message import Message
 
-from textlens.client.errors import InvalidInput, PermissionDenied
-from textlens.server.runtime.analyzer import Analyzer, Submitted
+from textlens.client.answer_size import classify_answer_bytes, texts_per_answer
+from textlens.client.errors import AnswerTooLarge, InvalidInput, PermissionDenied
+from textlens.server.runtime.analyzer import MAX_LABEL_CHARS, MAX_LABELS, Analyzer, Submitted
 from textlens.server.runtime.reload import Reloader
 from textlens.server.transport import convert
 from textlens.server.transport.auth import ANONYMOUS, TokenTable
@@ -60,6 +61,47 @@ async def _wait(submitted: Submitted) -> Any:
 UNGUARDED = frozenset({"ReloadModels"})
 
 
+def refuse_impossible_classify(request: pb.ClassifyRequest, limit: int) -> None:
+    """Refuse a zero-shot Classify whose answer cannot fit `limit` bytes, before computing it.
+
+    Every result carries a score per label: 2,048 texts x 256 labels of 200
+    characters answer 113 MB, which gRPC refuses to send after the whole
+    computation. Labels the analyzer will refuse anyway are left to it.
+    """
+    labels = list(request.labels)
+    if not labels or len(labels) > MAX_LABELS or max(map(len, labels)) > MAX_LABEL_CHARS:
+        return
+    size = classify_answer_bytes(len(request.texts), labels)
+    if size <= limit:
+        return
+    fit = texts_per_answer(labels, limit)
+    advice = (
+        f"send at most {fit} texts per call with these labels"
+        if fit
+        else "even one text's answer does not fit: use fewer or shorter labels"
+    )
+    raise AnswerTooLarge(
+        f"the answer to {len(request.texts)} texts x {len(labels)} labels would be about "
+        f"{size:,} bytes (a score per label per text), more than this server's message limit "
+        f"of {limit:,} bytes (max_message_bytes); {advice}. The textlens client and the "
+        "DuckDB functions split by answer size themselves"
+    )
+
+
+def refuse_oversized_answer(method: str, response: Message, limit: int) -> None:
+    """An answer gRPC would refuse to send becomes an error the caller, log and metrics see.
+
+    Without this the handler "succeeds" (the access log and metrics say OK)
+    and the caller gets gRPC's bare "Sent message larger than max".
+    """
+    size = response.ByteSize()
+    if size > limit:
+        raise AnswerTooLarge(
+            f"the {method} answer is {size:,} bytes, more than this server's message limit "
+            f"of {limit:,} bytes (max_message_bytes); send fewer texts per call"
+        )
+
+
 class TextAnalysisCore:
     """One coroutine per RPC: request message and `Call` in, response message out."""
 
@@ -68,10 +110,13 @@ class TextAnalysisCore:
         analyzer: Analyzer,
         reloader: Reloader | None = None,
         tokens: TokenTable | None = None,
+        max_answer_bytes: int | None = None,
     ) -> None:
         self.analyzer = analyzer
         self.reloader = reloader
         self.tokens = tokens or TokenTable()
+        #: The transport's send limit (None: the front has none to enforce).
+        self.max_answer_bytes = max_answer_bytes
 
     async def Sentiment(self, request: pb.SentimentRequest, call: Call) -> pb.SentimentResponse:
         sub = self.analyzer.sentiment(
@@ -135,6 +180,8 @@ class TextAnalysisCore:
         )
 
     async def Classify(self, request: pb.ClassifyRequest, call: Call) -> pb.ClassifyResponse:
+        if self.max_answer_bytes is not None:
+            refuse_impossible_classify(request, self.max_answer_bytes)
         sub = self.analyzer.classify(
             request.texts,
             list(request.labels),
@@ -186,4 +233,6 @@ class TextAnalysisCore:
         if method not in METHODS:
             raise InvalidInput(f"unknown RPC {method!r}")
         response: Message = await getattr(self, method)(request, call)
+        if self.max_answer_bytes is not None:
+            refuse_oversized_answer(method, response, self.max_answer_bytes)
         return response, identity
