@@ -86,6 +86,11 @@ class RemoteBackend:
         self._owns = owns
         self._reconnect = reconnect
         self._lock = threading.Lock()
+        #: Calls in progress per client (by id) and the clients replaced or closed while
+        #: some were: such a client is closed by its last caller, never under a call.
+        self._users: dict[int, int] = {}
+        self._retired: dict[int, Client] = {}
+        self._closed = False
         self.inflight = inflight if inflight is not None else address_count(client.target)
         if self.inflight < 1:
             raise ValueError(f"inflight must be >= 1, got {self.inflight}")
@@ -130,20 +135,54 @@ class RemoteBackend:
     def describe(self) -> str:
         return f"textlens server at {self.client.target}"
 
+    def _acquire(self) -> Client:
+        with self._lock:
+            client = self.client
+            self._users[id(client)] = self._users.get(id(client), 0) + 1
+            return client
+
+    def _release(self, client: Client) -> None:
+        with self._lock:
+            left = self._users[id(client)] - 1
+            if left:
+                self._users[id(client)] = left
+                return
+            del self._users[id(client)]
+            retired = self._retired.pop(id(client), None)
+        if retired is not None:
+            retired.close()
+
+    def _retire(self, client: Client) -> None:
+        """Close `client` now if no call uses it, else when its last call ends (lock held)."""
+        if id(client) in self._users:
+            self._retired[id(client)] = client
+        else:
+            client.close()
+
     def _call(self, fn: Callable[[Client], T]) -> T:
-        """`fn(client)`; after ServerUnavailable once more on a fresh channel, if we own it."""
-        client = self.client
+        """`fn(client)`; after ServerUnavailable once more on a fresh channel, if we own it.
+
+        A replaced client is closed only once no call is using it: other DuckDB
+        threads may be inside its retry loop, and a closed channel fails them with a
+        bare `ValueError: Cannot invoke RPC on closed channel!` (issue 22, item 19).
+        """
+        client = self._acquire()
         try:
             return fn(client)
         except ServerUnavailable:
             if self._reconnect is None:
                 raise
-        with self._lock:
-            if self.client is client:  # the first thread to fail replaces it
-                self.client = self._reconnect()
-                client.close()
-            client = self.client
-        return fn(client)
+            with self._lock:
+                if self.client is client and not self._closed:  # the first to fail replaces it
+                    self.client = self._reconnect()
+                    self._retired[id(client)] = client  # closed by its last caller
+        finally:
+            self._release(client)
+        client = self._acquire()
+        try:
+            return fn(client)
+        finally:
+            self._release(client)
 
     def list_models(self) -> list[ModelInfo]:
         return self._call(lambda c: c.list_models())
@@ -227,7 +266,10 @@ class RemoteBackend:
         )
 
     def close(self) -> None:
+        """Stop; an owned client is closed once calls still running on it are done."""
         if self._pool is not None:
             self._pool.shutdown(wait=False, cancel_futures=True)
         if self._owns:
-            self.client.close()
+            with self._lock:
+                self._closed = True
+                self._retire(self.client)
