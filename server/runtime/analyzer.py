@@ -19,7 +19,7 @@ from textlens.client.results import TRUNCATIONS, ModelInfo
 from textlens.server.runtime.aspects import MAX_TARGET_CHARS, mentions
 from textlens.server.runtime.documents import combine, sentences
 from textlens.server.runtime.registry import ModelRegistry, ServedModel
-from textlens.server.runtime.tasks import CHARS_PER_TOKEN_CAP, EmbedModel
+from textlens.server.runtime.tasks import CHARS_PER_TOKEN_CAP, EmbedModel, row_detail, too_long
 
 MAX_LABELS = 256
 #: Characters in one candidate label (a label is a class name, not a document).
@@ -37,8 +37,24 @@ class Submitted:
         return self.future.result(timeout)
 
 
-def _mapped(inner: Future[Any], fn: Callable[[Any], Any]) -> Future[Any]:
-    """A future of `fn(inner's result)`; errors and cancellation pass through."""
+#: Names row `i` of a job as the request knows it ("sentence 2 of text #1").
+RowNames = Callable[[int], str]
+
+
+def _renamed(exc: BaseException, names: RowNames | None) -> BaseException:
+    """A row-numbered TextTooLong (`tasks.too_long`) renamed after the request's text."""
+    found = row_detail(exc) if names is not None else None
+    if found is None or names is None:
+        return exc
+    row, detail = found
+    return TextTooLong(f"{names(row)} of the request {detail}")
+
+
+def _mapped(
+    inner: Future[Any], fn: Callable[[Any], Any], names: RowNames | None = None
+) -> Future[Any]:
+    """A future of `fn(inner's result)`; cancellation passes through, errors through
+    `_renamed` (`names`: what each row of the job is in the request)."""
     outer: Future[Any] = Future()
 
     def relay(done: Future[Any]) -> None:
@@ -47,7 +63,7 @@ def _mapped(inner: Future[Any], fn: Callable[[Any], Any]) -> Future[Any]:
         if done.cancelled():
             outer.cancel()
         elif (exc := done.exception()) is not None:
-            outer.set_exception(exc)
+            outer.set_exception(_renamed(exc, names))
         else:
             outer.set_result(fn(done.result()))
 
@@ -109,9 +125,13 @@ class Analyzer:
         truncation: str,
         deadline: float | None,
         options: dict[str, Any] | None = None,
+        names: RowNames | None = None,
     ) -> Submitted:
         if truncation == "error":
-            _refuse_cheaply(model, inputs)
+            try:
+                _refuse_cheaply(model, inputs)
+            except TextTooLong as exc:
+                raise _renamed(exc, names) from None
         return Submitted(model, model.batcher.submit(inputs, truncation, deadline, options))
 
     def sentiment(
@@ -132,7 +152,13 @@ class Analyzer:
         flat = [s for p in parts for s in p]
         if len(flat) == len(inputs):
             return self._submit(served, inputs, truncation, deadline)
-        inner = self._submit(served, flat, truncation, deadline)
+        owners = [(t, k) for t, p in enumerate(parts) for k in range(len(p))]
+
+        def names(row: int) -> str:
+            t, k = owners[row]
+            return f"sentence {k + 1} of text #{t}" if len(parts[t]) > 1 else f"text #{t}"
+
+        inner = self._submit(served, flat, truncation, deadline, names=names)
 
         def documents(results: list[Any]) -> list[Any]:
             out, start = [], 0
@@ -141,7 +167,7 @@ class Analyzer:
                 start += len(p)
             return out
 
-        return Submitted(served, _mapped(inner.future, documents))
+        return Submitted(served, _mapped(inner.future, documents, names))
 
     def aspect_sentiment(
         self,
@@ -175,7 +201,12 @@ class Analyzer:
         asked = [i for i, (t, g) in enumerate(zip(inputs, goals, strict=True)) if mentions(t, g)]
         if not asked:
             return _done(served, [None] * len(inputs))
-        inner = self._submit(served, [(inputs[i], goals[i]) for i in asked], truncation, deadline)
+
+        def names(row: int) -> str:
+            return f"text #{asked[row]}"
+
+        pairs = [(inputs[i], goals[i]) for i in asked]
+        inner = self._submit(served, pairs, truncation, deadline, names=names)
 
         def spread(results: list[Any]) -> list[Any]:
             out: list[Any] = [None] * len(inputs)
@@ -183,7 +214,7 @@ class Analyzer:
                 out[i] = result
             return out
 
-        return Submitted(served, _mapped(inner.future, spread))
+        return Submitted(served, _mapped(inner.future, spread, names))
 
     def entities(
         self,
@@ -233,9 +264,15 @@ class Analyzer:
             inputs = self._check(texts, truncation)
             if not inputs:
                 return _done(served, [])
-            return self._submit(
-                served, inputs + hypotheses, truncation, deadline, {"labels": labels}
+            n = len(inputs)
+
+            def names(row: int) -> str:
+                return f"text #{row}" if row < n else f"candidate label #{row - n}"
+
+            inner = self._submit(
+                served, inputs + hypotheses, truncation, deadline, {"labels": labels}, names
             )
+            return Submitted(served, _mapped(inner.future, lambda results: results, names))
         if not model and "classify" not in self.registry.defaults:
             raise InvalidInput(
                 "give candidate labels for zero-shot classification, or name a fine-tuned "
@@ -309,8 +346,9 @@ def _refuse_cheaply(model: ServedModel, inputs: Sequence[Any]) -> None:
     for i, item in enumerate(inputs):
         text = item[0] if isinstance(item, tuple) else item
         if len(text) > cap:
-            raise TextTooLong(
-                f"text #{i} of the request has {len(text)} characters; model {model.name} "
-                f"reads at most {limit} tokens (texts over {cap} characters are refused "
-                "without tokenizing). Shorten it or use truncation=truncate"
+            raise too_long(
+                i,
+                f"has {len(text)} characters; model {model.name} reads at most {limit} tokens "
+                f"(texts over {cap} characters are refused without tokenizing). "
+                "Shorten it or use truncation=truncate",
             )

@@ -44,6 +44,24 @@ class EncodedText:
         return len(self.ids)
 
 
+def too_long(row: int, detail: str) -> TextTooLong:
+    """TextTooLong for row `row` of a job, e.g. "text #3 of the request has 300 tokens; ...".
+
+    A job's rows are not always the request's texts (a sentence-mode text is
+    one row per sentence, aspect pairs skip texts): the row and the rest of
+    the message ride along (`row_detail`) so the analyzer can name the text.
+    """
+    exc = TextTooLong(f"text #{row} of the request {detail}")
+    exc.__dict__["row_detail"] = (row, detail)
+    return exc
+
+
+def row_detail(exc: BaseException) -> tuple[int, str] | None:
+    """(row, the message after the row's name) of a `too_long` error; None for others."""
+    found = exc.__dict__.get("row_detail")
+    return found if isinstance(found, tuple) else None
+
+
 def _softmax(x: np.ndarray) -> np.ndarray:
     z = x - x.max(axis=-1, keepdims=True)
     e = np.exp(z)
@@ -88,9 +106,10 @@ class TaskModel:
         out: list[EncodedText] = []
         for i, enc in enumerate(batch.encodings):
             if len(enc.ids) > limit:
-                raise TextTooLong(
-                    f"text #{i} of the request has {len(enc.ids)} tokens; model {self.name} "
-                    f"accepts at most {limit}. Shorten it or use truncation=truncate"
+                raise too_long(
+                    i,
+                    f"has {len(enc.ids)} tokens; model {self.name} accepts at most {limit}. "
+                    "Shorten it or use truncation=truncate",
                 )
             offsets = [tuple(o) for o in enc.offsets]
             casing = casing_ids_for(texts[i], offsets) if self.loaded.casing else None

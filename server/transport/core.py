@@ -54,7 +54,14 @@ class BadRequest:
 
 
 async def _wait(submitted: Submitted) -> Any:
-    return await asyncio.wrap_future(submitted.future)
+    """The job's result. A call that ends first (client cancelled or went away, deadline)
+    cancels this coroutine; the job's future is cancelled with it, and the batcher drops
+    the job's remaining forward passes (`batcher.JobFuture`)."""
+    try:
+        return await asyncio.wrap_future(submitted.future)
+    except asyncio.CancelledError:
+        submitted.future.cancel()  # wrap_future does too; explicit, as the job depends on it
+        raise
 
 
 #: RPCs open to every caller whatever the tokens (ReloadModels checks the admin token).
