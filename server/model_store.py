@@ -111,6 +111,55 @@ class ModelStore:
                 out.append(StoreEntry(directory.name, version, path, task_of(path)))
         return out
 
+    def names(self) -> list[str]:
+        """Registered models (a valid name and a CURRENT file), sorted."""
+        if not self.root.is_dir():
+            return []
+        return [
+            d.name
+            for d in sorted(self.root.iterdir())
+            if NAME.match(d.name) and d.is_dir() and (d / CURRENT_FILE).is_file()
+        ]
+
+    def fallbacks(self, name: str) -> tuple[list[StoreEntry], list[str]]:
+        """The versions to try serving `name` from, best first, and why others were passed over.
+
+        The current version first, then the published versions older than it,
+        newest first: a version newer than CURRENT was never promoted, so it is
+        no fallback. A server starts on the first that loads, so one broken
+        version (CURRENT naming a missing or half-copied one) costs that model
+        a rollback, not the whole server its start.
+        """
+        directory = self._model_dir(name)
+        marker = directory / CURRENT_FILE
+        try:
+            named = marker.read_text(encoding="utf-8").strip()
+        except OSError as exc:
+            named = ""
+            notes = [f"{marker} cannot be read ({exc})"]
+        else:
+            notes = []
+        published = self.versions(name)
+        match = VERSION.match(named)
+        below = int(match.group(1)) if match else None
+        order = [named] if named in published else []
+        if not order and named:
+            notes.append(f"CURRENT names {named!r}, which is not a published version")
+        order += [
+            v for v in reversed(published) if v != named and (below is None or int(v[1:]) < below)
+        ]
+        entries = []
+        for version in order:
+            path = directory / version
+            if not is_delta_dir(path):
+                notes.append(f"{version} holds no {META_FILE}")
+                continue
+            try:
+                entries.append(StoreEntry(name, version, path, task_of(path)))
+            except RegistryError as exc:
+                notes.append(f"{version}: {exc}")
+        return entries, notes
+
     @contextmanager
     def staging(self) -> Iterator[Path]:
         """A fresh directory to train into; removed if the block raises (or was not published)."""

@@ -41,6 +41,8 @@ class ServedModel:
     batcher: Batcher
     load_seconds: float
     is_default: bool = False
+    #: Why this is not the version asked for (a registered model fell back at start), or "".
+    note: str = ""
 
     @property
     def name(self) -> str:
@@ -70,7 +72,9 @@ class ServedModel:
             is_default=self.is_default,
             dim=self.model.dim if isinstance(self.model, EmbedModel) else 0,
             backend=engine.backend,
-            backend_reason=selection.reason if selection else "",
+            backend_reason="; ".join(
+                part for part in (self.note, selection.reason if selection else "") if part
+            ),
         )
 
 
@@ -97,6 +101,8 @@ class ModelRegistry:
         self.context = context or inference_context()
         self._swap_lock = threading.Lock()
         self.models, self.defaults = self._index(served)
+        #: Registered models that no version of loaded at start: name -> why (startup.py).
+        self.unserved: dict[str, str] = {}
 
     @staticmethod
     def _index(served: Iterable[ServedModel]) -> tuple[dict[str, ServedModel], dict[str, str]]:
@@ -139,6 +145,7 @@ class ModelRegistry:
             models, defaults = self._index(new.values())
             self.models = models
             self.defaults = defaults
+            self.unserved = {n: why for n, why in self.unserved.items() if n not in models}
         return retired
 
     @classmethod
@@ -176,6 +183,11 @@ class ModelRegistry:
                 )
             return self.models[default]
         model = self.models.get(name)
+        if model is None and name in self.unserved:
+            raise UnknownModel(
+                f"model {name!r} is registered but not served: no version of it loaded at "
+                f"start ({self.unserved[name]}); fix the registry and reload (textlens reload)"
+            )
         if model is None:
             raise UnknownModel(f"no model named {_quoted(name)}; served models: {self.describe()}")
         if model.spec.task != task:

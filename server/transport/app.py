@@ -18,11 +18,13 @@ from grpc_reflection.v1alpha import reflection
 
 from textlens.server.runtime.analyzer import Analyzer
 from textlens.server.runtime.registry import ModelRegistry
-from textlens.server.runtime.reload import Reloader, served_specs
+from textlens.server.runtime.reload import Reloader
+from textlens.server.runtime.startup import load_registry
 from textlens.server.settings import ServerSettings
 from textlens.server.transport.access_log import AccessLog
 from textlens.server.transport.auth import TokenTable
 from textlens.server.transport.guard import StandardServicesGuard
+from textlens.server.transport.model_health import ModelHealthServicer
 from textlens.server.transport.service import SERVICE_NAME, TextAnalysisService, generic_handler
 
 if TYPE_CHECKING:
@@ -109,7 +111,7 @@ def create_server(
     service = TextAnalysisService(analyzer, reloader, tokens, settings.max_message_bytes)
     access = AccessLog(settings.access_log) if settings.access_log > 0 else None
     server.add_generic_rpc_handlers((generic_handler(service, metrics, access),))
-    health = health_aio.HealthServicer()
+    health = ModelHealthServicer(analyzer.registry)  # plus textlens.v1.TextAnalysis/NAME
     health_pb2_grpc.add_HealthServicer_to_server(health, server)
     reflection.enable_server_reflection(
         (
@@ -154,7 +156,8 @@ async def serve(
     """Load models, serve until SIGTERM/SIGINT (or `stop`), then shut down gracefully."""
     started = time.monotonic()
     if registry is None:
-        registry = await asyncio.to_thread(ModelRegistry.load, served_specs(settings), settings)
+        # A registered model none of whose versions loads is left out, not the server.
+        registry = await asyncio.to_thread(load_registry, settings)
     analyzer = Analyzer(
         registry,
         max_texts_per_request=settings.max_texts_per_request,
@@ -185,6 +188,8 @@ async def serve(
         time.monotonic() - started,
         summary,
     )
+    for name, why in registry.unserved.items():
+        log.error("not serving registered model %s (no version of it loads): %s", name, why)
     print(READY_LINE.format(host=settings.host, port=port), flush=True)
     if on_ready is not None:
         on_ready(port)

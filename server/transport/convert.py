@@ -7,7 +7,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from textlens.client.results import ClassifyResult, Entity, ModelInfo, SentimentResult
-from textlens.server.transport.redact import public_source
+from textlens.server.transport.redact import public_source, redact_paths
 from textlens.v1 import textlens_pb2 as pb
 
 TRUNCATION_NAMES = {pb.TRUNCATION_TRUNCATE: "truncate", pb.TRUNCATION_ERROR: "error"}
@@ -135,7 +135,7 @@ def models_response(infos: Sequence[ModelInfo]) -> pb.ListModelsResponse:
                 is_default=i.is_default,
                 dim=i.dim,
                 backend=i.backend,
-                backend_reason=i.backend_reason,
+                backend_reason=redact_paths(i.backend_reason),  # a fallback's errors name files
             )
             for i in infos
         ]

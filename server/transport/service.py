@@ -85,7 +85,7 @@ def _guarded(
             outcome = code.name
             message = redact_paths(str(exc))
             if message != str(exc):  # the full paths stay in the server log, escaped and cut
-                log.info("%s: %s", name, shown(str(exc), LOGGED_ERROR_CHARS))
+                log.info("%s: %s", name, shown(str(exc), LOGGED_ERROR_CHARS, token=False))
             await context.abort(
                 code, message, trailing_metadata=((ERROR_TRAILER, type(exc).__name__),)
             )

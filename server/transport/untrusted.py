@@ -40,16 +40,18 @@ REFUSED_UNSEEN = frozenset({"UNAUTHENTICATED", "PERMISSION_DENIED"})
 _TOKEN_BREAKERS = str.maketrans({" ": "\\x20", "=": "\\x3d"})
 
 
-def shown(value: str, limit: int = SHOWN_CHARS) -> str:
+def shown(value: str, limit: int = SHOWN_CHARS, *, token: bool = True) -> str:
     """`value` as a quoted, escaped literal of at most `limit` characters of it.
 
     `repr` escapes newlines, NUL and every other non-printable character
     (control characters, bidi overrides, line separators), so the result is
-    one line whatever the caller sent; spaces and `=` are escaped too, so it
-    is one token that a `key=value` parser cannot read a forged field from.
-    A longer value says how much was cut.
+    one line whatever the caller sent. With `token` (for `key=value` lines)
+    spaces and `=` are escaped too, so it is one token that a parser cannot
+    read a forged field from. A longer value says how much was cut.
     """
-    head = repr(value[:limit]).translate(_TOKEN_BREAKERS)
+    head = repr(value[:limit])
+    if token:
+        head = head.translate(_TOKEN_BREAKERS)
     if len(value) > limit:
         head += f"...+{len(value) - limit}"  # how many characters were cut
     return head
