@@ -1,7 +1,8 @@
 """The one place textlens server configuration is defined.
 
 Values come, in order of precedence, from keyword arguments, environment
-variables (`TEXTLENS_` prefix, e.g. `TEXTLENS_PORT=50052`), a TOML file
+variables (`TEXTLENS_` prefix, e.g. `TEXTLENS_PORT=50052`; the certificate is
+`TEXTLENS_SERVER_TLS_CERT`/`_KEY`), a TOML file
 (`--config` or `TEXTLENS_CONFIG`), and the defaults below. With no `[[models]]`
 in the config the embedded default models are served.
 
@@ -35,9 +36,15 @@ from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import BaseModel, Field, field_validator, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import (
+    BaseSettings,
+    EnvSettingsSource,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+)
 
 from textlens.client.limits import MAX_MESSAGE_BYTES
+from textlens.client.tls import ROLE_ENV, role_tls_env
 
 Task = Literal["sentiment", "aspect", "ner", "embed", "classify"]
 
@@ -105,6 +112,29 @@ class RuntimeSettings(BaseSettings):
     cache_dir: Path | None = None
 
 
+#: The server's certificate pair: set from TEXTLENS_SERVER_TLS_CERT/_KEY (issue 22,
+#: item 18), not from the shared TEXTLENS_TLS_CERT/_KEY that clients read too.
+TLS_PAIR = ("tls_cert", "tls_key")
+
+
+class _EnvWithoutTLSPair(EnvSettingsSource):
+    """`TEXTLENS_<FIELD>` for every field except the certificate pair."""
+
+    def __call__(self) -> dict[str, Any]:
+        return {k: v for k, v in super().__call__().items() if k not in TLS_PAIR}
+
+
+class _ServerTLSEnv(PydanticBaseSettingsSource):
+    """The certificate pair from the server's own variables (see `role_tls_env`)."""
+
+    def get_field_value(self, field: Any, field_name: str) -> tuple[Any, str, bool]:
+        return None, field_name, False
+
+    def __call__(self) -> dict[str, Any]:
+        pair = zip(TLS_PAIR, role_tls_env("server"), strict=True)
+        return {name: value for name, value in pair if value is not None}
+
+
 class ServerSettings(RuntimeSettings):
     """Server-wide settings."""
 
@@ -143,6 +173,7 @@ class ServerSettings(RuntimeSettings):
     open_health: bool = False
     open_reflection: bool = False
     #: TLS: the server's certificate chain and private key (PEM). Both or neither.
+    #: Env: TEXTLENS_SERVER_TLS_CERT / TEXTLENS_SERVER_TLS_KEY.
     tls_cert: Path | None = None
     tls_key: Path | None = None
     #: mTLS: only clients with a certificate signed by this CA (PEM) may connect.
@@ -171,6 +202,24 @@ class ServerSettings(RuntimeSettings):
     #: itself (a file watch; 0 = only on the ReloadModels RPC).
     watch_seconds: float = Field(default=0.0, ge=0)
     models: list[ModelSpec] = Field(default_factory=default_models)
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        """As pydantic-settings does, but the certificate pair from the server's own names."""
+        return (
+            init_settings,
+            _ServerTLSEnv(settings_cls),
+            _EnvWithoutTLSPair(settings_cls),
+            dotenv_settings,
+            file_secret_settings,
+        )
 
     @field_validator("log_level")
     @classmethod
@@ -222,6 +271,11 @@ def load_settings(config: Path | str | None = None, **overrides: Any) -> ServerS
         if "models" in raw:
             data["models"] = raw["models"]
     env_keys = {k[len("TEXTLENS_") :].lower() for k in os.environ if k.startswith("TEXTLENS_")}
+    # The certificate pair: only the server's own names win over the file; the shared
+    # TEXTLENS_TLS_CERT/_KEY may be a client's (issue 22, item 18).
+    env_keys -= set(TLS_PAIR)
+    if any(os.environ.get(name, "").strip() for name in ROLE_ENV["server"]):
+        env_keys |= set(TLS_PAIR)
     for key in env_keys & set(data):  # the environment wins over the file
         data.pop(key)
     data.update({k: v for k, v in overrides.items() if v is not None})

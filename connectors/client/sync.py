@@ -50,7 +50,8 @@ class Client:
     to `retries` times with exponential backoff from `backoff` seconds, never
     past the deadline. `tls` makes it a TLS channel: a `textlens.client.TLS`
     (CA, client certificate for mTLS, server name), a CA file path, or True
-    for the system's roots; by default $TEXTLENS_TLS_CA / _CERT / _KEY decide.
+    for the system's roots; by default $TEXTLENS_TLS_CA and
+    $TEXTLENS_CLIENT_TLS_CERT / _KEY decide.
     `credentials` (raw gRPC channel credentials) is the alternative to `tls`.
     `token` is sent on every call (default $TEXTLENS_TOKEN); `options` are
     extra gRPC channel options. Texts are sent `batch_size` per RPC.

@@ -224,7 +224,8 @@ def register(
       started with `read_tokens`.
     * `tls_ca` (a CA file) or `tls` (a `textlens.client.TLS`, with a client
       certificate for mTLS; True for the system's roots) make the channel TLS; by
-      default $TEXTLENS_TLS_CA / _CERT / _KEY decide, as for `Client`.
+      default $TEXTLENS_TLS_CA and $TEXTLENS_CLIENT_TLS_CERT / _KEY decide, as for
+      `Client`.
     * `target` may name several replicas (a list, or "h1:p,h2:p"): calls are spread
       round-robin, and each chunk goes out as `inflight` concurrent RPCs (default:
       one per replica).
