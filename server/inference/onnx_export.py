@@ -5,6 +5,11 @@ live under the cache directory in one folder per (model version, library
 versions), so the second start costs only a session load and a new model
 version gets new files. Writes are atomic (a temporary name, then a rename):
 two servers starting together never read half a file.
+
+A cached file is used only if its sha256 matches the `<file>.sha256` written
+beside it after the export: a file cut short (a full disk, a copy of the
+cache interrupted) or one without a checksum (an older cache) is rebuilt, in
+place and atomically, instead of failing every start over to torch.
 """
 
 from __future__ import annotations
@@ -21,6 +26,7 @@ import torch
 
 from textlens.server.inference.candidates import Int8Recipe
 from textlens.server.inference.engines import INPUT_NAMES
+from textlens.server.runtime.artifacts import sha256_file
 from textlens.server.runtime.networks import TaskNetwork
 
 log = logging.getLogger(__name__)
@@ -52,6 +58,39 @@ def _atomic(path: Path) -> Iterator[Path]:
         tmp.unlink(missing_ok=True)
 
 
+def checksum_file(path: Path) -> Path:
+    """Where the sha256 of a cached export is kept."""
+    return path.with_name(path.name + ".sha256")
+
+
+def _write_checksum(path: Path) -> None:
+    """Record `path`'s sha256 beside it (after the file itself is in place)."""
+    with _atomic(checksum_file(path)) as tmp:
+        tmp.write_text(sha256_file(path) + "\n", encoding="ascii")
+
+
+def _cached(path: Path) -> bool:
+    """True if `path` is a complete export: its sha256 matches the one recorded beside it."""
+    if not path.is_file():
+        return False
+    try:
+        expected = checksum_file(path).read_text(encoding="ascii").strip()
+        actual = sha256_file(path)
+    except OSError as exc:
+        log.warning("cached ONNX file %s has no readable checksum (%s); rebuilding it", path, exc)
+        return False
+    if actual != expected:
+        log.warning(
+            "cached ONNX file %s is damaged (sha256 %s, recorded %s; %d bytes); rebuilding it",
+            path,
+            actual[:12],
+            expected[:12] or "none",
+            path.stat().st_size,
+        )
+        return False
+    return True
+
+
 @contextlib.contextmanager
 def _quiet() -> Iterator[None]:
     """The exporter's tracer warnings and the quantizer's advice go nowhere near the user."""
@@ -69,7 +108,7 @@ def _quiet() -> Iterator[None]:
 def fp32_file(network: TaskNetwork, directory: Path) -> Path:
     """The float32 ONNX graph of `network` (exported unless already cached)."""
     path = directory / "fp32.onnx"
-    if path.is_file():
+    if _cached(path):
         return path
     directory.mkdir(parents=True, exist_ok=True)
     casing = network.casing is not None
@@ -89,6 +128,7 @@ def fp32_file(network: TaskNetwork, directory: Path) -> Path:
             opset_version=OPSET,
             dynamo=False,
         )
+    _write_checksum(path)
     log.debug("exported %s", path)
     return path
 
@@ -98,7 +138,7 @@ def int8_file(fp32: Path, recipe: Int8Recipe) -> Path:
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
     path = fp32.with_name(f"int8-{recipe.name}.onnx")
-    if path.is_file():
+    if _cached(path):
         return path
     with _atomic(path) as tmp, _quiet():
         quantize_dynamic(
@@ -108,5 +148,6 @@ def int8_file(fp32: Path, recipe: Int8Recipe) -> Path:
             per_channel=recipe.per_channel,
             reduce_range=recipe.reduce_range,
         )
+    _write_checksum(path)
     log.debug("quantized %s", path)
     return path
