@@ -137,12 +137,28 @@ def _choice_file(model: TaskModel, backend: str, dtype: str, context: InferenceC
     return context.cache_dir / "choices" / f"{model.name}-{digest}.json"
 
 
+#: What ONNX Runtime says of a cut-short or missing model file. A choice measured while a
+#: cached export was damaged (before exports were checksummed and rebuilt) ruled that
+#: candidate out for a reason that no longer holds: such a choice is measured again.
+DAMAGED_EXPORT = ("INVALID_PROTOBUF", "InvalidProtobuf", "NO_SUCHFILE", "Protobuf parsing failed")
+
+
+def _measured_over_a_damaged_export(data: dict[str, Any]) -> bool:
+    errors = [str(t.get("error") or "") for t in data.get("trials", []) if isinstance(t, dict)]
+    return any(marker in error for error in errors for marker in DAMAGED_EXPORT)
+
+
 def _read_choice(
     path: Path, candidates: list[Candidate]
 ) -> tuple[Candidate, dict[str, Any]] | None:
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError):
+        return None
+    if not isinstance(data, dict):
+        return None
+    if _measured_over_a_damaged_export(data):
+        log.info("engine choice %s was measured over a damaged ONNX export; measuring again", path)
         return None
     for c in candidates:
         recipe = c.recipe.name if c.recipe else None

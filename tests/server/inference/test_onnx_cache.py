@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -81,3 +82,31 @@ def test_int8_files_and_files_without_a_checksum_are_rebuilt(
     checksum_file(fp32).unlink()
     assert start(tiny_models_dir["tiny-sequence"], tmp_path) == "onnx"
     assert checksum_file(fp32).read_text().strip() == sha256_file(fp32)
+
+
+def test_a_choice_measured_over_a_damaged_export_is_measured_again(
+    tiny_models_dir: dict[str, Path], tmp_path: Path
+) -> None:
+    """A cache from before checksums: the damaged export made `auto` record torch; the
+    next start measures again (the export is rebuilt now) instead of trusting that."""
+    import json
+
+    spec = ModelSpec(
+        name="s", task="sentiment", source=str(tiny_models_dir["tiny-sequence"]), device="cpu"
+    )
+
+    def selection() -> Any:
+        registry = ModelRegistry.load([spec], RuntimeSettings(cache_dir=tmp_path))
+        try:
+            return registry.models["s"].model.loaded.selection
+        finally:
+            registry.close()
+
+    assert selection().cached is False
+    (choice,) = (tmp_path / "choices").glob("s-*.json")
+    data = json.loads(choice.read_text())
+    onnx = next(t for t in data["trials"] if t["backend"] == "onnx")
+    onnx["error"] = "InvalidProtobuf: [ONNXRuntimeError] : 7 : INVALID_PROTOBUF : Load model failed"
+    choice.write_text(json.dumps(data))
+    assert selection().cached is False  # measured again
+    assert selection().cached is True  # and the new measurement is trusted
