@@ -162,15 +162,22 @@ class ModelStore:
 
     @contextmanager
     def staging(self) -> Iterator[Path]:
-        """A fresh directory to train into; removed if the block raises (or was not published)."""
+        """A fresh directory to train into; removed if the block raises (or was not published).
+
+        Directories left by killed runs are removed first (`training/staging.py`)."""
+        from textlens.server.training import staging
+
         base = self.root / STAGING_DIR
         base.mkdir(parents=True, exist_ok=True)
+        staging.sweep(base)
         path = Path(tempfile.mkdtemp(prefix="run-", dir=base))
         try:
+            staging.claim(path)
             yield path
         finally:
             if path.exists():
                 shutil.rmtree(path, ignore_errors=True)
+            staging.release(path)
 
     def publish(self, name: str, staged: Path, promote: bool = True) -> str:
         """Move a finished model directory in as the next version; make it current if `promote`."""

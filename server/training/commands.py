@@ -7,6 +7,7 @@ commands; nothing heavy (torch, duckdb) is imported until a command runs.
 from __future__ import annotations
 
 import argparse
+import errno
 import os
 import shlex
 import sys
@@ -14,6 +15,31 @@ from pathlib import Path
 from typing import Any
 
 REGISTRY_ENV = "TEXTLENS_REGISTRY"
+#: What a full disk says through libraries that do not raise OSError (safetensors' Rust
+#: writer: "IoError(Os { code: 28, kind: StorageFull, ... })").
+DISK_FULL_WORDS = ("No space left on device", "StorageFull", "Disk quota exceeded")
+
+
+def disk_full(exc: BaseException) -> BaseException | None:
+    """The error in `exc`'s chain that says the disk (or quota) is full, if one does."""
+    seen: BaseException | None = exc
+    while seen is not None:
+        if isinstance(seen, OSError) and seen.errno in (errno.ENOSPC, errno.EDQUOT):
+            return seen
+        if any(word in str(seen) for word in DISK_FULL_WORDS):
+            return seen
+        seen = seen.__cause__ or seen.__context__
+    return None
+
+
+def disk_full_message(exc: BaseException, where: Path | None, outcome: str) -> str:
+    """One line: what happened, what was (not) left behind, what to do (issue 22, item 10)."""
+    name = getattr(exc, "filename", None)
+    place = f" writing {name}" if name else (f" under {where}" if where else "")
+    return (
+        f"textlens: error: the disk is full{place} (no space left on device); {outcome}. "
+        "Free some space, or point --out/--registry at another disk, and re-run."
+    )
 
 
 def add_registry_option(parser: argparse.ArgumentParser) -> None:
@@ -196,7 +222,18 @@ def run_train_command(args: argparse.Namespace) -> int:
         promote_if_better=args.promote_if_better,
         command=shlex.join(["textlens", *sys.argv[1:]]),
     )
-    run_training(job)
+    try:
+        run_training(job)
+    except Exception as exc:
+        full = disk_full(exc)
+        if full is None:
+            raise
+        if args.register:
+            where, outcome = args.registry, f"nothing was registered ({args.register} unchanged)"
+        else:
+            where, outcome = args.out, f"{args.out} is incomplete: delete it"
+        print(disk_full_message(full, where, outcome), file=sys.stderr)
+        return 1
     return 0
 
 
