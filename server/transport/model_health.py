@@ -25,7 +25,7 @@ SERVING = health_pb2.HealthCheckResponse.SERVING
 NOT_SERVING = health_pb2.HealthCheckResponse.NOT_SERVING
 
 
-class ModelHealthServicer(health_aio.HealthServicer):
+class ModelHealthServicer(health_aio.HealthServicer):  # type: ignore[misc]  # untyped
     """The standard health servicer, plus a live status per model name."""
 
     def __init__(self, registry: ModelRegistry) -> None:
