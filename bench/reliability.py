@@ -206,6 +206,7 @@ def plain_lock(registry: Any) -> None:
 
 
 def small_call_latency(seconds: float) -> dict[str, Any]:
+    from textlens.client import Client
     from textlens.server.runtime.registry import ModelRegistry
     from textlens.server.settings import default_models
     from textlens.server.transport.inprocess import InProcessServer
@@ -215,6 +216,9 @@ def small_call_latency(seconds: float) -> dict[str, Any]:
     models = {m.name: f"{m.task} {m.backend}/{m.dtype}" for m in registry.infos()}
     with InProcessServer(registry) as server:
         small_calls(server.target, 1.0, minimum=5)  # warm
+        with Client(server.target, timeout=600) as client:  # each model measures its passes
+            client.sentiment(reviews(256))
+            client.embed(reviews(256))
         result = {
             "models": models,
             "alone": percentiles(small_calls(server.target, seconds)),

@@ -21,6 +21,7 @@ Torch-free on purpose: the batcher imports it.
 from __future__ import annotations
 
 import threading
+import time
 from collections import deque
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -47,6 +48,17 @@ def pass_kind(small: bool) -> Iterator[None]:
 def is_small_pass() -> bool:
     """Whether the calling thread is running a small round's pass (`pass_kind`)."""
     return bool(getattr(_kind, "small", False))
+
+
+def lock_wait_seconds() -> float:
+    """Seconds this thread waited for a `CpuLock` since the last call (then zero again).
+
+    The batcher times its passes without these waits: a pass that queued
+    behind another model's is not a slower pass.
+    """
+    waited = float(getattr(_kind, "waited", 0.0))
+    _kind.waited = 0.0
+    return waited
 
 
 @dataclass
@@ -85,6 +97,7 @@ class CpuLock:
             small = is_small_pass()
         ticket = object()
         waiting = self._small if small else self._bulk
+        started = time.perf_counter()
         with self._cond:
             waiting.append(ticket)
             while self._held or self._next() is not ticket:
@@ -101,6 +114,7 @@ class CpuLock:
             else:
                 self.stats.acquired_bulk += 1
                 self._streak = 0
+        _kind.waited = getattr(_kind, "waited", 0.0) + time.perf_counter() - started
         return True
 
     def release(self) -> None:

@@ -4,7 +4,8 @@ One worker thread per model owns the model. Callers (gRPC handlers on the
 event loop, DuckDB threads in embedded mode) submit jobs and get a
 `concurrent.futures.Future`; the worker waits up to `max_wait_ms` for company
 after the first job, tokenizes, sorts all texts by length, cuts them into
-forward passes of at most `max_batch_tokens` padded tokens, and hands each job
+forward passes of at most `max_batch_tokens` padded tokens (fewer where a pass
+would take over `PASS_SECONDS`), and hands each job
 exactly its own results as soon as they are computed. Between two passes of a
 bulk round, small jobs that arrived meanwhile are served first (one pass of
 waiting, not a whole bulk request: no caller starves the others), and their
@@ -30,7 +31,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from textlens.client.errors import DeadlineExceeded, Overloaded, ShuttingDown, TextlensError
-from textlens.server.inference.cpu_lock import pass_kind
+from textlens.server.inference.cpu_lock import lock_wait_seconds, pass_kind
 
 log = logging.getLogger(__name__)
 
@@ -38,6 +39,16 @@ log = logging.getLogger(__name__)
 #: What one row costs beyond its characters, in characters (~4 per token): its two
 #: special tokens. 100,000 one-word sentences are many passes, not "a small job".
 ROW_CHARS = 8
+
+
+#: A pass is cut to about this many seconds of this model's measured compute, so a small
+#: job (of this model between passes, of another on the CPU lock) waits about this long
+#: for the pass in progress: a 16,384-token pass of short sentences took 2 s on 2 cores.
+PASS_SECONDS = 0.25
+#: ... but never to fewer padded tokens than this (a pass stays a batch).
+MIN_PASS_TOKENS = 1024
+#: Padded tokens of a pass before this model's speed is measured (its first bulk pass).
+FIRST_PASS_TOKENS = 2048
 
 
 def _cost(job: Any) -> int:
@@ -148,10 +159,10 @@ class Batcher:
         self.max_batch_tokens = max_batch_tokens
         self.max_wait = max_wait_ms / 1000.0
         self.max_queue_texts = max_queue_texts
-        #: What one round takes before it stops waiting for company, in `_cost` units
-        #: (characters, ~4 per token): about one forward pass. Jobs within it are small.
-        self.budget_chars = max_batch_tokens * 4
         self.stats = BatchStats()
+        #: Padded tokens and seconds of this model's passes, CPU-lock waits excluded.
+        self._timed_tokens = 0
+        self._timed_seconds = 0.0
         self._queue: queue.SimpleQueue[Any] = queue.SimpleQueue()
         self._lock = threading.Lock()
         self._queued_texts = 0
@@ -213,6 +224,21 @@ class Batcher:
     @property
     def queued_texts(self) -> int:
         return self._queued_texts
+
+    def pass_tokens(self) -> int:
+        """Padded tokens per forward pass: `max_batch_tokens`, or fewer where this model
+        computes them in more than `PASS_SECONDS` (measured on its own passes; until
+        then `FIRST_PASS_TOKENS`)."""
+        if self._timed_tokens < MIN_PASS_TOKENS or self._timed_seconds <= 0:
+            return min(FIRST_PASS_TOKENS, self.max_batch_tokens)
+        fits = int(PASS_SECONDS * self._timed_tokens / self._timed_seconds)
+        return max(min(MIN_PASS_TOKENS, self.max_batch_tokens), min(self.max_batch_tokens, fits))
+
+    @property
+    def budget_chars(self) -> int:
+        """What one round takes before it stops waiting for company, in `_cost` units
+        (characters, ~4 per token): one forward pass. Jobs within it are small."""
+        return self.pass_tokens() * 4
 
     # -- worker side -------------------------------------------------------
     def _take(self, timeout: float | None) -> Job | None:
@@ -362,14 +388,15 @@ class Batcher:
         if not live:
             return
         # A small round's passes go before bulk passes of every model on the CPU lock.
-        small = nested or sum(_cost(job) for job in live) <= self.budget_chars
+        tokens = self.pass_tokens()
+        small = nested or sum(_cost(job) for job in live) <= tokens * 4
         self.stats.batches += 1
         items = [(j, i) for j, job in enumerate(live) for i in range(len(job.inputs))]
         items.sort(key=lambda ji: encoded[id(live[ji[0]])][ji[1]].length)
         outputs: list[list[Any]] = [[None] * len(job.inputs) for job in live]
         left = [len(job.inputs) for job in live]  # items still to compute, per job
         failed: set[int] = set()
-        for n, chunk in enumerate(self._chunks(items, live, encoded)):
+        for n, chunk in enumerate(self._chunks(items, live, encoded, tokens)):
             if n and not nested:
                 self._let_small_jobs_in()
             failed |= self._drop_dead(live, left, failed)
@@ -377,6 +404,7 @@ class Batcher:
             if not chunk:
                 continue
             batch = [encoded[id(live[j])][i] for j, i in chunk]
+            lock_wait_seconds()  # from zero: this pass's wait only
             forward_started = time.perf_counter()
             try:
                 with pass_kind(small):
@@ -389,8 +417,11 @@ class Batcher:
                 continue
             self.stats.forward_passes += 1
             self.stats.batch_rows += len(batch)
-            self.stats.forward_seconds += time.perf_counter() - forward_started
+            seconds = time.perf_counter() - forward_started
+            self.stats.forward_seconds += seconds
             longest = max(e.length for e in batch)
+            self._timed_tokens += longest * len(batch)
+            self._timed_seconds += max(0.0, seconds - lock_wait_seconds())
             self.stats.padded_tokens += longest * len(batch)
             self.stats.real_tokens += sum(e.length for e in batch)
             for (j, i), out in zip(chunk, outs, strict=True):
@@ -411,14 +442,18 @@ class Batcher:
             job.future.set_exception(exc)
 
     def _chunks(
-        self, items: list[tuple[int, int]], live: list[Job], encoded: dict[int, list[Any]]
+        self,
+        items: list[tuple[int, int]],
+        live: list[Job],
+        encoded: dict[int, list[Any]],
+        tokens: int,
     ) -> list[list[tuple[int, int]]]:
-        """Cut length-sorted items into passes of at most max_batch_tokens padded tokens."""
+        """Cut length-sorted items into passes of at most `tokens` padded tokens."""
         chunks: list[list[tuple[int, int]]] = []
         current: list[tuple[int, int]] = []
         for j, i in items:
             length = encoded[id(live[j])][i].length
-            if current and (len(current) + 1) * length > self.max_batch_tokens:
+            if current and (len(current) + 1) * length > tokens:
                 chunks.append(current)
                 current = []
             current.append((j, i))

@@ -262,3 +262,24 @@ def test_passes_say_whether_their_round_is_small() -> None:
     assert len(kinds) > 2 and not any(small for _, small in kinds[1:])
     assert not is_small_pass()  # the worker's mark does not leak to this thread
     batcher.close()
+
+
+def test_passes_are_cut_to_about_pass_seconds_of_measured_compute() -> None:
+    """Issue 22 items 5 and 8: a small job waits for one short pass, not a 2-second one.
+
+    Each pass of this model sleeps 50 ms, so 2,000 padded tokens measured take at
+    least 50 ms and a pass may hold at most PASS_SECONDS / 50 ms x 2,000 tokens.
+    """
+    from textlens.server.runtime.batcher import FIRST_PASS_TOKENS, MIN_PASS_TOKENS, PASS_SECONDS
+
+    model = EchoModel(delay=0.05)
+    batcher = make(model, max_batch_tokens=100_000, max_wait_ms=0.0)
+    assert batcher.pass_tokens() == FIRST_PASS_TOKENS == 2048  # nothing measured yet
+    batcher.submit(["x" * 8] * 200).result(timeout=30)  # one pass of 200 x 10 tokens
+    cap = int(PASS_SECONDS / 0.05 * 2000)
+    assert MIN_PASS_TOKENS <= batcher.pass_tokens() <= cap
+    model.passes.clear()
+    batcher.submit(["y" * 8] * 3000).result(timeout=60)  # 30,000 tokens
+    assert len(model.passes) >= 30_000 // cap
+    assert all(len(p) * 10 <= cap for p in model.passes)
+    batcher.close()
