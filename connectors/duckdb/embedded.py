@@ -48,14 +48,14 @@ def shared_analyzer(config: str | Path | None = None) -> Analyzer:
         analyzer = _SHARED.get(key)
         if analyzer is None:
             runtime = _import_runtime()
-            from textlens.server.runtime.reload import served_specs
             from textlens.server.settings import load_settings
 
             # The configured models plus the registry's current versions, and the file's
             # [server] threads and cache_dir, as `textlens serve` (issue 22, item 15: only
-            # the models were passed on, so threads and cache_dir were ignored).
+            # the models were passed on, so threads and cache_dir were ignored). A broken
+            # registered version falls back to an older one, as in `textlens serve` (item 7).
             settings = load_settings(config)
-            analyzer = runtime.load_analyzer(served_specs(settings), settings)
+            analyzer = runtime.load_configured_analyzer(settings)
             if not _SHARED:
                 atexit.register(_close_shared)
             _SHARED[key] = analyzer

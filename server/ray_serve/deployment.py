@@ -25,8 +25,8 @@ from ray import serve
 
 from textlens.client.errors import PermissionDenied, TextlensError
 from textlens.server.runtime.analyzer import Analyzer
-from textlens.server.runtime.registry import ModelRegistry
-from textlens.server.runtime.reload import Reloader, served_specs
+from textlens.server.runtime.reload import Reloader
+from textlens.server.runtime.startup import load_registry
 from textlens.server.settings import load_settings
 from textlens.server.transport.auth import TokenTable
 from textlens.server.transport.core import Call, TextAnalysisCore
@@ -57,7 +57,8 @@ class TextlensReplica:
         # Kept so `textlens ray reload` can redeploy with exactly these (launch_args).
         self.launched = {"config": config, "overrides": overrides or {}, "ray": ray_settings}
         self.settings = load_settings(config, **(overrides or {}))
-        registry = ModelRegistry.load(served_specs(self.settings), self.settings)
+        # Each registered model from its first version that loads (issue 22, item 7).
+        registry = load_registry(self.settings)
         for served in registry.models.values():
             served.warm_up()
         self.reloader = Reloader(registry, self.settings)

@@ -7,7 +7,7 @@ from collections.abc import Iterable
 from textlens.server.runtime.analyzer import Analyzer
 from textlens.server.runtime.batcher import Batcher
 from textlens.server.runtime.registry import ModelRegistry, ServedModel
-from textlens.server.settings import ModelSpec, RuntimeSettings, default_models
+from textlens.server.settings import ModelSpec, RuntimeSettings, ServerSettings, default_models
 
 
 def load_analyzer(
@@ -16,6 +16,15 @@ def load_analyzer(
     """An Analyzer over freshly loaded models (the embedded defaults when `specs` is None),
     with `runtime`'s threads and cache_dir (None: the TEXTLENS_ environment)."""
     return Analyzer(ModelRegistry.load(default_models() if specs is None else specs, runtime))
+
+
+def load_configured_analyzer(settings: ServerSettings) -> Analyzer:
+    """An Analyzer over what `textlens serve` would serve for `settings`: the configured
+    models, then each registered model from its first version that loads, so one broken
+    registry entry stops only itself in embedded mode too (issue 22, item 7)."""
+    from textlens.server.runtime.startup import load_registry
+
+    return Analyzer(load_registry(settings))
 
 
 def rebatch(served: Iterable[ServedModel], **knobs: float) -> ModelRegistry:
