@@ -37,17 +37,26 @@ def warehouse_uri(
     read_only: bool = True,
     token: bool = False,
     tls_ca: str | Path | None = None,
+    allowed: tuple[str | Path, ...] = (),
 ) -> str:
     """The `duckdb+textlens` URL Superset uses (absolute path: Superset's cwd is elsewhere).
 
     With `token`, the URL carries Superset's password placeholder: the token
     itself goes in the import's `passwords`, which Superset stores encrypted and
-    never shows; the dialect reads it as the URL's password.
+    never shows; the dialect reads it as the URL's password. The URL asks for
+    the sandbox (which the engine spec forces anyway) with `allowed` as the only
+    directories SQL may read: the monitor's output, for Market pulse.
     """
     path = Path(db).resolve()
     flag = "true" if read_only else "false"
     auth = f":{PASSWORD_MASK}@" if token else ""
-    uri = f"duckdb+textlens://{auth}/{path}?read_only={flag}&textlens_target={target}"
+    uri = (
+        f"duckdb+textlens://{auth}/{path}?read_only={flag}&textlens_target={target}"
+        "&textlens_sandbox=true"
+    )
+    if allowed:
+        dirs = ",".join(str(Path(d).resolve()) for d in allowed)
+        uri += f"&textlens_allowed_directories={quote(dirs, safe='/,')}"
     if tls_ca is not None:
         uri += f"&textlens_tls_ca={quote(str(Path(tls_ca).resolve()), safe='/')}"
     return uri
@@ -92,7 +101,7 @@ def bootstrap(
     target: str,
     *,
     username: str = "admin",
-    password: str = "admin",
+    password: str,
     monitor: Path | None = None,
     alert_recipients: tuple[str, ...] = (DEFAULT_RECIPIENT,),
     token: str | None = None,
@@ -104,13 +113,16 @@ def bootstrap(
     where it has none, only "Voice of the customer" is imported. `token` (a
     read token of a server with `read_tokens`) is stored as the connection's
     encrypted password; `tls_ca` makes the connection TLS, verified by that CA.
+    `password` (the Superset user's) has no default: admin/admin is the demo's only.
     """
     monitor = (monitor or monitor_dir(Path(db))).resolve()
     market = has_market_data(monitor)
     base = superset_url.rstrip("/")
     client = SupersetClient(superset_url)
     client.login(username, password)
-    uri = warehouse_uri(db, target, token=bool(token), tls_ca=tls_ca)
+    uri = warehouse_uri(
+        db, target, token=bool(token), tls_ca=tls_ca, allowed=(monitor,) if market else ()
+    )
     bundle = build_bundle(uri, str(monitor) if market else None)
     passwords = {DATABASE_FILE: token} if token else {}
     for resource in IMPORT_ORDER:

@@ -8,22 +8,55 @@ from __future__ import annotations
 
 import argparse
 import os
+import sys
 from pathlib import Path
 
 DEFAULT_HOME = Path(".superset-demo")
 DEFAULT_DB = DEFAULT_HOME / "warehouse.duckdb"
+#: Where `setup` and `bootstrap` read the admin's password when `--password` is not given
+#: (better than the flag, which other users can see in `ps`).
+PASSWORD_ENV = "TEXTLENS_SUPERSET_PASSWORD"
+
+
+def login_password(args: argparse.Namespace) -> str | None:
+    """`--password`, else $TEXTLENS_SUPERSET_PASSWORD, else None (no admin/admin default)."""
+    return args.password or os.environ.get(PASSWORD_ENV) or None
+
+
+def setup_password(args: argparse.Namespace, initialized: bool) -> tuple[str | None, bool]:
+    """(the new admin's password, whether it was generated) for `textlens superset setup`.
+
+    Only `demo` keeps admin/admin (a loopback demo); a home set up here gets the
+    given password or a generated one, printed once. A home that is already set
+    up has its admin: nothing to generate.
+    """
+    given = login_password(args)
+    if given or initialized:
+        return given, False
+    import secrets
+
+    return secrets.token_urlsafe(16), True
 
 
 def _bootstrap(args: argparse.Namespace) -> int:
     from textlens.superset_plugin.alert import DEFAULT_RECIPIENT
     from textlens.superset_plugin.bootstrap import bootstrap
 
+    password = login_password(args)
+    if password is None:
+        print(
+            f"textlens superset bootstrap: no password for Superset user {args.username!r}; "
+            f"set ${PASSWORD_ENV} (or pass --password) to the one `textlens superset setup` "
+            "printed",
+            file=sys.stderr,
+        )
+        return 2
     done = bootstrap(
         args.superset_url,
         args.db,
         args.target,
         username=args.username,
-        password=args.password,
+        password=password,
         monitor=args.monitor,
         alert_recipients=tuple(args.alert_email or [DEFAULT_RECIPIENT]),
         token=args.token or os.environ.get("TEXTLENS_TOKEN") or None,
@@ -45,10 +78,17 @@ def _demo_data(args: argparse.Namespace) -> int:
 
 
 def _setup(args: argparse.Namespace) -> int:
-    from textlens.superset_plugin.local import setup_home
+    from textlens.superset_plugin.local import is_initialized, setup_home
 
-    setup_home(args.venv, args.home, args.username, args.password)
+    initialized = is_initialized(args.home)
+    password, generated = setup_password(args, initialized)
+    setup_home(args.venv, args.home, args.username, password or "")
     print(f"Superset home ready: {args.home.resolve()} (admin user {args.username!r})")
+    if generated:
+        print(
+            f"admin password (shown once, not stored by textlens): {password}\n"
+            f"  bootstrap with it: export {PASSWORD_ENV}='{password}'"
+        )
     return 0
 
 
@@ -60,9 +100,9 @@ def _demo(args: argparse.Namespace) -> int:
     )
 
 
-def _login_options(parser: argparse.ArgumentParser) -> None:
+def _login_options(parser: argparse.ArgumentParser, password_help: str) -> None:
     parser.add_argument("--username", default="admin", help="Superset admin (default admin)")
-    parser.add_argument("--password", default="admin", help="its password (default admin)")
+    parser.add_argument("--password", default=None, help=password_help)
 
 
 def add_superset_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -103,7 +143,10 @@ def add_superset_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]
     bootstrap.add_argument(
         "--tls-ca", type=Path, default=None, help="CA file (PEM) of a TLS server's certificate"
     )
-    _login_options(bootstrap)
+    _login_options(
+        bootstrap,
+        f"its password (default ${PASSWORD_ENV}; required: there is no default password)",
+    )
     bootstrap.set_defaults(func=_bootstrap)
 
     data = commands.add_parser(
@@ -119,7 +162,11 @@ def add_superset_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]
     )
     setup.add_argument("--venv", type=Path, default=Path(".venv-superset"))
     setup.add_argument("--home", type=Path, default=DEFAULT_HOME)
-    _login_options(setup)
+    _login_options(
+        setup,
+        f"the new admin's password (default ${PASSWORD_ENV}, else a generated one, printed "
+        "once; only `demo` uses admin/admin)",
+    )
     setup.set_defaults(func=_setup)
 
     demo = commands.add_parser(

@@ -19,6 +19,7 @@ and beat read one file and a test can point them at its own loopback ports:
 
 from __future__ import annotations
 
+import os
 import re
 import secrets
 from pathlib import Path
@@ -127,14 +128,37 @@ def render(home: Path, secret: str) -> str:
     )
 
 
+#: Owner read/write only: the config holds SECRET_KEY (it signs admin sessions and
+#: decrypts stored connection passwords), the metadata database the users' hashes.
+PRIVATE_MODE = 0o600
+
+
+def write_private(path: Path, text: str) -> None:
+    """Write `path` readable by its owner only, from the first byte (no 0644 window)."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, PRIVATE_MODE)
+    with os.fdopen(fd, "w", encoding="utf-8") as out:
+        out.write(text)
+    os.chmod(path, PRIVATE_MODE)  # an existing file keeps its mode through O_CREAT
+
+
+def make_private(path: Path) -> None:
+    """chmod 0600 when `path` exists (a home made by an older textlens had 0644 files)."""
+    if path.exists() and path.stat().st_mode & 0o777 != PRIVATE_MODE:
+        os.chmod(path, PRIVATE_MODE)
+
+
 def write_config(home: Path) -> Path:
     """Write `home/superset_config.py`: once, or again when it is from an older template.
 
     The secret key of an existing file is kept (it signs the sessions and
     encrypts the stored database URLs); the older file is saved as `.bak`.
+    Both are 0600, an existing one included; a new home directory is 0700.
     """
-    home.mkdir(parents=True, exist_ok=True)
+    home.mkdir(mode=0o700, parents=True, exist_ok=True)
     path = home / CONFIG_NAME
+    backup = path.with_name(CONFIG_NAME + ".bak")
+    make_private(path)
+    make_private(backup)
     secret = secrets.token_urlsafe(42)
     if path.exists():
         text = path.read_text(encoding="utf-8")
@@ -144,6 +168,6 @@ def write_config(home: Path) -> Path:
         found = _SECRET.search(text)
         if found:
             secret = found.group("value")[1:-1]
-        path.with_name(CONFIG_NAME + ".bak").write_text(text, encoding="utf-8")
-    path.write_text(render(home, secret), encoding="utf-8")
+        write_private(backup, text)
+    write_private(path, render(home, secret))
     return path

@@ -12,6 +12,10 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
+#: The demo's Superset login: a loopback demo that prints it. Every other command
+#: (`setup`, `bootstrap`) requires or generates a password instead.
+DEMO_LOGIN = ("admin", "admin")
+
 
 def run_demo(venv: Path, home: Path, port: int, reviews: int, *, hold: bool = True) -> int:
     from textlens.server.process import ServerProcess
@@ -42,14 +46,17 @@ def run_demo(venv: Path, home: Path, port: int, reviews: int, *, hold: bool = Tr
         print(f"monitor: {market.rows} headlines, {market.alerts} alert(s) in {market.out}",
               flush=True)  # fmt: skip
         print(f"Superset: setting up {home} (first time: about two minutes)…", flush=True)
-        setup_home(venv, home)
+        setup_home(venv, home, *DEMO_LOGIN)
         with SupersetProcess(venv, home, port=port) as superset:
-            done = bootstrap(superset.url, db, server.target)
+            done = bootstrap(
+                superset.url, db, server.target, username=DEMO_LOGIN[0], password=DEMO_LOGIN[1]
+            )
             print(
                 f"\nready in {time.monotonic() - started:.0f}s\n"
                 f"  Voice of the customer: {done.dashboard_url}\n"
                 f"  Market pulse:          {done.market_url}\n"
-                f"  login:     admin / admin\n"
+                f"  login:     {DEMO_LOGIN[0]} / {DEMO_LOGIN[1]}  (this demo only; `textlens "
+                "superset setup` elsewhere generates one)\n"
                 f"  SQL Lab:   {superset.url}/sqllab/  (try: SELECT review, sentiment(review), "
                 "entities(review) FROM reviews LIMIT 20)\n"
                 f"  Alert:     {superset.url}/alert/list/  (sends email once Celery worker, beat "

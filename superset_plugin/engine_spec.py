@@ -11,17 +11,28 @@ and a spec with no `drivers` matches every driver. The native DuckDBEngineSpec
 declares none, and is loaded before entry points, so it would win for
 `duckdb+textlens`. Declaring its real driver (duckdb_engine) keeps plain
 `duckdb://` URLs on it and sends `duckdb+textlens://` to this spec.
+
+Why `adjust_engine_params` forces the sandbox: Superset builds every engine of a
+database (SQL Lab, charts, Alerts, the connection test) through it, after the
+URL and the engine parameters an editor may have changed, so whatever the
+stored URL says, each connection gets `textlens_sandbox=true`: no file outside
+`textlens_allowed_directories`, no file writes, no extensions, DuckDB settings
+locked (`connectors/sqlalchemy/sandbox.py`). The allowed directories may not
+hold Superset's own home or config (its SECRET_KEY signs the admin's sessions).
 """
 
 from __future__ import annotations
 
 import logging
+import os
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar, TypedDict
 
 from marshmallow import Schema, fields
 from sqlalchemy.engine.url import URL, make_url
 from superset.db_engine_specs.duckdb import DuckDBEngineSpec
 
+from textlens.connectors.sqlalchemy.options import allowed_directories
 from textlens.superset_plugin.functions import FUNCTION_NAMES
 
 if TYPE_CHECKING:
@@ -31,6 +42,41 @@ logger = logging.getLogger(__name__)
 
 DRIVER = "textlens"
 BACKEND = "duckdb"
+
+#: The URL parameter the dialect reads (connectors/sqlalchemy/options.py).
+SANDBOX = "textlens_sandbox"
+ALLOWED = "textlens_allowed_directories"
+
+
+def superset_private_paths() -> list[Path]:
+    """Superset's home, config file and data directory: never readable from SQL."""
+    paths = [os.environ.get(name) for name in ("SUPERSET_HOME", "SUPERSET_CONFIG_PATH")]
+    try:
+        from flask import current_app  # type: ignore[import-not-found]  # Superset's env
+
+        paths.append(current_app.config.get("DATA_DIR"))
+    except RuntimeError:  # no application context (a CLI command, a test)
+        pass
+    return [Path(p).resolve() for p in paths if p]
+
+
+def sandboxed_url(uri: URL) -> URL:
+    """`uri` with the sandbox on; refuses allowed directories over Superset's own files."""
+    query = dict(uri.query)
+    raw = query.get(ALLOWED) or ""
+    text = raw[-1] if isinstance(raw, tuple) else raw
+    dirs = allowed_directories(d.strip() for d in str(text).split(",") if d.strip())
+    for directory in dirs:
+        base = Path(directory).resolve()
+        for private in superset_private_paths():
+            if private == base or base in private.parents:
+                raise ValueError(
+                    f"{ALLOWED} names {directory}, which holds Superset's {private}: SQL Lab "
+                    "could read its SECRET_KEY. Allow only the directories dashboards read"
+                )
+    query[SANDBOX] = "true"
+    return uri.set(query=query)
+
 
 if not DuckDBEngineSpec.drivers:
     DuckDBEngineSpec.drivers = {"duckdb_engine": "DuckDB"}
@@ -84,6 +130,18 @@ class TextlensEngineSpec(DuckDBEngineSpec):  # type: ignore[misc]  # Superset is
         "drivers": [],
         "compatible_databases": [],
     }
+
+    @classmethod
+    def adjust_engine_params(
+        cls,
+        uri: URL,
+        connect_args: dict[str, Any],
+        catalog: str | None = None,
+        schema: str | None = None,
+    ) -> tuple[URL, dict[str, Any]]:
+        """Superset's adjustments, then the sandbox forced on (module doc)."""
+        uri, connect_args = super().adjust_engine_params(uri, connect_args, catalog, schema)
+        return sandboxed_url(uri), connect_args
 
     @classmethod
     def build_sqlalchemy_uri(

@@ -17,12 +17,14 @@ from pathlib import Path
 from threading import Thread
 from types import TracebackType
 
-from textlens.superset_plugin.config import write_config
+from textlens.superset_plugin.config import make_private, write_config, write_private
 
 #: The Superset release the constraints file was tested with.
 SUPERSET_VERSION = "6.1.0"
 DEFAULT_VENV = Path(".venv-superset")
 INIT_STAMP = ".textlens-initialized"
+#: The SQLite metadata database superset_config.py names.
+METADATA_NAME = "superset.db"
 
 
 def superset_env(home: Path, extra: dict[str, str] | None = None) -> dict[str, str]:
@@ -47,11 +49,26 @@ def executable(venv: Path, name: str) -> Path:
     return path
 
 
-def setup_home(venv: Path, home: Path, username: str = "admin", password: str = "admin") -> None:
-    """Config, metadata database, admin user and roles, once per home (a stamp remembers)."""
+def is_initialized(home: Path) -> bool:
+    """Whether `setup_home` already made the metadata database and the admin of `home`."""
+    return (home / INIT_STAMP).exists()
+
+
+def setup_home(venv: Path, home: Path, username: str, password: str) -> None:
+    """Config, metadata database, admin user and roles, once per home (a stamp remembers).
+
+    The config and `superset.db` are 0600 (existing ones are fixed): one holds the
+    SECRET_KEY, the other the users' password hashes and the encrypted connections.
+    """
     write_config(home)
-    if (home / INIT_STAMP).exists():
+    metadata = home / METADATA_NAME
+    make_private(metadata)
+    if is_initialized(home):
         return
+    if not password:
+        raise ValueError("setup_home needs the admin's password (none given)")
+    if not metadata.exists():  # SQLite keeps the mode of an existing file (and its journal's)
+        write_private(metadata, "")
     superset = str(executable(venv, "superset"))
     env = superset_env(home)
     steps = [
@@ -67,6 +84,7 @@ def setup_home(venv: Path, home: Path, username: str = "admin", password: str = 
                 f"`{' '.join(step[1:3])}` failed ({done.returncode}):\n{done.stdout[-3000:]}"
                 f"{done.stderr[-3000:]}"
             )
+    make_private(metadata)
     (home / INIT_STAMP).write_text(SUPERSET_VERSION + "\n")
 
 

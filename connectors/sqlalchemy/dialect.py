@@ -31,6 +31,12 @@ from sqlalchemy.sql import operators
 from sqlalchemy.sql.elements import Cast
 
 from textlens.connectors.sqlalchemy.options import TextlensOptions, split_url_query
+from textlens.connectors.sqlalchemy.sandbox import (
+    SandboxedConnection,
+    apply_sandbox,
+    raw_connection,
+    sandbox_connect_params,
+)
 from textlens.connectors.sqlalchemy.shared import (
     anchor_for,
     close_all,
@@ -50,7 +56,11 @@ def _is_regclass_cast(element: Any) -> bool:
     return isinstance(element, Cast) and isinstance(element.type, REGCLASS)
 
 
-class RegclassFreeCompiler(duckdb_engine.Dialect.statement_compiler):  # type: ignore[misc,name-defined]
+#: duckdb_engine's compiler (PGCompiler on SQLAlchemy 2, PGCompiler_psycopg2 on 1.4).
+_BaseCompiler: Any = duckdb_engine.Dialect.statement_compiler
+
+
+class RegclassFreeCompiler(_BaseCompiler):  # type: ignore[misc]
     """duckdb_engine's compiler, with `x = CAST(... AS REGCLASS)` as `true` (module doc)."""
 
     def visit_binary(self, binary: Any, **kw: Any) -> str:
@@ -91,8 +101,16 @@ class TextlensDialect(duckdb_engine.Dialect):
     def connect(self, *cargs: Any, **cparams: Any) -> Any:
         """A duckdb_engine connection with the textlens functions registered on it."""
         options = self.textlens_options
+        if options.sandbox:  # before the anchor copies them: one configuration per file
+            sandbox_connect_params(cparams)
         anchor_args = copy.deepcopy((cargs, cparams))  # duckdb_engine pops from cparams
         conn = super().connect(*cargs, **cparams)
+        if options.sandbox:
+            try:
+                apply_sandbox(raw_connection(conn), options.allowed_directories)
+            except Exception:
+                conn.close()
+                raise
         # duckdb_engine's ConnectionWrapper forwards create_function/execute/... to the
         # DuckDB connection, which is all registration uses.
         con = cast("duckdb.DuckDBPyConnection", conn)
@@ -119,4 +137,6 @@ class TextlensDialect(duckdb_engine.Dialect):
                 "textlens_target=host:port in the URL points at it (or use "
                 "textlens_mode=embedded with the `models` extra)."
             ) from exc
+        if options.sandbox:  # every SQL string checked from here on (sandbox.py)
+            return SandboxedConnection(raw_connection(conn))
         return conn

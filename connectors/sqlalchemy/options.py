@@ -22,12 +22,16 @@ of `duckdb.connect`) and duckdb_engine would otherwise send `SET read_only`.
 | `textlens_tls_ca` | CA file (PEM) that signed the server's certificate |
 | `textlens_tls_cert`, `textlens_tls_key` | this client's certificate and key (PEM) for an mTLS server |
 | `textlens_tls_server_name` | the name the server's certificate carries, when the target is an IP |
+| `textlens_sandbox` | `true`: no file access outside `textlens_allowed_directories`, no file writes, no extensions, settings locked (`sandbox.py`; Superset's engine spec forces it) |
+| `textlens_allowed_directories` | with the sandbox: the absolute directories queries may read, comma-separated |
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import os
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from textlens.connectors.duckdb.register import DEFAULT_TIMEOUT, MODEL_KEYS, Mode
@@ -49,6 +53,8 @@ KNOWN = (
     "tls_key",
     "tls_server_name",
     "inflight",
+    "sandbox",
+    "allowed_directories",
 )
 MODES: tuple[Mode, ...] = ("auto", "remote", "embedded")
 _TRUE = {"true", "1", "yes", "on"}
@@ -86,6 +92,9 @@ class TextlensOptions:
     tls_key: str | None = None
     tls_server_name: str | None = None
     inflight: int | None = None
+    #: See sandbox.py: the connection cannot reach the host's files.
+    sandbox: bool = False
+    allowed_directories: tuple[str, ...] = ()
 
     @property
     def tls_arg(self) -> Any:
@@ -117,7 +126,12 @@ class TextlensOptions:
         inflight = params.get("inflight")
         if inflight is not None and not (str(inflight).isdigit() and int(inflight) >= 1):
             raise ValueError(f"textlens_inflight must be a whole number >= 1, not {inflight!r}")
+        directories = str(params.get("allowed_directories") or "")
         return cls(
+            sandbox=parse_bool("textlens_sandbox", params.get("sandbox", False)),
+            allowed_directories=allowed_directories(
+                d.strip() for d in directories.split(",") if d.strip()
+            ),
             inflight=int(inflight) if inflight is not None else None,
             target=str(params["target"]) if params.get("target") else None,
             mode=mode,  # checked against MODES above
@@ -133,6 +147,23 @@ class TextlensOptions:
                 for name in ("tls_ca", "tls_cert", "tls_key", "tls_server_name")
             },
         )
+
+
+def allowed_directories(paths: Iterable[str]) -> tuple[str, ...]:
+    """Absolute directory paths with a trailing `/` (DuckDB matches them as prefixes)."""
+    out: list[str] = []
+    for raw in paths:
+        path = Path(raw).expanduser()
+        if not path.is_absolute():
+            raise ValueError(f"textlens_allowed_directories needs absolute paths, not {raw!r}")
+        text = os.path.normpath(path)  # no `..`, no trailing slash
+        if not text.strip("/"):
+            raise ValueError(
+                "textlens_allowed_directories may not allow the whole file system "
+                f"({raw!r}); name the directories the dashboards read"
+            )
+        out.append(text + "/")
+    return tuple(out)
 
 
 def parse_models(text: str) -> tuple[tuple[str, str], ...]:

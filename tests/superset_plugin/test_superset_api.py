@@ -11,6 +11,7 @@ from typing import Any
 import duckdb
 import pytest
 
+from tests.superset_plugin.conftest import ADMIN
 from textlens.connectors.duckdb.sample_data import INCIDENT
 from textlens.superset_plugin import alert, dashboard
 from textlens.superset_plugin.api import SupersetError
@@ -26,7 +27,7 @@ def test_bootstrap_is_idempotent(
 ) -> None:
     from textlens.superset_plugin.bootstrap import bootstrap
 
-    again = bootstrap(superset.url, e2e_warehouse, textlens_server.target)
+    again = bootstrap(superset.url, e2e_warehouse, textlens_server.target, password=ADMIN[1])
     assert again == bootstrapped
     assert len(api.find("dashboard", "slug", dashboard.SLUG)) == 1
     assert len(api.find("dashboard", "slug", MARKET.slug)) == 1
@@ -45,7 +46,11 @@ def test_bootstrap_updates_in_place_after_a_change(
     from textlens.superset_plugin.bootstrap import bootstrap
 
     changed = bootstrap(
-        superset.url, e2e_warehouse, textlens_server.target, alert_recipients=("ops@example.com",)
+        superset.url,
+        e2e_warehouse,
+        textlens_server.target,
+        password=ADMIN[1],
+        alert_recipients=("ops@example.com",),
     )
     try:
         assert changed == bootstrapped  # every id the same
@@ -56,7 +61,10 @@ def test_bootstrap_updates_in_place_after_a_change(
         assert len(api.find("database", "database_name", "textlens warehouse")) == 1
         assert len(api.dashboard_charts(dashboard.SLUG)) == len(CHARTS)
     finally:
-        assert bootstrap(superset.url, e2e_warehouse, textlens_server.target) == bootstrapped
+        assert (
+            bootstrap(superset.url, e2e_warehouse, textlens_server.target, password=ADMIN[1])
+            == bootstrapped
+        )
     report = api.request("GET", f"/api/v1/report/{bootstrapped.alert_id}")["result"]
     assert alert.DEFAULT_RECIPIENT in str(
         [r["recipient_config_json"] for r in report["recipients"]]
