@@ -11,13 +11,14 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
 
 from textlens.server.inference.cpu_lock import CpuLock, is_small_pass, pass_kind
 
 
-def wait_for(predicate: object, timeout: float = 10.0) -> None:
+def wait_for(predicate: Callable[[], bool], timeout: float = 10.0) -> None:
     deadline = time.monotonic() + timeout
-    while not predicate():  # type: ignore[operator]
+    while not predicate():
         assert time.monotonic() < deadline, "timed out lining up the waiters"
         time.sleep(0.001)
 
