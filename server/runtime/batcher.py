@@ -311,20 +311,21 @@ class Batcher:
         a small job queued behind a bulk one still does (the bulk ones keep their
         order for the rounds after this one).
         """
+        budget = self.budget_chars
         first: Job | None = None
-        for k, job in enumerate(self._carry):
-            if _cost(job) <= self.budget_chars:
-                first = job
+        for k, deferred in enumerate(self._carry):
+            if _cost(deferred) <= budget:
+                first = deferred
                 del self._carry[k]
                 break
         while first is None:
-            job = self._take_queued(0)
-            if job is None:
+            queued = self._take_queued(0)
+            if queued is None:
                 return
-            if _cost(job) <= self.budget_chars:
-                first = job
+            if _cost(queued) <= budget:
+                first = queued
             else:
-                self._carry.append(job)
+                self._carry.append(queued)
         self.stats.preemptions += 1
         self._process_safely(self._round(first, wait=False), nested=True)
 
