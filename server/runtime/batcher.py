@@ -201,8 +201,9 @@ class Batcher:
             if self._queued_texts and self._queued_texts + n > self.max_queue_texts:
                 self.stats.rejected_overload += 1
                 raise Overloaded(
-                    f"model {self.model.name} has {self._queued_texts} texts queued "
-                    f"(limit {self.max_queue_texts}); back off and retry"
+                    f"model {self.model.name} has {self._queued_texts} rows queued and this "
+                    f"request is {n} (limit max_queue_texts = {self.max_queue_texts}; a "
+                    "sentence-mode text is a row per sentence); back off and retry"
                 )
             self._queued_texts += n
             self.stats.requests += 1

@@ -138,6 +138,13 @@ def test_truncation_error_names_the_text_not_the_sentence(sentence_server: Any) 
     message = str(caught.value)
     assert "text #1 " in message and "sentence 2 of" in message, message
     assert "#3" not in message and "#2" not in message, message
+    # Refused by length alone (over 64 characters per token), before tokenizing: same names.
+    texts[1] = "Short one. Long " + "x" * 10_000 + "."
+    with (
+        Client(sentence_server.target, timeout=30, retries=0) as client,
+        pytest.raises(TextTooLong, match=r"^sentence 2 of text #1 of the request has 10\d{3} char"),
+    ):
+        client.sentiment(texts, truncation="error")
 
 
 def small_call_p99(target: str, seconds: float) -> tuple[float, int]:

@@ -283,3 +283,29 @@ def test_passes_are_cut_to_about_pass_seconds_of_measured_compute() -> None:
     assert len(model.passes) >= 30_000 // cap
     assert all(len(p) * 10 <= cap for p in model.passes)
     batcher.close()
+
+
+def test_the_queue_counts_sentence_rows_not_texts() -> None:
+    """Issue 22 item 5: with `sentences = true` a text is one queued row per sentence.
+
+    2 texts of 3 sentences are 6 rows: with 1 row queued and `max_queue_texts = 5`
+    they are refused, though 1 + 2 texts would fit.
+    """
+    from textlens.server.runtime.analyzer import Analyzer
+    from textlens.server.runtime.registry import ModelRegistry, ServedModel
+    from textlens.server.settings import ModelSpec
+
+    model = EchoModel()
+    model.gate.clear()
+    batcher = make(model, max_queue_texts=5, max_wait_ms=0.0)
+    spec = ModelSpec(name="echo", task="sentiment", source="unused", sentences=True)
+    analyzer = Analyzer(ModelRegistry([ServedModel(spec, model, batcher, 0.0)]))  # type: ignore[arg-type]
+    running = batcher.submit(["running"])
+    assert model.entered.wait(30)  # the worker holds it; the queue is empty
+    queued = batcher.submit(["queued"])
+    with pytest.raises(Overloaded, match="1 rows queued and this request is 6 "):
+        analyzer.sentiment(["One is here. Two is here. Three is here."] * 2)
+    assert batcher.queued_texts == 1
+    model.gate.set()
+    assert running.result(timeout=10) == ["RUNNING"] and queued.result(timeout=10) == ["QUEUED"]
+    batcher.close()
