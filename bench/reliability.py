@@ -1,23 +1,29 @@
 """Reliability figures of issue 22: work after a cancel, small calls beside bulk work.
 
-    python bench/reliability.py [--texts 2048] [--cancel-after 5] [--seconds 15] [--json out.json]
+    python bench/reliability.py [--texts 2048] [--cancel-after 5] [--seconds 12] [--json out.json]
 
 (a) cancelled call: a `textlens serve` child serving the packaged sentiment
     model by sentence gets one request of `--texts` texts x 64 short
-    sentences (one model row per sentence); the client cancels it after
-    `--cancel-after` s. Measured: the server process's CPU seconds from the
-    cancel until it is idle again, the rows it computed, and a 1-text call
-    right after. (Before issue 22 the server computed every remaining row:
-    the outside tester measured 282 s of CPU after a cancel of 131,072 rows.)
-(b) 1-text Sentiment calls, one after another for `--seconds` s each: alone,
-    beside bulk Sentiment calls on the same model, beside bulk Embed calls on
-    another model, and the last again with the engines' CPU lock swapped
-    for a plain lock (the scheduling before issue 22), p50/p99 each. In this
-    process (an in-process server), so the lock can be swapped.
+    sentences (one model row per sentence); once its forward passes have
+    run for `--cancel-after` s the client cancels it. Measured: the server
+    process's CPU seconds from the cancel until it is idle again, the rows it
+    computed, and a 1-text call right after. (Before issue 22 the server
+    computed every remaining row: the outside tester measured 282 s of CPU
+    after a cancel of 131,072 rows.)
+(b) 1-text Sentiment calls, one after another for `--seconds` s each: alone;
+    beside bulk Sentiment calls on the same model; beside bulk Embed calls on
+    another model, and beside bulk Embed and Entities calls on two other
+    models, each with the engines' CPU lock and, in turns, with a plain lock
+    instead (half the time each, twice); p50/p99 each. In an in-process
+    server, so the lock can be swapped. Passes are cut to `PASS_SECONDS` in
+    all of these (the JSON has the tokens per pass reached). Then "before":
+    the same-model and other-model phases with passes of `max_batch_tokens`
+    on the plain lock, the scheduling before issue 22.
 (c) reserved: `/metrics` size after hostile model names (`hostile_model_names`).
 
 Prints the CPU flags first and one JSON object last (`--json` writes it too).
-Uses the packaged default models (sentiment-minilm by sentence, minilm for embed).
+The packaged default models: sentiment-minilm (by sentence), minilm (embed),
+ner-minilm; about 3 minutes on 2 cores.
 """
 
 from __future__ import annotations
@@ -42,6 +48,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _reviews import reviews
 
 SENTENCES = 64
+#: Reviews per bulk call beside the small ones (~1,000 sentence rows for sentiment).
+BULK_TEXTS = 256
 SMALL_TEXT = "The battery died after a day. Support never answered."
 SENTIMENT_TOML = """
 [[models]]
@@ -103,7 +111,11 @@ def cancelled_call(n_texts: int, cancel_after: float) -> dict[str, Any]:
             server.target, options=[("grpc.max_send_message_length", 64 << 20)]
         ) as channel:
             stub = pb_grpc.TextAnalysisStub(channel)
+            sent = time.monotonic()
             call = stub.Sentiment.future(pb.SentimentRequest(texts=texts), timeout=3600)
+            while rows_computed(metrics_port, "sentiment-minilm") == rows_before:
+                time.sleep(0.05)  # split into sentences and tokenized; the passes start now
+            first_pass = time.monotonic() - sent
             time.sleep(cancel_after)
             rows_at_cancel = rows_computed(metrics_port, "sentiment-minilm") - rows_before
             call.cancel()
@@ -133,6 +145,7 @@ def cancelled_call(n_texts: int, cancel_after: float) -> dict[str, Any]:
         "texts": n_texts,
         "rows": n_texts * SENTENCES,
         "request_mb": round(sum(len(t) for t in texts) / 1e6, 2),
+        "first_pass_after_s": round(first_pass, 2),
         "cancel_after_s": cancel_after,
         "rows_computed_before_cancel": int(rows_at_cancel),
         "rows_computed": int(rows_total),
@@ -167,38 +180,46 @@ def small_calls(target: str, seconds: float, minimum: int = 20) -> list[float]:
     return out
 
 
-def beside_bulk(target: str, bulk: str, seconds: float) -> dict[str, Any]:
-    """Small calls while one client sends bulk `bulk` requests ("sentiment" or "embed")."""
+def beside_bulk(target: str, bulk: str, seconds: float) -> tuple[list[float], int]:
+    """Small-call latencies while one client per comma-separated RPC of `bulk`
+    ("sentiment", "embed", "entities") sends bulk requests; and how many bulk calls
+    completed meanwhile."""
     from textlens.client import Client
 
-    texts = reviews(256)
+    texts = reviews(BULK_TEXTS)
     stop = threading.Event()
     bulk_calls: list[float] = []
 
-    def loop() -> None:
+    def loop(rpc: str) -> None:
         with Client(target, timeout=600, retries=0) as client:
-            call = client.sentiment if bulk == "sentiment" else client.embed
+            call = getattr(client, rpc)
             while not stop.is_set():
                 started = time.perf_counter()
                 call(texts)
                 bulk_calls.append(time.perf_counter() - started)
 
-    thread = threading.Thread(target=loop, daemon=True)
-    thread.start()
-    time.sleep(1.0)  # the bulk client is computing
+    threads = [threading.Thread(target=loop, args=(rpc,), daemon=True) for rpc in bulk.split(",")]
+    for thread in threads:
+        thread.start()
+    time.sleep(1.0)  # the bulk clients are computing
     try:
-        out = percentiles(small_calls(target, seconds))
+        samples = small_calls(target, seconds)
     finally:
         stop.set()
-        thread.join(600)
-    out["bulk_texts_per_call"] = len(texts)
-    out["bulk_calls"] = len(bulk_calls)
+        for thread in threads:
+            thread.join(600)
+    return samples, len(bulk_calls)
+
+
+def phase(runs: list[tuple[list[float], int]]) -> dict[str, Any]:
+    out = percentiles([s for samples, _ in runs for s in samples])
+    out["bulk_texts_per_call"] = BULK_TEXTS
+    out["bulk_calls"] = sum(n for _, n in runs)
     return out
 
 
-def plain_lock(registry: Any) -> None:
-    """Give every engine one plain lock, as before issue 22 (arbitrary order)."""
-    lock = threading.Lock()
+def use_lock(registry: Any, lock: Any) -> None:
+    """Give every engine `lock`: the registry's CpuLock, or a plain lock as before issue 22."""
     for served in registry.models.values():
         engine = served.model.loaded.run
         if getattr(engine, "_lock", None) is not None:
@@ -207,26 +228,46 @@ def plain_lock(registry: Any) -> None:
 
 def small_call_latency(seconds: float) -> dict[str, Any]:
     from textlens.client import Client
+    from textlens.server.runtime import batcher as batcher_module
     from textlens.server.runtime.registry import ModelRegistry
     from textlens.server.settings import default_models
     from textlens.server.transport.inprocess import InProcessServer
 
-    specs = [s for s in default_models() if s.task in ("sentiment", "embed")]
+    specs = [s for s in default_models() if s.task in ("sentiment", "embed", "ner")]
     registry = ModelRegistry.load(specs)
+    plain = threading.Lock()
+    cut = batcher_module.PASS_SECONDS
     models = {m.name: f"{m.task} {m.backend}/{m.dtype}" for m in registry.infos()}
     with InProcessServer(registry) as server:
         small_calls(server.target, 1.0, minimum=5)  # warm
         with Client(server.target, timeout=600) as client:  # each model measures its passes
-            client.sentiment(reviews(256))
-            client.embed(reviews(256))
+            client.sentiment(reviews(BULK_TEXTS))
+            client.embed(reviews(BULK_TEXTS))
+            client.entities(reviews(BULK_TEXTS))
         result = {
             "models": models,
             "alone": percentiles(small_calls(server.target, seconds)),
-            "beside_bulk_same_model": beside_bulk(server.target, "sentiment", seconds),
-            "beside_bulk_other_model": beside_bulk(server.target, "embed", seconds),
+            "beside_bulk_same_model": phase([beside_bulk(server.target, "sentiment", seconds)]),
         }
-        plain_lock(registry)
-        result["beside_bulk_other_model_plain_lock"] = beside_bulk(server.target, "embed", seconds)
+        # Other models: CpuLock and a plain lock in turns (half the time each, twice), so
+        # drift in the machine's load (2 shared cores) falls on both alike.
+        for label, bulk in (("other_model", "embed"), ("two_other_models", "embed,entities")):
+            runs: dict[str, list[tuple[list[float], int]]] = {"cpu_lock": [], "plain_lock": []}
+            for _ in range(2):
+                for name, lock in (("cpu_lock", registry.context.cpu_lock), ("plain_lock", plain)):
+                    use_lock(registry, lock)
+                    runs[name].append(beside_bulk(server.target, bulk, seconds / 2))
+            result[f"beside_bulk_{label}"] = phase(runs["cpu_lock"])
+            result[f"beside_bulk_{label}_plain_lock"] = phase(runs["plain_lock"])
+        result["pass_tokens"] = {n: m.batcher.pass_tokens() for n, m in registry.models.items()}
+        # Before issue 22: passes of max_batch_tokens on a plain lock.
+        batcher_module.PASS_SECONDS = 1e9
+        try:
+            result["before_same_model"] = phase([beside_bulk(server.target, "sentiment", seconds)])
+            result["before_other_model"] = phase([beside_bulk(server.target, "embed", seconds)])
+        finally:
+            batcher_module.PASS_SECONDS = cut
+            use_lock(registry, registry.context.cpu_lock)
     return result
 
 
@@ -242,8 +283,10 @@ def hostile_model_names() -> dict[str, Any] | None:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--texts", type=int, default=2048, help="texts of the cancelled call")
-    parser.add_argument("--cancel-after", type=float, default=5.0)
-    parser.add_argument("--seconds", type=float, default=15.0, help="per small-call phase")
+    parser.add_argument(
+        "--cancel-after", type=float, default=5.0, help="seconds of passes before the cancel"
+    )
+    parser.add_argument("--seconds", type=float, default=12.0, help="per small-call phase")
     parser.add_argument("--skip", choices=["cancel", "latency"], action="append", default=[])
     parser.add_argument("--json", type=Path, default=None)
     args = parser.parse_args()
