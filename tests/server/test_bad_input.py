@@ -179,8 +179,10 @@ def test_deadline_exceeded_drops_queued_work(inprocess_server: Any) -> None:
     srv = inprocess_server({"max_wait_ms": 0.0})
     stats = srv.registry.models["sentiment-minilm"].batcher.stats
     busy = _occupy(srv, 600)
+    # A bulk request (over any round's budget: 2,048 x 33 > 16,384 tokens x 4), so it is
+    # not served in between the big batch's passes as a small one would be, in time.
     with Client(srv.target, timeout=0.2, retries=0) as c, pytest.raises(DeadlineExceeded):
-        c.sentiment(["queued behind a big batch"])
+        c.sentiment(["queued behind a big batch"] * 2048)
     busy.join()
     # Dropped either by the worker (deadline seen) or because gRPC cancelled the
     # call first; in both cases it was never computed: only the big batch ran.
@@ -190,7 +192,9 @@ def test_deadline_exceeded_drops_queued_work(inprocess_server: Any) -> None:
 
 
 def test_queue_full_is_resource_exhausted(inprocess_server: Any) -> None:
-    srv = inprocess_server({"max_queue_texts": 300, "max_wait_ms": 0.0})
+    # Passes of at most 2,048 tokens: the 200 queued texts are a bulk job, never served
+    # in between the 400's passes (small jobs are), so they stay queued.
+    srv = inprocess_server({"max_queue_texts": 300, "max_wait_ms": 0.0, "max_batch_tokens": 2048})
     busy = _occupy(srv, 400)  # taken by the worker; queue is free again
     waiting = _occupy(srv, 200, queued=True)  # waits in the queue
     with Client(srv.target, retries=0) as c, pytest.raises(Overloaded, match="back off"):
