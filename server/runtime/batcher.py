@@ -25,20 +25,35 @@ import queue
 import threading
 import time
 from collections import deque
-from collections.abc import Sequence
 from concurrent.futures import CancelledError, Future
-from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any
 
 from textlens.client.errors import DeadlineExceeded, Overloaded, ShuttingDown, TextlensError
 from textlens.server.inference.cpu_lock import lock_wait_seconds, pass_kind
+from textlens.server.runtime.jobs import (
+    ROW_CHARS,
+    BatchModel,
+    BatchStats,
+    Encoded,
+    Job,
+    JobFuture,
+    job_cost,
+)
+
+__all__ = [
+    "FIRST_PASS_TOKENS",
+    "MIN_PASS_TOKENS",
+    "PASS_SECONDS",
+    "ROW_CHARS",
+    "BatchModel",
+    "BatchStats",
+    "Batcher",
+    "Encoded",
+    "Job",
+    "JobFuture",
+]
 
 log = logging.getLogger(__name__)
-
-
-#: What one row costs beyond its characters, in characters (~4 per token): its two
-#: special tokens. 100,000 one-word sentences are many passes, not "a small job".
-ROW_CHARS = 8
 
 
 #: A pass is cut to about this many seconds of this model's measured compute, so a small
@@ -49,96 +64,6 @@ PASS_SECONDS = 0.25
 MIN_PASS_TOKENS = 1024
 #: Padded tokens of a pass before this model's speed is measured (its first bulk pass).
 FIRST_PASS_TOKENS = 2048
-
-
-def _cost(job: Any) -> int:
-    """A job's size in characters plus `ROW_CHARS` per row: rows count, not just text."""
-    chars = sum(len(t) if isinstance(t, str) else sum(map(len, t)) for t in job.inputs)
-    return chars + ROW_CHARS * len(job.inputs)
-
-
-class JobFuture(Future[Any]):
-    """A job's future whose `cancel` also reaches a job already being computed.
-
-    A plain Future cannot be cancelled once running, so a caller that gave up
-    (a cancelled gRPC call: `asyncio.wrap_future` cancels this future) used to
-    have all of its rows computed anyway. Here `cancel` on a running job marks
-    it abandoned; the worker drops its remaining rows before the next pass and
-    fails it with `CancelledError`. Returns False then, as the job did start.
-    """
-
-    abandoned = False
-
-    def cancel(self) -> bool:
-        if super().cancel():
-            return True
-        if not self.done():
-            self.abandoned = True
-        return False
-
-
-@dataclass
-class Job:
-    """One request's worth of texts (or (text, target) pairs) for one model."""
-
-    inputs: list[Any]
-    truncation: str
-    deadline: float | None
-    options: dict[str, Any] = field(default_factory=dict)
-    future: JobFuture = field(default_factory=JobFuture)
-    queued_at: float = field(default_factory=time.monotonic)
-
-    def expired(self, now: float) -> bool:
-        return self.deadline is not None and now >= self.deadline
-
-
-class Encoded(Protocol):
-    """A tokenized text: the batcher only needs its length."""
-
-    @property
-    def length(self) -> int: ...
-
-
-class BatchModel(Protocol):
-    """The three steps a task model provides to the batcher."""
-
-    name: str
-
-    def encode(self, texts: Sequence[Any], truncation: str) -> list[Any]: ...
-
-    def forward(self, items: Sequence[Any]) -> list[Any]: ...
-
-    def finish(self, job: Job, encoded: list[Any], outputs: list[Any]) -> Any: ...
-
-
-@dataclass
-class BatchStats:
-    """Counters the runtime exposes (tests and /metrics-style logging read them)."""
-
-    requests: int = 0
-    texts: int = 0
-    batches: int = 0
-    forward_passes: int = 0
-    padded_tokens: int = 0
-    real_tokens: int = 0
-    dropped_deadline: int = 0
-    #: Jobs whose caller gave up (gRPC cancellation) before or while they ran.
-    cancelled: int = 0
-    #: Rows left uncomputed because their job was cancelled or its deadline passed.
-    abandoned_rows: int = 0
-    rejected_overload: int = 0
-    #: Rounds of small jobs served between two forward passes of a bulk round.
-    preemptions: int = 0
-    #: Seconds jobs waited in the queue before their round started, and how many did.
-    queue_wait_seconds: float = 0.0
-    started_jobs: int = 0
-    #: Texts (rows) computed over all forward passes: / forward_passes = batch size.
-    batch_rows: int = 0
-    #: Seconds spent in forward passes (Prometheus: tokens/s and utilisation).
-    forward_seconds: float = 0.0
-
-    def snapshot(self) -> dict[str, float]:
-        return dict(self.__dict__)
 
 
 _STOP = object()
@@ -275,17 +200,17 @@ class Batcher:
         by its forward passes.
         """
         jobs = [first]
-        cost = _cost(first)
+        cost = job_cost(first)
         until = time.monotonic() + (self.max_wait if wait else 0.0)
         while cost < self.budget_chars:
             nxt = self._take(until - time.monotonic())
             if nxt is None:
                 break
-            if cost + _cost(nxt) > self.budget_chars:
+            if cost + job_cost(nxt) > self.budget_chars:
                 self._carry.appendleft(nxt)
                 break
             jobs.append(nxt)
-            cost += _cost(nxt)
+            cost += job_cost(nxt)
         with self._lock:
             self._queued_texts -= sum(len(j.inputs) for j in jobs)
         return jobs
@@ -315,7 +240,7 @@ class Batcher:
         budget = self.budget_chars
         first: Job | None = None
         for k, deferred in enumerate(self._carry):
-            if _cost(deferred) <= budget:
+            if job_cost(deferred) <= budget:
                 first = deferred
                 del self._carry[k]
                 break
@@ -323,7 +248,7 @@ class Batcher:
             queued = self._take_queued(0)
             if queued is None:
                 return
-            if _cost(queued) <= budget:
+            if job_cost(queued) <= budget:
                 first = queued
             else:
                 self._carry.append(queued)
@@ -391,7 +316,7 @@ class Batcher:
             return
         # A small round's passes go before bulk passes of every model on the CPU lock.
         tokens = self.pass_tokens()
-        small = nested or sum(_cost(job) for job in live) <= tokens * 4
+        small = nested or sum(job_cost(job) for job in live) <= tokens * 4
         self.stats.batches += 1
         items = [(j, i) for j, job in enumerate(live) for i in range(len(job.inputs))]
         items.sort(key=lambda ji: encoded[id(live[ji[0]])][ji[1]].length)
