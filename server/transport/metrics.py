@@ -55,6 +55,8 @@ class RuntimeCollector(Collector):
             "rejected_overload": "Requests refused because the queue was full",
             "dropped_deadline": "Jobs dropped because their deadline passed",
             "preemptions": "Rounds of small jobs served between two passes of a bulk round",
+            "cancelled": "Jobs whose caller gave up (cancelled call, deadline) before they finished",
+            "abandoned_rows": "Rows left uncomputed because their job was cancelled or expired",
         }
         families = {
             key: CounterMetricFamily(f"textlens_{key}", doc, labels=["model"])

@@ -84,3 +84,11 @@ def test_metrics_count_requests_texts_errors_and_forward_passes(inprocess_server
     passes = value(after, "textlens_batch_rows_count", **model)
     assert passes == value(after, "textlens_forward_passes_total", **model)
     assert value(after, "textlens_batch_rows_sum", **model) >= passes  # >= 1 text per pass
+    # Cancelled work (issue 22, item 5) is exported beside the deadline drops.
+    stats = srv.registry.models["sentiment-minilm"].batcher.stats
+    for name, count in (
+        ("textlens_cancelled_total", stats.cancelled),
+        ("textlens_abandoned_rows_total", stats.abandoned_rows),
+    ):
+        assert f'{name}{{model="sentiment-minilm"}}' in after, name
+        assert value(after, name, **model) == count
