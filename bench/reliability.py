@@ -19,7 +19,10 @@
     all of these (the JSON has the tokens per pass reached). Then "before":
     the same-model and other-model phases with passes of `max_batch_tokens`
     on the plain lock, the scheduling before issue 22.
-(c) reserved: `/metrics` size after hostile model names (`hostile_model_names`).
+(c) hostile model names: `--hostile-calls` unauthenticated calls to a
+    `textlens serve` child with a read token and metrics on, each naming a
+    unique 1 KB model with a newline in it; `/metrics` size and scrape time
+    before and after (the outside tester: 17 KB -> 13 MB after 3,000).
 
 Prints the CPU flags first and one JSON object last (`--json` writes it too).
 The packaged default models: sentiment-minilm (by sentence), minilm (embed),
@@ -271,13 +274,68 @@ def small_call_latency(seconds: float) -> dict[str, Any]:
     return result
 
 
-# -- (c) reserved ---------------------------------------------------------------
-def hostile_model_names() -> dict[str, Any] | None:
-    """Reserved for issue 22 item 2: `/metrics` size after calls with hostile model names.
+# -- (c) hostile model names -------------------------------------------------
+def hostile_model_names(calls: int) -> dict[str, Any]:
+    """Issue 22 item 2: `/metrics` size and scrape time after `calls` unauthenticated calls,
+    each with a unique 1 KB model name containing a newline and a forged log line.
 
-    Not measured here yet; return the figures as a dict to have them in the JSON.
+    A `textlens serve` child with a read token and metrics on; the names reach
+    the server (gRPC reads the request before the token check is answered), so
+    before the fix each became a label set of its own (the outside tester: 17 KB
+    -> 13 MB after 3,000, a 49 s scrape after 32 MB names).
     """
-    return None
+    import grpc
+
+    from textlens.server.process import ServerProcess
+    from textlens.v1 import textlens_pb2 as pb
+    from textlens.v1 import textlens_pb2_grpc as pb_grpc
+
+    metrics_port = free_port()
+    token = "bench-read-token-0123456789"
+
+    def scrape() -> tuple[int, float]:
+        started = time.perf_counter()
+        url = f"http://127.0.0.1:{metrics_port}/metrics"
+        with urllib.request.urlopen(url, timeout=120) as page:
+            size = len(page.read())
+        return size, time.perf_counter() - started
+
+    with tempfile.TemporaryDirectory() as tmp:
+        config = Path(tmp) / "sentiment.toml"
+        config.write_text(SENTIMENT_TOML, encoding="utf-8")
+        env = {"TEXTLENS_METRICS_PORT": str(metrics_port), "TEXTLENS_READ_TOKENS": f'["{token}"]'}
+        with (
+            ServerProcess(config, env=env) as server,
+            grpc.insecure_channel(server.target) as channel,
+        ):
+            stub = pb_grpc.TextAnalysisStub(channel)
+            stub.Sentiment(
+                pb.SentimentRequest(texts=[SMALL_TEXT]),
+                metadata=(("authorization", f"Bearer {token}"),),
+                timeout=120,
+            )
+            before, _ = scrape()
+            refused: dict[str, int] = {}
+            started = time.perf_counter()
+            for i in range(calls):
+                name = f"m{i:06d}\nstatus=OK identity=ops " + "x" * 1024
+                try:
+                    stub.Sentiment(pb.SentimentRequest(texts=["x"], model=name[:1024]), timeout=30)
+                    refused["OK"] = refused.get("OK", 0) + 1
+                except grpc.RpcError as exc:
+                    code = exc.code().name
+                    refused[code] = refused.get(code, 0) + 1
+            seconds = time.perf_counter() - started
+            after, scrape_seconds = scrape()
+    return {
+        "calls": calls,
+        "name_bytes": 1024,
+        "answers": refused,
+        "metrics_bytes_before": before,
+        "metrics_bytes_after": after,
+        "scrape_seconds_after": round(scrape_seconds, 3),
+        "calls_per_second": round(calls / seconds, 1),
+    }
 
 
 def main() -> int:
@@ -287,7 +345,12 @@ def main() -> int:
         "--cancel-after", type=float, default=5.0, help="seconds of passes before the cancel"
     )
     parser.add_argument("--seconds", type=float, default=12.0, help="per small-call phase")
-    parser.add_argument("--skip", choices=["cancel", "latency"], action="append", default=[])
+    parser.add_argument(
+        "--hostile-calls", type=int, default=3000, help="unauthenticated calls of (c)"
+    )
+    parser.add_argument(
+        "--skip", choices=["cancel", "latency", "hostile"], action="append", default=[]
+    )
     parser.add_argument("--json", type=Path, default=None)
     args = parser.parse_args()
 
@@ -306,9 +369,9 @@ def main() -> int:
         result["small_calls"] = small_call_latency(args.seconds)
         for phase, figures in result["small_calls"].items():
             print(f"(b) {phase}: {json.dumps(figures)}", flush=True)
-    hostile = hostile_model_names()
-    if hostile is not None:
-        result["hostile_model_names"] = hostile
+    if "hostile" not in args.skip:
+        result["hostile_model_names"] = hostile_model_names(args.hostile_calls)
+        print(f"(c) hostile model names: {json.dumps(result['hostile_model_names'])}", flush=True)
     result |= {
         "cpu_flags": cpu.shown_flags(),
         "torch_threads": torch.get_num_threads(),
