@@ -407,6 +407,23 @@ def publish_tiny_topics(registry: Path, base: Path, labels: tuple[str, str]) -> 
         return store.publish("topics", staged)
 
 
+def publish_broken_version(registry: Path, name: str, copy_of: Path) -> str:
+    """Publish a copy of the model directory `copy_of` as `name`'s next version with its
+    delta cut in half (as an interrupted copy leaves it) and make it current; returns
+    the version ("v1", "v2", ...)."""
+    import shutil
+
+    from textlens.server.model_store import CURRENT_FILE
+
+    numbers = [int(p.name[1:]) for p in registry.joinpath(name).glob("v*") if p.name[1:].isdigit()]
+    version = f"v{max(numbers, default=0) + 1}"
+    shutil.copytree(copy_of, registry / name / version)
+    delta = registry / name / version / "delta.safetensors"
+    delta.write_bytes(delta.read_bytes()[: delta.stat().st_size // 2])
+    (registry / name / CURRENT_FILE).write_text(f"{version}\n")
+    return version
+
+
 def say(config: pytest.Config, line: str) -> None:
     """A line in pytest's own output, also without -s (measurements worth seeing in CI)."""
     capture = config.pluginmanager.get_plugin("capturemanager")

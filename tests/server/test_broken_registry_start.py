@@ -9,7 +9,6 @@ leaves `broken` out (log, health, the error a call gets) and serves the rest.
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import grpc
@@ -17,16 +16,15 @@ import pytest
 
 pytest.importorskip("torch", reason="serving needs the `models` extra")
 
-from tests.conftest import TINY_TASK_MODELS_TOML, TOPIC_TEXTS, publish_tiny_topics
+from tests.conftest import (
+    TINY_TASK_MODELS_TOML,
+    TOPIC_TEXTS,
+    publish_broken_version,
+    publish_tiny_topics,
+)
 from textlens.client import Client
 from textlens.client.errors import UnknownModel
-from textlens.server.model_store import CURRENT_FILE
 from textlens.server.process import ServerProcess
-
-
-def truncate(path: Path) -> None:
-    data = path.read_bytes()
-    path.write_bytes(data[: len(data) // 2])
 
 
 def health_status(target: str, service: str) -> str:
@@ -47,12 +45,9 @@ def test_server_starts_past_a_broken_registered_model(
     registry = tmp_path / "registry"
     publish_tiny_topics(registry, tiny_models_dir["tiny-encoder"], ("alpha", "beta"))
     # topics v2: a copy of v1 whose delta was cut in half, made current.
-    shutil.copytree(registry / "topics" / "v1", registry / "topics" / "v2")
-    truncate(registry / "topics" / "v2" / "delta.safetensors")
-    (registry / "topics" / CURRENT_FILE).write_text("v2\n")
+    assert publish_broken_version(registry, "topics", registry / "topics" / "v1") == "v2"
     # broken: its only version is corrupt.
-    shutil.copytree(registry / "topics" / "v2", registry / "broken" / "v1")
-    (registry / "broken" / CURRENT_FILE).write_text("v1\n")
+    publish_broken_version(registry, "broken", registry / "topics" / "v1")
     config = tmp_path / "serve.toml"
     config.write_text(
         TINY_TASK_MODELS_TOML.format(

@@ -8,7 +8,6 @@ version. Real DuckDB, the real registry layout, tiny models made here.
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import pytest
@@ -16,8 +15,7 @@ import pytest
 pytest.importorskip("duckdb")
 pytest.importorskip("torch", reason="embedded mode needs the `models` extra")
 
-from tests.conftest import TOPIC_TEXTS, publish_tiny_topics
-from textlens.server.model_store import CURRENT_FILE
+from tests.conftest import TOPIC_TEXTS, publish_broken_version, publish_tiny_topics
 
 
 def test_embedded_falls_back_past_a_broken_registered_version(
@@ -29,10 +27,7 @@ def test_embedded_falls_back_past_a_broken_registered_version(
 
     registry = tmp_path / "registry"
     publish_tiny_topics(registry, tiny_models_dir["tiny-encoder"], ("alpha", "beta"))
-    shutil.copytree(registry / "topics" / "v1", registry / "topics" / "v2")
-    delta = registry / "topics" / "v2" / "delta.safetensors"
-    delta.write_bytes(delta.read_bytes()[: delta.stat().st_size // 2])
-    (registry / "topics" / CURRENT_FILE).write_text("v2\n")
+    assert publish_broken_version(registry, "topics", registry / "topics" / "v1") == "v2"
     config = tmp_path / "textlens.toml"
     config.write_text(
         f'[server]\nregistry = "{registry}"\nthreads = 1\n\n'
