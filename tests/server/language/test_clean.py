@@ -16,7 +16,11 @@ def test_keeps_words_of_shouted_headlines_lowercased() -> None:
 
 def test_keeps_non_latin_text_and_pronoun_i() -> None:
     assert clean_for_detection("特斯拉股价上涨 5%") == "特斯拉股价上涨"
-    assert clean_for_detection("I think AAPL is a buy at 150") == "I think is a buy at"
+    assert clean_for_detection("I think AAPL is a buy at 150") == "i think is a buy at"
+
+
+def test_unescapes_html_entities_and_lowercases() -> None:
+    assert clean_for_detection("$AMD don&#39;t SELL &amp; Hold") == "don't hold"
 
 
 def test_only_tokens_left_gives_empty() -> None:
