@@ -33,6 +33,7 @@ from textlens.client.limits import MAX_MESSAGE_BYTES
 from textlens.client.results import (
     ClassifyResult,
     Entity,
+    LanguageResult,
     ModelInfo,
     ModelReload,
     SentimentResult,
@@ -53,6 +54,7 @@ __all__ = [
     "DeadlineExceeded",
     "Entity",
     "InvalidInput",
+    "LanguageResult",
     "ModelInfo",
     "ModelLoadError",
     "ModelReload",

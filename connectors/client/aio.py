@@ -35,6 +35,7 @@ from textlens.client.replicas import ReplicaCounts
 from textlens.client.results import (
     ClassifyResult,
     Entity,
+    LanguageResult,
     ModelInfo,
     ModelReload,
     SentimentResult,
@@ -120,6 +121,11 @@ class AsyncClient:
     ) -> list[list[Entity] | None]:
         """Named entities of each text as code-point spans (None for None)."""
         return await self._run(convert.entities_job(texts, model, truncation, self._batch_size))
+
+    async def language(self, texts: Sequence[str | None]) -> list[LanguageResult | None]:
+        """The language of each text (None for None): an ISO 639 code, or "und" when the
+        text has too few letters to tell, with the detector's confidence and `reliable`."""
+        return await self._run(convert.language_job(texts, self._batch_size))
 
     async def embed(
         self,

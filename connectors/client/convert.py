@@ -28,6 +28,7 @@ from textlens.client.replies import (
     _unpack_all,
     classify_result,
     entities_result,
+    language_result,
     model_info,
     sentiment_result,
     unpack_vectors,
@@ -36,6 +37,7 @@ from textlens.client.results import (
     TRUNCATIONS,
     ClassifyResult,
     Entity,
+    LanguageResult,
     ModelInfo,
     ModelReload,
     SentimentResult,
@@ -306,6 +308,20 @@ def entities_job(
         return batch.scatter([entities_result(r) for resp in responses for r in resp.results])
 
     return Job("Entities", (_with_texts(build, c) for c in batch.chunks(batch_size)), finish)
+
+
+def language_job(
+    texts: Iterable[str | None], batch_size: int
+) -> Job[pb.LanguageRequest, list[LanguageResult | None]]:
+    batch = Batch.of(texts)
+
+    def build(chunk: list[str]) -> pb.LanguageRequest:
+        return pb.LanguageRequest(texts=chunk)
+
+    def finish(responses: list[pb.LanguageResponse]) -> list[LanguageResult | None]:
+        return batch.scatter([language_result(r) for resp in responses for r in resp.results])
+
+    return Job("Language", (_with_texts(build, c) for c in batch.chunks(batch_size)), finish)
 
 
 def classify_job(

@@ -11,7 +11,13 @@ import numpy as np
 import numpy.typing as npt
 
 from textlens.client import errors
-from textlens.client.results import ClassifyResult, Entity, ModelInfo, SentimentResult
+from textlens.client.results import (
+    ClassifyResult,
+    Entity,
+    LanguageResult,
+    ModelInfo,
+    SentimentResult,
+)
 from textlens.v1 import textlens_pb2 as pb
 
 Matrix = npt.NDArray[Any]
@@ -25,6 +31,12 @@ WIRE_DTYPE: dict[int, np.dtype[Any]] = {
 def sentiment_result(result: pb.SentimentResult) -> SentimentResult:
     return SentimentResult(
         label=result.label, score=result.score, probabilities=dict(result.probabilities)
+    )
+
+
+def language_result(result: pb.LanguageResult) -> LanguageResult:
+    return LanguageResult(
+        language=result.language, confidence=result.confidence, reliable=result.reliable
     )
 
 

@@ -42,6 +42,21 @@ class ClassifyResult:
 
 
 @dataclass(frozen=True)
+class LanguageResult:
+    """The language a text is written in, as fastText's lid.176 model names it.
+
+    `language` is an ISO 639 code ("en", "de", "zh"; two letters where one exists),
+    or "und" when the text has too few letters to tell (e.g. only `$TSLA 123`).
+    `reliable` is True when `confidence` (the model's probability of that
+    language) reaches the server's threshold; an "und" answer is never reliable.
+    """
+
+    language: str
+    confidence: float
+    reliable: bool
+
+
+@dataclass(frozen=True)
 class ModelInfo:
     """What `ListModels` says about one served model."""
 

@@ -16,7 +16,14 @@ from typing import Protocol, runtime_checkable
 
 import numpy as np
 
-from textlens.client.results import ClassifyResult, Entity, ModelInfo, SentimentResult, Truncation
+from textlens.client.results import (
+    ClassifyResult,
+    Entity,
+    LanguageResult,
+    ModelInfo,
+    SentimentResult,
+    Truncation,
+)
 
 #: The runtime task each SQL task runs on (zero-shot classify runs on an embed model).
 RUNTIME_TASK = {"sentiment": "sentiment", "entities": "ner", "embed": "embed", "aspect": "aspect"}
@@ -63,6 +70,10 @@ class Backend(Protocol):
         hypothesis_template: str,
         truncation: Truncation,
     ) -> list[ClassifyResult]: ...
+
+    def language(self, texts: Sequence[str]) -> list[LanguageResult]:
+        """The language of each text (the server's lid.176 detector; no model to choose)."""
+        ...
 
     def close(self) -> None: ...
 

@@ -16,7 +16,14 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from textlens.client.results import ClassifyResult, Entity, ModelInfo, SentimentResult, Truncation
+from textlens.client.results import (
+    ClassifyResult,
+    Entity,
+    LanguageResult,
+    ModelInfo,
+    SentimentResult,
+    Truncation,
+)
 
 if TYPE_CHECKING:
     from textlens.server.runtime.analyzer import Analyzer
@@ -124,6 +131,10 @@ class EmbeddedBackend:
             texts, labels, model, hypothesis_template, truncation=truncation
         )
         out: list[ClassifyResult] = submitted.result()
+        return out
+
+    def language(self, texts: Sequence[str]) -> list[LanguageResult]:
+        out: list[LanguageResult] = self.analyzer.language(texts).result()
         return out
 
     def close(self) -> None:

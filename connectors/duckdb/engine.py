@@ -98,6 +98,12 @@ class Engine:
     def call(self, task: str, options: tuple[Any, ...]) -> Call:
         """The backend call for `task` with the UDF's option arguments."""
         backend, truncation = self.backend, self.truncation
+        if task == "language":
+
+            def detect(texts: list[str]) -> list[Any]:
+                return list(backend.language(texts))
+
+            return Call(task, task, "", (task,), detect)
         if task == "classify":
             labels, model, template = options
             labels = tuple(labels)
@@ -145,7 +151,10 @@ class Engine:
 
     def run(self, call: Call, texts: list[Any], digest: Callable[[Any], Hashable]) -> list[Any]:
         """`call` over distinct items (texts, or pairs), through the cache keyed by `digest`."""
-        info = self.resolver.resolve(call.runtime_task, call.model)
+        # language() has no served model to resolve, so nothing to key a cache by; it is
+        # not cached (detection costs microseconds a text; the UDF already folds duplicates).
+        unlisted = call.runtime_task == "language"
+        info = None if unlisted else self.resolver.resolve(call.runtime_task, call.model)
         if call.task == "embed":
             self._check_dim(info)
         if info is not None and info.labels and call.task in ("sentiment", "classify"):

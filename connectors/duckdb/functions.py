@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 
-from textlens.client.results import ClassifyResult, Entity, SentimentResult
+from textlens.client.results import ClassifyResult, Entity, LanguageResult, SentimentResult
 
 ENTITY_STRUCT = pa.struct(
     [
@@ -58,6 +58,7 @@ OPTIONS = {
     "classify": ("labels", "model", "hypothesis_template"),
     "aspect": ("aspects", "model"),
     "entity_sentiment": ("entities_model", "model"),
+    "language": (),  # one detector, no model to choose
 }
 OPTION_TYPES = {
     "labels": "VARCHAR[]",
@@ -68,6 +69,10 @@ OPTION_TYPES = {
 }
 
 Builder = Callable[[list[Any]], pa.Array]
+
+
+def _languages(values: list[LanguageResult]) -> pa.Array:
+    return pa.array([v.language for v in values], type=pa.string())
 
 
 def _labels(values: list[Any]) -> pa.Array:
@@ -205,6 +210,13 @@ def sql_functions(embed_dim: int | None) -> list[SqlFunction]:
         SqlFunction(
             "classify_scores", "classify", SCORE_MAP_SQL, _class_scores, "score of every label"
         ),
+        SqlFunction(
+            "language",
+            "language",
+            "VARCHAR",
+            _languages,
+            "ISO 639 code of the text's language ('und': too few letters to tell)",
+        ),
     ]
     if embed_dim:
         out.append(
@@ -251,6 +263,8 @@ def macro_sql(fn: SqlFunction, public: str, private: str, models: Mapping[str, s
             f"(text, aspects) AS {private}(text, aspects, {model})",
             f"(text, aspects, model) AS {private}(text, aspects, model)",
         ]
+    elif fn.task == "language":
+        overloads = [f"(text) AS {private}(text)"]
     elif fn.task == "entity_sentiment":
         entities = quote_literal(models.get("entities", ""))
         overloads = [

@@ -27,7 +27,14 @@ import numpy as np
 
 from textlens.client.errors import ServerUnavailable
 from textlens.client.limits import MAX_MESSAGE_BYTES
-from textlens.client.results import ClassifyResult, Entity, ModelInfo, SentimentResult, Truncation
+from textlens.client.results import (
+    ClassifyResult,
+    Entity,
+    LanguageResult,
+    ModelInfo,
+    SentimentResult,
+    Truncation,
+)
 
 if TYPE_CHECKING:
     from textlens.client import Client
@@ -264,6 +271,9 @@ class RemoteBackend:
                 part, list(labels) or None, model, hypothesis_template, truncation
             ),
         )
+
+    def language(self, texts: Sequence[str]) -> list[LanguageResult]:
+        return self._each(texts, lambda c, part: c.language(part))
 
     def close(self) -> None:
         """Stop; an owned client is closed once calls still running on it are done."""

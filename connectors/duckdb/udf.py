@@ -64,7 +64,12 @@ def make_udf(
 
     # DuckDB checks the Python signature against the parameter list: spell it out.
     udf: Callable[..., pa.Array]
-    if len(fn.options) == 1:
+    if not fn.options:
+
+        def udf(text: Column) -> pa.Array:
+            return run(text)
+
+    elif len(fn.options) == 1:
 
         def udf(text: Column, model: Column) -> pa.Array:
             return run(text, model)

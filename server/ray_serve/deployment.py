@@ -130,6 +130,9 @@ class TextlensReplica:
     async def Classify(self, request: Any, grpc_context: Any = None) -> Any:
         return await self._answer("Classify", request, grpc_context)
 
+    async def Language(self, request: Any, grpc_context: Any = None) -> Any:
+        return await self._answer("Language", request, grpc_context)
+
     async def ListModels(self, request: Any, grpc_context: Any = None) -> Any:
         return await self._answer("ListModels", request, grpc_context)
 

@@ -8,11 +8,12 @@ async callers wrap the future, sync callers call `.result()`.
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable, Sequence
-from concurrent.futures import Future
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from textlens.client.errors import InvalidInput, ShuttingDown, TextTooLong, TooManyTexts, WrongTask
 from textlens.client.results import TRUNCATIONS, ModelInfo
@@ -20,6 +21,9 @@ from textlens.server.runtime.aspects import MAX_TARGET_CHARS, mentions
 from textlens.server.runtime.documents import combine, sentences
 from textlens.server.runtime.registry import ModelRegistry, ServedModel
 from textlens.server.runtime.tasks import CHARS_PER_TOKEN_CAP, EmbedModel, row_detail, too_long
+
+if TYPE_CHECKING:
+    from textlens.server.language.detector import LanguageDetector
 
 MAX_LABELS = 256
 #: Characters in one candidate label (a label is a class name, not a document).
@@ -76,6 +80,20 @@ def _mapped(
     return outer
 
 
+@dataclass
+class Detected:
+    """A language request on its way: the detector's served name and version, and the
+    future of its list[LanguageResult]. Not a `Submitted`: no registry model or batcher
+    answers it (the detector is one small CPU model held by the Analyzer)."""
+
+    name: str
+    version: str
+    future: Future[Any]
+
+    def result(self, timeout: float | None = None) -> Any:
+        return self.future.result(timeout)
+
+
 def _done(model: ServedModel, value: Any) -> Submitted:
     future: Future[Any] = Future()
     future.set_result(value)
@@ -96,6 +114,11 @@ class Analyzer:
         self.max_texts = max_texts_per_request
         self.max_text_chars = max_text_chars
         self.closing = False
+        # The language detector and the thread it runs on: made on the first language()
+        # call (most servers never get one), under the lock so two first calls load once.
+        self._language_lock = threading.Lock()
+        self._detector: LanguageDetector | None = None
+        self._language_pool: ThreadPoolExecutor | None = None
 
     def _check(self, texts: Sequence[str], truncation: str) -> list[str]:
         if self.closing:
@@ -316,6 +339,29 @@ class Analyzer:
             )
         return [template.replace("{}", label) if template else label for label in labels]
 
+    def language(self, texts: Sequence[str]) -> Detected:
+        """Future of list[LanguageResult]: the language of each text ("und": too few letters).
+
+        Validated like every task; detection (microseconds a text) runs on the
+        detector's own thread, so an event loop awaiting it is never blocked.
+        """
+        inputs = self._check(texts, "truncate")
+        detector, pool = self._language()
+        if not inputs:
+            future: Future[Any] = Future()
+            future.set_result([])
+            return Detected(detector.name, detector.version, future)
+        return Detected(detector.name, detector.version, pool.submit(detector.detect, inputs))
+
+    def _language(self) -> tuple[LanguageDetector, ThreadPoolExecutor]:
+        with self._language_lock:
+            if self._detector is None or self._language_pool is None:
+                from textlens.server.language.detector import LanguageDetector
+
+                self._detector = LanguageDetector()
+                self._language_pool = ThreadPoolExecutor(1, thread_name_prefix="textlens-lid")
+            return self._detector, self._language_pool
+
     @staticmethod
     def dim(served: ServedModel) -> int:
         model = served.model
@@ -327,6 +373,9 @@ class Analyzer:
     def close(self, timeout: float | None = None) -> None:
         self.closing = True
         self.registry.close(timeout)
+        with self._language_lock:
+            if self._language_pool is not None:
+                self._language_pool.shutdown(wait=False, cancel_futures=True)
 
 
 def deadline_in(seconds: float | None) -> float | None:

@@ -6,7 +6,13 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from textlens.client.results import ClassifyResult, Entity, ModelInfo, SentimentResult
+from textlens.client.results import (
+    ClassifyResult,
+    Entity,
+    LanguageResult,
+    ModelInfo,
+    SentimentResult,
+)
 from textlens.server.transport.redact import public_source, redact_paths
 from textlens.v1 import textlens_pb2 as pb
 
@@ -115,6 +121,19 @@ def classify_response(
 ) -> pb.ClassifyResponse:
     return pb.ClassifyResponse(
         results=[pb.ClassifyResult(label=r.label, scores=r.scores) for r in results],
+        model=model,
+        model_version=version,
+    )
+
+
+def language_response(
+    results: Sequence[LanguageResult], model: str, version: str
+) -> pb.LanguageResponse:
+    return pb.LanguageResponse(
+        results=[
+            pb.LanguageResult(language=r.language, confidence=r.confidence, reliable=r.reliable)
+            for r in results
+        ],
         model=model,
         model_version=version,
     )

@@ -19,7 +19,13 @@ from google.protobuf.message import Message
 
 from textlens.client.answer_size import classify_answer_bytes, texts_per_answer
 from textlens.client.errors import AnswerTooLarge, InvalidInput, PermissionDenied
-from textlens.server.runtime.analyzer import MAX_LABEL_CHARS, MAX_LABELS, Analyzer, Submitted
+from textlens.server.runtime.analyzer import (
+    MAX_LABEL_CHARS,
+    MAX_LABELS,
+    Analyzer,
+    Detected,
+    Submitted,
+)
 from textlens.server.runtime.reload import Reloader
 from textlens.server.transport import convert
 from textlens.server.transport.auth import ANONYMOUS, TokenTable
@@ -53,7 +59,7 @@ class BadRequest:
         self.error = error
 
 
-async def _wait(submitted: Submitted) -> Any:
+async def _wait(submitted: Submitted | Detected) -> Any:
     """The job's result. A call that ends first (client cancelled or went away, deadline)
     cancels this coroutine; the job's future is cancelled with it, and the batcher drops
     the job's remaining forward passes (`batcher.JobFuture`)."""
@@ -198,6 +204,10 @@ class TextAnalysisCore:
             call.deadline,
         )
         return convert.classify_response(await _wait(sub), sub.model.name, sub.model.version)
+
+    async def Language(self, request: pb.LanguageRequest, call: Call) -> pb.LanguageResponse:
+        found = self.analyzer.language(request.texts)
+        return convert.language_response(await _wait(found), found.name, found.version)
 
     async def ListModels(self, request: pb.ListModelsRequest, call: Call) -> pb.ListModelsResponse:
         return convert.models_response(self.analyzer.list_models())

@@ -19,6 +19,7 @@ from typing import Any
 
 from google.protobuf.message import Message
 
+from textlens.server.language.detector import MODEL_NAME as LANGUAGE_MODEL
 from textlens.server.runtime.registry import ModelRegistry
 
 #: The label of calls that named no served model (or were refused before naming one).
@@ -82,6 +83,8 @@ def served_name(
     answered = getattr(response, "model", "")
     if isinstance(answered, str) and answered:
         return answered
+    if rpc == "Language":  # one detector: its fixed served name, whatever the outcome
+        return LANGUAGE_MODEL
     task = _task(rpc, request)
     if task is None:
         return ""  # ListModels, ReloadModels: not about one model

@@ -94,7 +94,7 @@ def expected_codes(
     msg = parse(method, data)
     if msg is None:
         return frozenset({INVALID})
-    if method == "ListModels":
+    if method in ("ListModels", "Language"):  # Language: no model, no options to get wrong
         return frozenset({OK})
     if method == "ReloadModels":
         if dict(metadata).get("authorization") == f"Bearer {ADMIN_TOKEN}":
@@ -183,6 +183,12 @@ def check_ok(method: str, msg: Any, body: bytes) -> None:
             for e in result.entities:
                 assert 0 <= e.start < e.end, e
                 assert _slice(text, e.start, e.end, msg.offsets) == e.text, (text, e, msg.offsets)
+        elif method == "Language":
+            assert result.language and 0 <= result.confidence <= 1, result
+            if abs(result.confidence - 0.5) > 1e-6:  # float32 on the wire
+                assert result.reliable == (result.confidence >= 0.5), result
+            if result.language == "und":
+                assert result.confidence == 0 and not result.reliable, (text, result)
         elif method == "Classify":
             assert set(result.scores) == set(msg.labels) and result.label in msg.labels
             _distribution(result.scores)
@@ -305,6 +311,7 @@ def _messages(models: list[str], text: Any) -> dict[str, Any]:
             hypothesis_template=template,
             truncation=enum,
         ),
+        "Language": st.builds(pb.LanguageRequest, texts=texts),
         "ListModels": st.just(pb.ListModelsRequest()),
         "ReloadModels": st.builds(pb.ReloadModelsRequest, names=st.lists(model, max_size=3)),
     }

@@ -309,8 +309,8 @@ def test_health_and_unknown_methods(inprocess_server: Callable[..., Any]) -> Non
         answer: RawAnswer = call_raw(channel, "Nope", b"\x0a\x01a", ())
         assert answer.code == grpc.StatusCode.UNIMPLEMENTED
     assert set(METHODS) == {
-        "Sentiment", "AspectSentiment", "Entities", "Embed", "Classify", "ListModels",
-        "ReloadModels",
+        "Sentiment", "AspectSentiment", "Entities", "Embed", "Classify", "Language",
+        "ListModels", "ReloadModels",
     }  # fmt: skip
 
 

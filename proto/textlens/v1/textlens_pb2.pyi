@@ -219,6 +219,32 @@ class ClassifyResponse(_message.Message):
     model_version: str
     def __init__(self, results: _Optional[_Iterable[_Union[ClassifyResult, _Mapping]]] = ..., model: _Optional[str] = ..., model_version: _Optional[str] = ...) -> None: ...
 
+class LanguageRequest(_message.Message):
+    __slots__ = ("texts",)
+    TEXTS_FIELD_NUMBER: _ClassVar[int]
+    texts: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, texts: _Optional[_Iterable[str]] = ...) -> None: ...
+
+class LanguageResult(_message.Message):
+    __slots__ = ("language", "confidence", "reliable")
+    LANGUAGE_FIELD_NUMBER: _ClassVar[int]
+    CONFIDENCE_FIELD_NUMBER: _ClassVar[int]
+    RELIABLE_FIELD_NUMBER: _ClassVar[int]
+    language: str
+    confidence: float
+    reliable: bool
+    def __init__(self, language: _Optional[str] = ..., confidence: _Optional[float] = ..., reliable: _Optional[bool] = ...) -> None: ...
+
+class LanguageResponse(_message.Message):
+    __slots__ = ("results", "model", "model_version")
+    RESULTS_FIELD_NUMBER: _ClassVar[int]
+    MODEL_FIELD_NUMBER: _ClassVar[int]
+    MODEL_VERSION_FIELD_NUMBER: _ClassVar[int]
+    results: _containers.RepeatedCompositeFieldContainer[LanguageResult]
+    model: str
+    model_version: str
+    def __init__(self, results: _Optional[_Iterable[_Union[LanguageResult, _Mapping]]] = ..., model: _Optional[str] = ..., model_version: _Optional[str] = ...) -> None: ...
+
 class ListModelsRequest(_message.Message):
     __slots__ = ()
     def __init__(self) -> None: ...

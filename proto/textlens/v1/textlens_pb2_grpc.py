@@ -59,6 +59,11 @@ class TextAnalysisStub:
                 request_serializer=textlens_dot_v1_dot_textlens__pb2.ClassifyRequest.SerializeToString,
                 response_deserializer=textlens_dot_v1_dot_textlens__pb2.ClassifyResponse.FromString,
                 _registered_method=True)
+        self.Language = channel.unary_unary(
+                '/textlens.v1.TextAnalysis/Language',
+                request_serializer=textlens_dot_v1_dot_textlens__pb2.LanguageRequest.SerializeToString,
+                response_deserializer=textlens_dot_v1_dot_textlens__pb2.LanguageResponse.FromString,
+                _registered_method=True)
         self.ListModels = channel.unary_unary(
                 '/textlens.v1.TextAnalysis/ListModels',
                 request_serializer=textlens_dot_v1_dot_textlens__pb2.ListModelsRequest.SerializeToString,
@@ -105,6 +110,14 @@ class TextAnalysisServicer:
 
     def Classify(self, request, context):
         """Zero-shot (candidate labels) or fine-tuned classification.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def Language(self, request, context):
+        """The language each text is written in (fastText's lid.176, offline). Tells
+        other backends what the English-only models can read. See LanguageResult.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -157,6 +170,11 @@ def add_TextAnalysisServicer_to_server(servicer, server):
                     servicer.Classify,
                     request_deserializer=textlens_dot_v1_dot_textlens__pb2.ClassifyRequest.FromString,
                     response_serializer=textlens_dot_v1_dot_textlens__pb2.ClassifyResponse.SerializeToString,
+            ),
+            'Language': grpc.unary_unary_rpc_method_handler(
+                    servicer.Language,
+                    request_deserializer=textlens_dot_v1_dot_textlens__pb2.LanguageRequest.FromString,
+                    response_serializer=textlens_dot_v1_dot_textlens__pb2.LanguageResponse.SerializeToString,
             ),
             'ListModels': grpc.unary_unary_rpc_method_handler(
                     servicer.ListModels,
@@ -304,6 +322,33 @@ class TextAnalysis:
             '/textlens.v1.TextAnalysis/Classify',
             textlens_dot_v1_dot_textlens__pb2.ClassifyRequest.SerializeToString,
             textlens_dot_v1_dot_textlens__pb2.ClassifyResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def Language(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/textlens.v1.TextAnalysis/Language',
+            textlens_dot_v1_dot_textlens__pb2.LanguageRequest.SerializeToString,
+            textlens_dot_v1_dot_textlens__pb2.LanguageResponse.FromString,
             options,
             channel_credentials,
             insecure,

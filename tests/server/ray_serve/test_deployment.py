@@ -31,6 +31,7 @@ REQUESTS: dict[str, Any] = {
     "Entities": pb.EntitiesRequest(texts=["Angela Merkel visited Siemens in Berlin"]),
     "Embed": pb.EmbedRequest(texts=["a sentence", "another one"]),
     "Classify": pb.ClassifyRequest(texts=["the battery died"], labels=["battery", "screen"]),
+    "Language": pb.LanguageRequest(texts=["Der Kurs ist gestiegen", "$TSLA 123"]),
     "ListModels": pb.ListModelsRequest(),
 }
 
