@@ -203,6 +203,14 @@ def check_texts(
             assert vector.shape == (384,) and bool((abs(vector) < 1e4).all())
             assert abs(float((vector * vector).sum()) - 1.0) < 1e-2
 
+    languages = client_call(tally, lambda: c.language(texts))
+    assert len(languages) == n
+    for text, found in zip(texts, languages, strict=True):
+        assert (found is None) == (text is None)
+        if found is not None:
+            assert found.language and 0.0 <= found.confidence <= 1.0, found
+            assert found.language != "und" or (found.confidence == 0 and not found.reliable)
+
     targets = [
         data.draw(
             st.one_of(st.none(), st.just(""), st.sampled_from(WORDS + ODD), st.text(max_size=20)),
