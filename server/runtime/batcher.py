@@ -41,7 +41,6 @@ from textlens.server.runtime.jobs import (
 )
 
 __all__ = [
-    "FIRST_PASS_TOKENS",
     "MIN_PASS_TOKENS",
     "PASS_SECONDS",
     "ROW_CHARS",
@@ -62,8 +61,6 @@ log = logging.getLogger(__name__)
 PASS_SECONDS = 0.25
 #: ... but never to fewer padded tokens than this (a pass stays a batch).
 MIN_PASS_TOKENS = 1024
-#: Padded tokens of a pass before this model's speed is measured (its first bulk pass).
-FIRST_PASS_TOKENS = 2048
 
 
 _STOP = object()
@@ -153,12 +150,20 @@ class Batcher:
 
     def pass_tokens(self) -> int:
         """Padded tokens per forward pass: `max_batch_tokens`, or fewer where this model
-        computes them in more than `PASS_SECONDS` (measured on its own passes; until
-        then `FIRST_PASS_TOKENS`)."""
+        computes them in more than `PASS_SECONDS` (measured on its own passes).
+
+        The cut is a power of two, so it does not drift with every measurement: where
+        passes are cut decides the padding, and float results move (by ~1e-7) with the
+        padding, so the same rows on an idle server keep the same answers run after run.
+        A model fast enough for `max_batch_tokens` (and any model before its first
+        measured pass) is not cut at all, as before passes were timed."""
         if self._timed_tokens < MIN_PASS_TOKENS or self._timed_seconds <= 0:
-            return min(FIRST_PASS_TOKENS, self.max_batch_tokens)
+            return self.max_batch_tokens
         fits = int(PASS_SECONDS * self._timed_tokens / self._timed_seconds)
-        return max(min(MIN_PASS_TOKENS, self.max_batch_tokens), min(self.max_batch_tokens, fits))
+        if fits >= self.max_batch_tokens:
+            return self.max_batch_tokens
+        floor = min(MIN_PASS_TOKENS, self.max_batch_tokens)
+        return max(floor, 1 << max(0, fits.bit_length() - 1))
 
     @property
     def budget_chars(self) -> int:

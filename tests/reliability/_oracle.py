@@ -185,8 +185,10 @@ def check_ok(method: str, msg: Any, body: bytes) -> None:
                 assert _slice(text, e.start, e.end, msg.offsets) == e.text, (text, e, msg.offsets)
         elif method == "Language":
             assert result.language and 0 <= result.confidence <= 1, result
-            if abs(result.confidence - 0.5) > 1e-6:  # float32 on the wire
-                assert result.reliable == (result.confidence >= 0.5), result
+            from textlens.server.language.detector import RELIABLE_CONFIDENCE as RELIABLE
+
+            if abs(result.confidence - RELIABLE) > 1e-6:  # float32 on the wire
+                assert result.reliable == (result.confidence >= RELIABLE), result
             if result.language == "und":
                 assert result.confidence == 0 and not result.reliable, (text, result)
         elif method == "Classify":

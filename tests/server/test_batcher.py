@@ -270,14 +270,16 @@ def test_passes_are_cut_to_about_pass_seconds_of_measured_compute() -> None:
     Each pass of this model sleeps 50 ms, so 2,000 padded tokens measured take at
     least 50 ms and a pass may hold at most PASS_SECONDS / 50 ms x 2,000 tokens.
     """
-    from textlens.server.runtime.batcher import FIRST_PASS_TOKENS, MIN_PASS_TOKENS, PASS_SECONDS
+    from textlens.server.runtime.batcher import MIN_PASS_TOKENS, PASS_SECONDS
 
     model = EchoModel(delay=0.05)
     batcher = make(model, max_batch_tokens=100_000, max_wait_ms=0.0)
-    assert batcher.pass_tokens() == FIRST_PASS_TOKENS == 2048  # nothing measured yet
+    assert batcher.pass_tokens() == 100_000  # nothing measured yet: not cut
     batcher.submit(["x" * 8] * 200).result(timeout=30)  # one pass of 200 x 10 tokens
     cap = int(PASS_SECONDS / 0.05 * 2000)
-    assert MIN_PASS_TOKENS <= batcher.pass_tokens() <= cap
+    tokens = batcher.pass_tokens()
+    assert MIN_PASS_TOKENS <= tokens <= cap
+    assert tokens & (tokens - 1) == 0  # a power of two: stable between measurements
     model.passes.clear()
     batcher.submit(["y" * 8] * 3000).result(timeout=60)  # 30,000 tokens
     assert len(model.passes) >= 30_000 // cap

@@ -15,6 +15,7 @@ import pytest
 from tests.server.test_metrics import free_port, scrape, value
 from textlens.client import AsyncClient, Client, LanguageResult
 from textlens.client.errors import TextlensError, TooManyTexts
+from textlens.server.language.detector import RELIABLE_CONFIDENCE
 from textlens.server.runtime.registry import ModelRegistry
 from textlens.server.transport.inprocess import InProcessServer
 from textlens.v1 import textlens_pb2 as pb
@@ -54,7 +55,11 @@ def test_client_keeps_none_positions_across_rpcs(server: InProcessServer) -> Non
         results = client.language(TEXTS)
     assert codes(results) == CODES
     english = results[0]
-    assert english is not None and english.reliable and 0.5 <= english.confidence <= 1.0
+    assert (
+        english is not None
+        and english.reliable
+        and RELIABLE_CONFIDENCE <= english.confidence <= 1.0
+    )
     assert results[3] == LanguageResult("und", 0.0, False)
 
     async def both() -> list[LanguageResult | None]:
