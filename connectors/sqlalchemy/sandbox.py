@@ -29,6 +29,7 @@ What the sandbox is, in two walls:
 from __future__ import annotations
 
 import re
+import threading
 from typing import TYPE_CHECKING, Any
 
 import duckdb
@@ -90,6 +91,13 @@ def _quote(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
 
+#: DuckDB keeps one instance per database file per process, so "is it locked yet, else
+#: lock it" must be one step per process: two connections opened at once (Superset runs
+#: a dashboard's chart queries in parallel) both saw it unlocked, and the second one's
+#: `SET allowed_directories` failed with "the configuration has been locked".
+_APPLY_LOCK = threading.Lock()
+
+
 def apply_sandbox(con: duckdb.DuckDBPyConnection, directories: tuple[str, ...]) -> None:
     """Lock the instance `con` belongs to (first connection), or check that it is locked.
 
@@ -97,6 +105,11 @@ def apply_sandbox(con: duckdb.DuckDBPyConnection, directories: tuple[str, ...]) 
     locked and only checks them, so an instance some other code opened with external
     access on is refused instead of being used as if it were sandboxed.
     """
+    with _APPLY_LOCK:
+        _lock_or_check(con, directories)
+
+
+def _lock_or_check(con: duckdb.DuckDBPyConnection, directories: tuple[str, ...]) -> None:
 
     def setting(name: str) -> Any:
         row = con.execute(f"SELECT current_setting('{name}')").fetchone()

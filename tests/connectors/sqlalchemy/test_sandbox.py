@@ -163,3 +163,27 @@ def test_check_sql_fails_closed() -> None:
         for sql in ("COPY t TO 'x.csv'", "UPDATE EXTENSIONS", "FORCE INSTALL x"):
             with pytest.raises(SandboxError):
                 check_sql(con, sql)
+
+
+def test_first_connections_at_once_all_get_the_sandbox(
+    sandboxed: sa.Engine, sandbox_dir: Path
+) -> None:
+    """Superset opens a dashboard's chart connections in parallel: every one of them, the
+    first ones to a fresh database included, must work (the check-then-lock raced: a
+    second connection's `SET allowed_directories` met the first one's lock)."""
+    import threading
+    from concurrent.futures import ThreadPoolExecutor
+
+    threads = 8
+    barrier = threading.Barrier(threads)
+
+    def first_query(_: int) -> Any:
+        barrier.wait(timeout=30)
+        with sandboxed.connect() as con:
+            sql = f"SELECT answer FROM read_parquet('{sandbox_dir}/allowed/data.parquet')"
+            return con.execute(sa.text(sql)).scalar_one()
+
+    with ThreadPoolExecutor(threads) as pool:
+        answers = list(pool.map(first_query, range(threads)))
+    assert answers == [42] * threads
+    assert "SECRET_KEY" not in refused(sandboxed, f"SELECT read_text('{sandbox_dir}/secret.txt')")
