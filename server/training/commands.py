@@ -136,7 +136,58 @@ def add_train_parser(sub: Any) -> None:
     train.add_argument(
         "--keep-duplicates", action="store_true", help="keep repeated texts and empty texts"
     )
+    _add_mixture_options(train)
     train.set_defaults(func=run_train_command)
+
+
+def _add_mixture_options(train: argparse.ArgumentParser) -> None:
+    mix = train.add_argument_group(
+        "several sources",
+        "With --source-column, rows from several sources (tables, feeds, vendors) are "
+        "mixed by source and the model kept is the one whose worst source scores best "
+        "(textlens.server.training.mixture).",
+    )
+    mix.add_argument("--source-column", default="", help="column naming each row's source")
+    mix.add_argument(
+        "--mix-alpha",
+        type=float,
+        default=0.5,
+        help="a source's share of an epoch ~ rows**alpha: 1 pooled, 0 equal (default 0.5)",
+    )
+    mix.add_argument("--epoch-rows", type=int, default=0, help="rows per epoch (0: all rows)")
+    mix.add_argument(
+        "--polar-sources",
+        default="",
+        help="comma-separated sources labelled positive/negative only",
+    )
+    mix.add_argument("--polar-loss", choices=["full", "pair", "drop"], default="full")
+    mix.add_argument(
+        "--self-sources", default="", help="comma-separated sources labelled by their authors"
+    )
+    mix.add_argument("--self-loss", choices=["full", "pair", "drop"], default="pair")
+    mix.add_argument("--label-smoothing", type=float, default=0.0)
+    mix.add_argument("--select", choices=["worst", "pooled"], default="worst")
+
+
+def _mixture(args: argparse.Namespace) -> Any:
+    from textlens.server.training.mixture import MixRecipe
+
+    if not args.source_column:
+        return None
+
+    def names(value: str) -> tuple[str, ...]:
+        return tuple(n.strip() for n in value.split(",") if n.strip())
+
+    return MixRecipe(
+        alpha=args.mix_alpha,
+        epoch_rows=args.epoch_rows,
+        polar_sources=names(args.polar_sources),
+        polar_loss=args.polar_loss,
+        self_sources=names(args.self_sources),
+        self_loss=args.self_loss,
+        label_smoothing=args.label_smoothing,
+        select=args.select,
+    )
 
 
 def add_eval_parser(sub: Any) -> None:
@@ -178,6 +229,7 @@ def _columns(args: argparse.Namespace) -> Any:
         spans=args.spans_column,
         tokens=args.tokens_column,
         tags=args.tags_column,
+        source=getattr(args, "source_column", ""),
     )
 
 
@@ -220,6 +272,7 @@ def run_train_command(args: argparse.Namespace) -> int:
         dedupe=not args.keep_duplicates,
         resume_from=args.resume_from,
         promote_if_better=args.promote_if_better,
+        mixture=_mixture(args),
         command=shlex.join(["textlens", *sys.argv[1:]]),
     )
     try:

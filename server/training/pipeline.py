@@ -20,6 +20,7 @@ from typing import Any
 from textlens.server.model_store import ModelStore
 from textlens.server.runtime.loading import BASE_BUILTIN
 from textlens.server.training.data import group_split, stratified_split
+from textlens.server.training.mixture import MixRecipe, train_mixture
 from textlens.server.training.report import require_charts, summary_lines, write_report
 from textlens.server.training.sources import (
     Source,
@@ -29,6 +30,7 @@ from textlens.server.training.sources import (
     check_valid_labels,
     content_order,
     pair_rows,
+    sourced_text_rows,
     text_rows,
     token_rows,
 )
@@ -55,6 +57,8 @@ class Columns:
     spans: str = "entities"
     tokens: str = "tokens"
     tags: str = "tags"
+    #: With a source column, training balances and selects by source (`training.mixture`).
+    source: str = ""
 
 
 @dataclass
@@ -78,6 +82,8 @@ class TrainJob:
     #: With a registry: publish the new version but make it current only if it scores
     #: higher than the resumed version on the same validation rows.
     promote_if_better: bool = False
+    #: How sources are mixed when `columns.source` is set (default `MixRecipe()`).
+    mixture: MixRecipe | None = None
 
 
 #: `--base auto`: the three-class sentiment model for polarity labels, else the encoder.
@@ -93,7 +99,7 @@ def auto_base(task: str, train: list[Any]) -> str:
     study in scripts/recipe_study.py); for any other label set the
     sentiment-tuned encoder has no head start and the bare one is the neutral choice.
     """
-    labels = {str(label).lower() for _, label in train}
+    labels = {str(row[1]).lower() for row in train}  # (text, label[, source]) rows
     if task != "ner" and len(labels) >= 2 and labels <= POLARITY_LABELS:
         return "builtin:sentiment-minilm"
     return BASE_BUILTIN
@@ -113,7 +119,41 @@ def labelled_rows(task: str, source: Source, columns: Columns, dedupe: bool) -> 
     return text_rows(source, columns.text, columns.label, dedupe)
 
 
+def _load_sourced(job: TrainJob) -> tuple[list[Any], list[Any], dict[str, Any]]:
+    """(text, label, source) rows; the split is stratified by source and label together."""
+    cols = job.columns
+    if job.task not in ("sentiment", "classify"):
+        raise TrainingDataError(f"--source-column trains sentiment or classify, not {job.task}")
+    if job.resume_from is not None:
+        raise TrainingDataError(
+            "--source-column does not continue a model (--resume-from) yet: train a new one, "
+            "or resume without --source-column"
+        )
+    data = sourced_text_rows(job.data, cols.text, cols.label, cols.source, job.dedupe)
+    check_classes([(t, lab) for t, lab, _ in data.rows], job.data.describe())
+    record: dict[str, Any] = {"data": data.fingerprint}
+    rows = content_order(data.rows)
+    if job.valid is not None:
+        valid = sourced_text_rows(job.valid, cols.text, cols.label, cols.source, job.dedupe)
+        check_valid_labels(
+            {lab for _, lab, _ in rows},
+            [(t, lab) for t, lab, _ in valid.rows],
+            job.valid.describe(),
+        )
+        record["valid_data"] = valid.fingerprint
+        train, valid_rows = rows, content_order(valid.rows)
+    else:
+        strata = [f"{s}\x00{lab}" for _, lab, s in rows]
+        train, valid_rows = stratified_split(rows, strata, job.valid_fraction, job.config.seed)
+    if job.max_rows:
+        train = train[: job.max_rows]
+    check_classes([(t, lab) for t, lab, _ in train], "the training split")
+    return train, valid_rows, record
+
+
 def _load_text(job: TrainJob) -> tuple[list[Any], list[Any], dict[str, Any]]:
+    if job.columns.source:
+        return _load_sourced(job)
     data = labelled_rows(job.task, job.data, job.columns, job.dedupe)
     check_classes(data.rows, job.data.describe())
     record: dict[str, Any] = {"data": data.fingerprint}
@@ -264,6 +304,9 @@ def _train_into(
     started = time.monotonic()
     if job.task == "ner":
         result = train_token_classifier(train, valid, out, job.config, record)
+    elif job.columns.source:
+        recipe = job.mixture or MixRecipe()
+        result = train_mixture(train, valid, job.task, out, job.config, recipe, record)
     else:
         result = train_text_classifier(train, valid, job.task, out, job.config, record)
     validation = result["validation"]

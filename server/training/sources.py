@@ -60,6 +60,14 @@ class TextData:
 
 
 @dataclass
+class SourcedData:
+    """(text, label, source) rows and the fingerprint of what was read."""
+
+    rows: list[tuple[str, str, str]]
+    fingerprint: dict[str, Any]
+
+
+@dataclass
 class TokenData:
     """(words, BIO tags) sentences and the fingerprint of what was read."""
 
@@ -146,6 +154,19 @@ def text_rows(
     text in both the training and the validation rows would inflate the score.
     """
     columns, raw = read_table(source)
+    pairs = _text_label_pairs(columns, raw, source, text_column, label_column)
+    rows = content_order(majority_labels(pairs)) if dedupe else pairs
+    return TextData(rows, fingerprint(rows, source))
+
+
+def _text_label_pairs(
+    columns: list[str],
+    raw: list[tuple[Any, ...]],
+    source: Source,
+    text_column: str,
+    label_column: str,
+) -> list[tuple[str, str]]:
+    """Every row's (text, label), after refusing NULL texts and labels with their row numbers."""
     example = f"SELECT my_text AS {text_column}, my_label AS {label_column} FROM ..."
     ti = _column(columns, text_column, source, "text", example)
     li = _column(columns, label_column, source, "label", example)
@@ -162,9 +183,33 @@ def text_rows(
             f"{len(null_texts)} rows of {source.describe()} have a NULL {text_column!r} "
             f"(rows {_rows_listed(null_texts)}); filter them out (WHERE {text_column} IS NOT NULL)"
         )
-    pairs = [(str(row[ti]), str(row[li]).strip()) for row in raw]
-    rows = content_order(majority_labels(pairs)) if dedupe else pairs
-    return TextData(rows, fingerprint(rows, source))
+    return [(str(row[ti]), str(row[li]).strip()) for row in raw]
+
+
+def sourced_text_rows(
+    source: Source, text_column: str, label_column: str, source_column: str, dedupe: bool = True
+) -> SourcedData:
+    """(text, label, source) rows for training on several sources at once (`mixture`).
+
+    A text repeated within one source keeps its majority label (as `text_rows`);
+    NULL sources are refused, since the trainer balances and selects by them.
+    """
+    columns, raw = read_table(source)
+    example = f"SELECT t AS {text_column}, l AS {label_column}, s AS {source_column} FROM ..."
+    si = _column(columns, source_column, source, "source", example)
+    nulls = [n for n, row in enumerate(raw, start=1) if row[si] is None]
+    if nulls:
+        raise TrainingDataError(
+            f"{len(nulls)} of {len(raw)} rows of {source.describe()} have a NULL "
+            f"{source_column!r} (rows {_rows_listed(nulls)}); name every row's source "
+            f"(coalesce({source_column}, 'other'))"
+        )
+    labelled = _text_label_pairs(columns, raw, source, text_column, label_column)
+    keyed = [((t, str(row[si])), lab) for (t, lab), row in zip(labelled, raw, strict=True)]
+    if dedupe:
+        keyed = content_order(majority_labels([k for k in keyed if k[0][0].strip()]))
+    rows = [(t, lab, s) for (t, s), lab in keyed]
+    return SourcedData(rows, fingerprint(rows, source))
 
 
 def pair_rows(

@@ -197,10 +197,13 @@ def _fit(
     evaluate: Callable[[], tuple[float, dict[str, Any]]],
     device: torch.device,
     loss_weight: torch.Tensor | None = None,
+    loss_fn: Callable[[torch.Tensor, torch.Tensor], torch.Tensor] | None = None,
 ) -> tuple[dict[str, Any], list[dict[str, float]], list[dict[str, float]]]:
     """Train; keep the trainable tensors of the best validation score.
 
-    Returns the best evaluation's report, the validation curve (one point per
+    `loss_fn(logits, labels)` replaces the (weighted) cross-entropy; the
+    multi-source trainer (`training.mixture`) uses it for rows that carry
+    only a polarity. Returns the best evaluation's report, the validation curve (one point per
     evaluation) and the training-loss curve (about 20 points per epoch).
     """
     from tqdm import tqdm
@@ -220,7 +223,12 @@ def _fit(
 
     scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lr_at)
     weight = None if loss_weight is None else loss_weight.to(device)
-    loss_fn = nn.CrossEntropyLoss(weight=weight, ignore_index=-100)
+    plain = nn.CrossEntropyLoss(weight=weight, ignore_index=-100)
+
+    def plain_loss(logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+        return plain(logits.reshape(-1, logits.shape[-1]), labels.reshape(-1))
+
+    compute_loss = loss_fn or plain_loss
     autocast = device.type == "cuda"
     eval_points = {
         min(steps_per_epoch, round(steps_per_epoch * (k + 1) / cfg.evals_per_epoch))
@@ -246,7 +254,7 @@ def _fit(
             labels = labels.to(device)
             with torch.autocast(device.type, dtype=torch.bfloat16, enabled=autocast):
                 logits = network(**inputs)
-                loss = loss_fn(logits.float().reshape(-1, logits.shape[-1]), labels.reshape(-1))
+                loss = compute_loss(logits.float(), labels)
             (loss / accum).backward()
             if i % accum == 0 or i == len(batches):
                 torch.nn.utils.clip_grad_norm_(params, 1.0)
