@@ -11,6 +11,10 @@ import json
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from textlens.client.results import ModelInfo
 
 
 def _serve(args: argparse.Namespace) -> int:
@@ -47,9 +51,19 @@ def _models(args: argparse.Namespace) -> int:
             f"{star} {i.name:24} {i.task:10} {i.device} {i.backend}/{i.dtype:9} v{i.version}  "
             f"{labels}  ({i.source})"
         )
+        if i.task in ("sentiment", "aspect", "ner"):
+            print(f"      {_reads(i)}")
         if args.why and i.backend_reason:
             print(f"      {i.backend_reason}")
     return 0
+
+
+def _reads(info: ModelInfo) -> str:
+    """The model's languages and what it answers outside them (docs/language.md, Policy)."""
+    if not info.languages:
+        return "reads: any language"
+    other = "not scored (NULL)" if info.other_languages != "score" else "scored anyway"
+    return f"reads: {','.join(info.languages)}; other languages: {other}"
 
 
 def _reload(args: argparse.Namespace) -> int:

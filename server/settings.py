@@ -31,6 +31,7 @@ Example TOML:
 from __future__ import annotations
 
 import os
+import re
 import tomllib
 from pathlib import Path
 from typing import Any, Literal
@@ -75,6 +76,30 @@ class ModelSpec(BaseModel):
     #: Sentiment: read each sentence on its own and combine them, opinions weighted over
     #: facts (`textlens.server.runtime.documents`); for models trained on single sentences.
     sentences: bool = False
+    #: The languages the model reads (ISO 639 codes as `language()` answers them, e.g.
+    #: ["en"] or ["en", "de", "fr"]). Unset: what the model's `textlens_model.json`
+    #: declares, else ["en"] for models on the packaged English MiniLM (`builtin:*` and
+    #: deltas trained on it), else any language (a hub or local model: never refused).
+    #: See docs/language.md, "Policy".
+    languages: list[str] | None = None
+    #: Sentiment, aspect and entities of a text confidently in a language not in
+    #: `languages`: "null" answers "not scored" (NULL in SQL) without running the
+    #: model; "score" runs the model anyway.
+    other_languages: Literal["null", "score"] = "null"
+
+    @field_validator("languages")
+    @classmethod
+    def _language_codes(cls, value: list[str] | None) -> list[str] | None:
+        if value is None:
+            return None
+        codes = [code.strip().lower() for code in value]
+        bad = [code for code in codes if not re.fullmatch(r"[a-z]{2,3}", code)]
+        if bad:
+            raise ValueError(
+                f"languages are ISO 639 codes of 2-3 letters as language() answers them "
+                f"(e.g. 'en', 'de', 'zh'), not {bad}"
+            )
+        return list(dict.fromkeys(codes))
 
     @field_validator("dtype")
     @classmethod

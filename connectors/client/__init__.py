@@ -36,6 +36,7 @@ from textlens.client.results import (
     LanguageResult,
     ModelInfo,
     ModelReload,
+    NotScored,
     SentimentResult,
     Truncation,
 )
@@ -58,6 +59,7 @@ __all__ = [
     "ModelInfo",
     "ModelLoadError",
     "ModelReload",
+    "NotScored",
     "Overloaded",
     "PermissionDenied",
     "SentimentResult",

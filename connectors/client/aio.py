@@ -38,6 +38,7 @@ from textlens.client.results import (
     LanguageResult,
     ModelInfo,
     ModelReload,
+    NotScored,
     SentimentResult,
     Truncation,
 )
@@ -98,8 +99,12 @@ class AsyncClient:
         texts: Sequence[str | None],
         model: str = "",
         truncation: Truncation = "truncate",
-    ) -> list[SentimentResult | None]:
-        """Sentiment of each text (None for None); `model` "" is the default model."""
+    ) -> list[SentimentResult | NotScored | None]:
+        """Sentiment of each text (None for None); `model` "" is the default model.
+
+        `NotScored` (with its reason) where the model was not asked: by default, a
+        text confidently in a language the model does not read (docs/language.md).
+        """
         return await self._run(convert.sentiment_job(texts, model, truncation, self._batch_size))
 
     async def aspect_sentiment(
@@ -108,7 +113,7 @@ class AsyncClient:
         targets: Sequence[str | None],
         model: str = "",
         truncation: Truncation = "truncate",
-    ) -> list[SentimentResult | None]:
+    ) -> list[SentimentResult | NotScored | None]:
         """Sentiment of texts[i] toward targets[i]; None where the text does not mention it."""
         job = convert.aspect_sentiment_job(texts, targets, model, truncation, self._batch_size)
         return await self._run(job)
@@ -118,8 +123,9 @@ class AsyncClient:
         texts: Sequence[str | None],
         model: str = "",
         truncation: Truncation = "truncate",
-    ) -> list[list[Entity] | None]:
-        """Named entities of each text as code-point spans (None for None)."""
+    ) -> list[list[Entity] | NotScored | None]:
+        """Named entities of each text as code-point spans (None for None; `NotScored`
+        where the model was not asked, e.g. the text's language)."""
         return await self._run(convert.entities_job(texts, model, truncation, self._batch_size))
 
     async def language(self, texts: Sequence[str | None]) -> list[LanguageResult | None]:

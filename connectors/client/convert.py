@@ -40,6 +40,7 @@ from textlens.client.results import (
     LanguageResult,
     ModelInfo,
     ModelReload,
+    NotScored,
     SentimentResult,
 )
 from textlens.v1 import textlens_pb2 as pb
@@ -226,7 +227,7 @@ class Job(Generic[Req, Out]):
 
 def sentiment_job(
     texts: Iterable[str | None], model: str, truncation: str, batch_size: int
-) -> Job[pb.SentimentRequest, list[SentimentResult | None]]:
+) -> Job[pb.SentimentRequest, list[SentimentResult | NotScored | None]]:
     batch = Batch.of(texts)
     model = _string_option("model", model)
     trunc = truncation_enum(truncation)
@@ -234,7 +235,7 @@ def sentiment_job(
     def build(chunk: list[str]) -> pb.SentimentRequest:
         return pb.SentimentRequest(texts=chunk, model=model, truncation=trunc)
 
-    def finish(responses: list[pb.SentimentResponse]) -> list[SentimentResult | None]:
+    def finish(responses: list[pb.SentimentResponse]) -> list[SentimentResult | NotScored | None]:
         return batch.scatter([sentiment_result(r) for resp in responses for r in resp.results])
 
     return Job("Sentiment", (_with_texts(build, c) for c in batch.chunks(batch_size)), finish)
@@ -246,7 +247,7 @@ def aspect_sentiment_job(
     model: str,
     truncation: str,
     batch_size: int,
-) -> Job[pb.AspectSentimentRequest, list[SentimentResult | None]]:
+) -> Job[pb.AspectSentimentRequest, list[SentimentResult | NotScored | None]]:
     """Pairs (texts[i], targets[i]); None where either is None or the text does not mention it."""
     if isinstance(targets, str | bytes):
         raise errors.InvalidInput(
@@ -278,9 +279,11 @@ def aspect_sentiment_job(
             truncation=trunc,
         )
 
-    def finish(responses: list[pb.AspectSentimentResponse]) -> list[SentimentResult | None]:
+    def finish(
+        responses: list[pb.AspectSentimentResponse],
+    ) -> list[SentimentResult | NotScored | None]:
         values = [
-            sentiment_result(r) if r.mentioned else None  # type: ignore[arg-type]
+            sentiment_result(r) if r.mentioned or r.HasField("not_scored") else None
             for resp in responses
             for r in resp.results
         ]
@@ -296,7 +299,7 @@ def aspect_sentiment_job(
 
 def entities_job(
     texts: Iterable[str | None], model: str, truncation: str, batch_size: int
-) -> Job[pb.EntitiesRequest, list[list[Entity] | None]]:
+) -> Job[pb.EntitiesRequest, list[list[Entity] | NotScored | None]]:
     batch = Batch.of(texts)
     model = _string_option("model", model)
     trunc = truncation_enum(truncation)
@@ -304,7 +307,7 @@ def entities_job(
     def build(chunk: list[str]) -> pb.EntitiesRequest:
         return pb.EntitiesRequest(texts=chunk, model=model, truncation=trunc)
 
-    def finish(responses: list[pb.EntitiesResponse]) -> list[list[Entity] | None]:
+    def finish(responses: list[pb.EntitiesResponse]) -> list[list[Entity] | NotScored | None]:
         return batch.scatter([entities_result(r) for resp in responses for r in resp.results])
 
     return Job("Entities", (_with_texts(build, c) for c in batch.chunks(batch_size)), finish)

@@ -16,6 +16,7 @@ from textlens.client.results import (
     Entity,
     LanguageResult,
     ModelInfo,
+    NotScored,
     SentimentResult,
 )
 from textlens.v1 import textlens_pb2 as pb
@@ -28,7 +29,22 @@ WIRE_DTYPE: dict[int, np.dtype[Any]] = {
 }
 
 
-def sentiment_result(result: pb.SentimentResult) -> SentimentResult:
+def not_scored(
+    result: pb.SentimentResult | pb.AspectSentimentResult | pb.EntitiesResult,
+) -> NotScored | None:
+    """The result's NotScored, or None when the model answered it."""
+    if not result.HasField("not_scored"):
+        return None
+    why = result.not_scored
+    return NotScored(reason=why.reason, language=why.language, confidence=why.confidence)
+
+
+def sentiment_result(
+    result: pb.SentimentResult | pb.AspectSentimentResult,
+) -> SentimentResult | NotScored:
+    refused = not_scored(result)
+    if refused is not None:
+        return refused
     return SentimentResult(
         label=result.label, score=result.score, probabilities=dict(result.probabilities)
     )
@@ -40,7 +56,10 @@ def language_result(result: pb.LanguageResult) -> LanguageResult:
     )
 
 
-def entities_result(result: pb.EntitiesResult) -> list[Entity]:
+def entities_result(result: pb.EntitiesResult) -> list[Entity] | NotScored:
+    refused = not_scored(result)
+    if refused is not None:
+        return refused
     return [
         Entity(text=e.text, label=e.label, start=e.start, end=e.end, score=e.score)
         for e in result.entities
@@ -65,6 +84,8 @@ def model_info(info: pb.ModelInfo) -> ModelInfo:
         dim=info.dim,
         backend=info.backend,
         backend_reason=info.backend_reason,
+        languages=list(info.languages),
+        other_languages=info.other_languages,
     )
 
 

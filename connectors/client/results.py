@@ -56,6 +56,26 @@ class LanguageResult:
     reliable: bool
 
 
+#: `NotScored.reason` of a text in a language the model does not read.
+NOT_SCORED_LANGUAGE = "language"
+
+
+@dataclass(frozen=True)
+class NotScored:
+    """The model was not asked about this text, and why (it answers NULL in SQL).
+
+    `reason` is "language": the text is, with `confidence` (the detector's
+    probability, at least its reliable threshold), in `language` (ISO 639), which
+    is not one of the languages the model reads (`ModelInfo.languages`). Takes the
+    place of a `SentimentResult` (sentiment, aspect sentiment) or of a list of
+    entities; never has a label or a score, so it cannot be averaged by mistake.
+    """
+
+    reason: str
+    language: str
+    confidence: float
+
+
 @dataclass(frozen=True)
 class ModelInfo:
     """What `ListModels` says about one served model."""
@@ -74,6 +94,11 @@ class ModelInfo:
     backend: str = ""
     #: Why that backend and dtype (configured, or what `auto` measured on the server's CPU).
     backend_reason: str = ""
+    #: The languages the model reads (ISO 639 codes); empty: any language (never refused).
+    languages: list[str] = field(default_factory=list)
+    #: What sentiment, aspect and entities answer for a text confidently in another
+    #: language: "null" (`NotScored`) or "score" (the model is asked anyway).
+    other_languages: str = ""
 
 
 @dataclass(frozen=True)

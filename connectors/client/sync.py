@@ -32,6 +32,7 @@ from textlens.client.results import (
     LanguageResult,
     ModelInfo,
     ModelReload,
+    NotScored,
     SentimentResult,
     Truncation,
 )
@@ -102,8 +103,12 @@ class Client:
         texts: Sequence[str | None],
         model: str = "",
         truncation: Truncation = "truncate",
-    ) -> list[SentimentResult | None]:
-        """Sentiment of each text (None for None); `model` "" is the default model."""
+    ) -> list[SentimentResult | NotScored | None]:
+        """Sentiment of each text (None for None); `model` "" is the default model.
+
+        `NotScored` (with its reason) where the model was not asked: by default, a
+        text confidently in a language the model does not read (docs/language.md).
+        """
         return self._run(convert.sentiment_job(texts, model, truncation, self._batch_size))
 
     def aspect_sentiment(
@@ -112,8 +117,9 @@ class Client:
         targets: Sequence[str | None],
         model: str = "",
         truncation: Truncation = "truncate",
-    ) -> list[SentimentResult | None]:
-        """Sentiment of texts[i] toward targets[i]; None where the text does not mention it.
+    ) -> list[SentimentResult | NotScored | None]:
+        """Sentiment of texts[i] toward targets[i]; None where the text does not mention it,
+        `NotScored` where the model was not asked (e.g. the text's language).
 
         "Mentioned" is a whole-word, case-insensitive match (plural and
         possessive endings allowed); see the AspectSentimentRequest comment in
@@ -127,8 +133,9 @@ class Client:
         texts: Sequence[str | None],
         model: str = "",
         truncation: Truncation = "truncate",
-    ) -> list[list[Entity] | None]:
-        """Named entities of each text as code-point spans (None for None)."""
+    ) -> list[list[Entity] | NotScored | None]:
+        """Named entities of each text as code-point spans (None for None; `NotScored`
+        where the model was not asked, e.g. the text's language)."""
         return self._run(convert.entities_job(texts, model, truncation, self._batch_size))
 
     def language(self, texts: Sequence[str | None]) -> list[LanguageResult | None]:

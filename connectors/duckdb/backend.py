@@ -21,6 +21,7 @@ from textlens.client.results import (
     Entity,
     LanguageResult,
     ModelInfo,
+    NotScored,
     SentimentResult,
     Truncation,
 )
@@ -46,17 +47,17 @@ class Backend(Protocol):
 
     def sentiment(
         self, texts: Sequence[str], model: str, truncation: Truncation
-    ) -> list[SentimentResult]: ...
+    ) -> list[SentimentResult | NotScored]: ...
 
     def aspect_sentiment(
         self, texts: Sequence[str], targets: Sequence[str], model: str, truncation: Truncation
-    ) -> list[SentimentResult | None]:
+    ) -> list[SentimentResult | NotScored | None]:
         """Pair i is (texts[i], targets[i]); None where the text does not mention the target."""
         ...
 
     def entities(
         self, texts: Sequence[str], model: str, truncation: Truncation
-    ) -> list[list[Entity]]: ...
+    ) -> list[list[Entity] | NotScored]: ...
 
     def embed(self, texts: Sequence[str], model: str, truncation: Truncation) -> np.ndarray:
         """Unit-length float32 vectors, shape (len(texts), dim)."""

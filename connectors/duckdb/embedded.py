@@ -21,6 +21,7 @@ from textlens.client.results import (
     Entity,
     LanguageResult,
     ModelInfo,
+    NotScored,
     SentimentResult,
     Truncation,
 )
@@ -98,21 +99,25 @@ class EmbeddedBackend:
 
     def sentiment(
         self, texts: Sequence[str], model: str, truncation: Truncation
-    ) -> list[SentimentResult]:
-        out: list[SentimentResult] = self.analyzer.sentiment(texts, model, truncation).result()
+    ) -> list[SentimentResult | NotScored]:
+        out: list[SentimentResult | NotScored] = self.analyzer.sentiment(
+            texts, model, truncation
+        ).result()
         return out
 
     def aspect_sentiment(
         self, texts: Sequence[str], targets: Sequence[str], model: str, truncation: Truncation
-    ) -> list[SentimentResult | None]:
+    ) -> list[SentimentResult | NotScored | None]:
         submitted = self.analyzer.aspect_sentiment(texts, targets, model, truncation)
-        out: list[SentimentResult | None] = submitted.result()
+        out: list[SentimentResult | NotScored | None] = submitted.result()
         return out
 
     def entities(
         self, texts: Sequence[str], model: str, truncation: Truncation
-    ) -> list[list[Entity]]:
-        out: list[list[Entity]] = self.analyzer.entities(texts, model, truncation).result()
+    ) -> list[list[Entity] | NotScored]:
+        out: list[list[Entity] | NotScored] = self.analyzer.entities(
+            texts, model, truncation
+        ).result()
         return out
 
     def embed(self, texts: Sequence[str], model: str, truncation: Truncation) -> np.ndarray:

@@ -18,7 +18,13 @@ from typing import Any
 import numpy as np
 
 from textlens.client.errors import InvalidInput
-from textlens.client.results import ClassifyResult, ModelInfo, SentimentResult, Truncation
+from textlens.client.results import (
+    ClassifyResult,
+    ModelInfo,
+    NotScored,
+    SentimentResult,
+    Truncation,
+)
 from textlens.connectors.duckdb.backend import RUNTIME_TASK, Backend, ModelResolver
 from textlens.connectors.duckdb.cache import MISSING, CacheKey, CacheStats, ResultCache, text_digest
 from textlens.connectors.duckdb.targets import TARGET_TASKS
@@ -136,7 +142,7 @@ class Engine:
 
     def pair_results(
         self, model: str, pairs: list[tuple[str, str]]
-    ) -> list[SentimentResult | None]:
+    ) -> list[SentimentResult | NotScored | None]:
         """Aspect sentiment of distinct (text, target) pairs, cached per pair."""
         if not pairs:
             return []
@@ -165,8 +171,11 @@ class Engine:
             out = self._compute(call, texts)
             self.count(items=len(texts), misses=len(texts), uncached=len(texts))
             return out
-        # The fingerprint covers the weights; max_length and dtype change answers too.
-        prefix = (info.version, info.max_length, info.dtype, *call.key)
+        # The fingerprint covers the weights; max_length and dtype change answers too, and
+        # the language policy decides which texts are answered at all (a server switched
+        # to other_languages = "score" must not keep answering NULL from the cache).
+        policy = (tuple(info.languages), info.other_languages)
+        prefix = (info.version, info.max_length, info.dtype, policy, *call.key)
         keys = [(*prefix, digest(t)) for t in texts]
         return self._cached(call, texts, keys)
 

@@ -14,8 +14,9 @@ database or a Parquet/CSV/JSON path (globs too).
 
 from __future__ import annotations
 
+import re
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -37,6 +38,11 @@ TASK_COLUMNS: dict[str, list[tuple[str, str]]] = {
     "embed": [("embedding", "embed")],
     "classify": [("classification", "classify")],
 }
+#: The output columns whose models may decline a text (the language policy): NULL there
+#: for a non-NULL text means "not scored" (docs/language.md, "Policy").
+SCREENED_TASKS = ("sentiment", "sentiment_probs", "entities", "entity_sentiment")
+#: The detector reads this much of a text when screening (server/runtime/screening.py).
+SCREEN_CHARS = 2000
 FILE_SUFFIXES = (".parquet", ".csv", ".tsv", ".json", ".ndjson", ".jsonl", ".gz", ".zst")
 
 
@@ -73,6 +79,8 @@ class EnrichResult:
     output: str
     stats: CacheStats | None
     where: str = ""
+    #: Rows the models did not score, by why: {"language de": 812, "language zh": 392}.
+    unscored: dict[str, int] = field(default_factory=dict)
 
     def summary(self) -> str:
         rate = self.rows / self.seconds if self.seconds > 0 else 0.0
@@ -82,11 +90,49 @@ class EnrichResult:
         )
         s = self.stats
         if s is None:
-            return f"{done} on {self.where}" if self.where else done
-        return (
-            f"{done}; {s.computed} texts computed in "
-            f"{s.calls} backend calls, {s.hits + s.shared} answers from the cache"
-        )
+            line = f"{done} on {self.where}" if self.where else done
+        else:
+            line = (
+                f"{done}; {s.computed} texts computed in "
+                f"{s.calls} backend calls, {s.hits + s.shared} answers from the cache"
+            )
+        return line + unscored_summary(self.unscored)
+
+
+def unscored_summary(unscored: dict[str, int]) -> str:
+    """ "; 1,204 rows not scored: language de (812), zh (392)" (empty when none were)."""
+    if not unscored:
+        return ""
+    by_reason: dict[str, list[str]] = {}
+    for why, n in sorted(unscored.items(), key=lambda item: (-item[1], item[0])):
+        reason, _, detail = why.partition(" ")
+        by_reason.setdefault(reason, []).append(f"{detail} ({n:,})" if detail else f"({n:,})")
+    total = sum(unscored.values())
+    parts = "; ".join(f"{reason} {', '.join(items)}" for reason, items in by_reason.items())
+    return f"; {total:,} row{'s' if total != 1 else ''} not scored: {parts}"
+
+
+def _safe_code(code: object) -> str:
+    """A language code as printed: the detector's codes are 2-3 letters; anything else is
+    shown escaped and cut (it never reaches a terminal raw)."""
+    text = str(code)
+    return text if re.fullmatch(r"[a-z]{2,3}", text) else repr(text[:16])
+
+
+def count_unscored(
+    con: duckdb.DuckDBPyConnection, output: str, column: str, screened: list[str]
+) -> dict[str, int]:
+    """Rows of `output` with a text but NULL in a screened column, by the text's language
+    (what the policy saw: `language()` of the text's first SCREEN_CHARS characters)."""
+    if not screened:
+        return {}
+    text = quote_ident(column)
+    nulls = " OR ".join(f"{quote_ident(c)} IS NULL" for c in screened)
+    rows = con.execute(
+        f"SELECT language(left(CAST({text} AS VARCHAR), {SCREEN_CHARS})) AS lang, count(*) "
+        f"FROM {source_sql(output)} WHERE {text} IS NOT NULL AND ({nulls}) GROUP BY lang"
+    ).fetchall()
+    return {f"language {_safe_code(lang)}": int(n) for lang, n in rows}
 
 
 def build_select(
@@ -159,7 +205,14 @@ def enrich(
             bar.bar.n = rows  # chunks of rows DuckDB skipped (e.g. all NULL) count as done
             bar.bar.refresh()
         elapsed = time.monotonic() - started
-        return EnrichResult(rows, names, elapsed, out, registration.stats())
+        screened = [
+            column_prefix + name
+            for task in dict.fromkeys(tasks)
+            if task in SCREENED_TASKS
+            for name, _ in TASK_COLUMNS[task]
+        ]
+        unscored = count_unscored(con, out, column, screened)
+        return EnrichResult(rows, names, elapsed, out, registration.stats(), unscored=unscored)
     finally:
         registration.close()
         con.close()

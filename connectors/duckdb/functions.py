@@ -22,7 +22,14 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 
-from textlens.client.results import ClassifyResult, Entity, LanguageResult, SentimentResult
+from textlens.client.results import (
+    ClassifyResult,
+    Entity,
+    LanguageResult,
+    NotScored,
+    SentimentResult,
+)
+from textlens.connectors.duckdb.targets import AspectMap, EntitySentiments
 
 ENTITY_STRUCT = pa.struct(
     [
@@ -75,26 +82,39 @@ def _languages(values: list[LanguageResult]) -> pa.Array:
     return pa.array([v.language for v in values], type=pa.string())
 
 
+# A `NotScored` result (the model was not asked: the text's language) is NULL in
+# every function, like a NULL text: a missing answer, never a default label or 0.
+
+
 def _labels(values: list[Any]) -> pa.Array:
-    return pa.array([v.label for v in values], type=pa.string())
+    return pa.array(
+        [None if isinstance(v, NotScored) else v.label for v in values], type=pa.string()
+    )
 
 
-def _scores(values: list[SentimentResult]) -> pa.Array:
-    return pa.array([v.score for v in values], type=pa.float64())
+def _scores(values: list[SentimentResult | NotScored]) -> pa.Array:
+    return pa.array(
+        [None if isinstance(v, NotScored) else v.score for v in values], type=pa.float64()
+    )
 
 
-def _probabilities(values: list[SentimentResult]) -> pa.Array:
-    return pa.array([list(v.probabilities.items()) for v in values], type=SCORE_MAP)
+def _probabilities(values: list[SentimentResult | NotScored]) -> pa.Array:
+    return pa.array(
+        [None if isinstance(v, NotScored) else list(v.probabilities.items()) for v in values],
+        type=SCORE_MAP,
+    )
 
 
 def _class_scores(values: list[ClassifyResult]) -> pa.Array:
     return pa.array([list(v.scores.items()) for v in values], type=SCORE_MAP)
 
 
-def _entities(values: list[list[Entity]]) -> pa.Array:
+def _entities(values: list[list[Entity] | NotScored]) -> pa.Array:
     return pa.array(
         [
-            [
+            None
+            if isinstance(spans, NotScored)
+            else [
                 {"text": e.text, "label": e.label, "start": e.start, "end": e.end, "score": e.score}
                 for e in spans
             ]
@@ -104,30 +124,49 @@ def _entities(values: list[list[Entity]]) -> pa.Array:
     )
 
 
-def _aspect_labels(values: list[dict[str, SentimentResult | None]]) -> pa.Array:
-    return pa.array(
-        [[(k, r.label if r else None) for k, r in v.items()] for v in values], type=LABEL_MAP
-    )
+def _refused(answers: AspectMap) -> bool:
+    """A text the aspect model was not asked about (its language): the whole map is NULL."""
+    return any(isinstance(r, NotScored) for r in answers.values())
 
 
-def _aspect_scores(values: list[dict[str, SentimentResult | None]]) -> pa.Array:
-    return pa.array(
-        [[(k, r.score if r else None) for k, r in v.items()] for v in values], type=SCORE_MAP
-    )
-
-
-def _entity_sentiments(values: list[list[tuple[Entity, SentimentResult | None]]]) -> pa.Array:
+def _aspect_labels(values: list[AspectMap]) -> pa.Array:
     return pa.array(
         [
-            [
+            None
+            if _refused(v)
+            else [(k, r.label if isinstance(r, SentimentResult) else None) for k, r in v.items()]
+            for v in values
+        ],
+        type=LABEL_MAP,
+    )
+
+
+def _aspect_scores(values: list[AspectMap]) -> pa.Array:
+    return pa.array(
+        [
+            None
+            if _refused(v)
+            else [(k, r.score if isinstance(r, SentimentResult) else None) for k, r in v.items()]
+            for v in values
+        ],
+        type=SCORE_MAP,
+    )
+
+
+def _entity_sentiments(values: list[EntitySentiments | NotScored]) -> pa.Array:
+    return pa.array(
+        [
+            None
+            if isinstance(spans, NotScored)
+            else [
                 {
                     "text": e.text,
                     "label": e.label,
                     "start": e.start,
                     "end": e.end,
                     "score": e.score,
-                    "sentiment": r.label if r else None,
-                    "sentiment_score": r.score if r else None,
+                    "sentiment": r.label if isinstance(r, SentimentResult) else None,
+                    "sentiment_score": r.score if isinstance(r, SentimentResult) else None,
                 }
                 for e, r in spans
             ]

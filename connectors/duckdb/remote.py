@@ -32,6 +32,7 @@ from textlens.client.results import (
     Entity,
     LanguageResult,
     ModelInfo,
+    NotScored,
     SentimentResult,
     Truncation,
 )
@@ -234,20 +235,22 @@ class RemoteBackend:
 
     def sentiment(
         self, texts: Sequence[str], model: str, truncation: Truncation
-    ) -> list[SentimentResult]:
+    ) -> list[SentimentResult | NotScored]:
         return self._each(texts, lambda c, part: c.sentiment(part, model, truncation))
 
     def aspect_sentiment(
         self, texts: Sequence[str], targets: Sequence[str], model: str, truncation: Truncation
-    ) -> list[SentimentResult | None]:
-        def call(c: Client, start: int, part: list[str]) -> list[SentimentResult | None]:
+    ) -> list[SentimentResult | NotScored | None]:
+        def call(
+            c: Client, start: int, part: list[str]
+        ) -> list[SentimentResult | NotScored | None]:
             return c.aspect_sentiment(part, targets[start : start + len(part)], model, truncation)
 
         return [r for results in self._map(texts, call) for r in results]
 
     def entities(
         self, texts: Sequence[str], model: str, truncation: Truncation
-    ) -> list[list[Entity]]:
+    ) -> list[list[Entity] | NotScored]:
         return self._each(texts, lambda c, part: c.entities(part, model, truncation))
 
     def embed(self, texts: Sequence[str], model: str, truncation: Truncation) -> np.ndarray:

@@ -4,7 +4,8 @@ Both come down to (text, target) pairs, which the engine computes and caches
 per pair (model version, text, target): the same review asked about
 `['battery', 'screen']` and later about `['screen', 'price']` computes the
 screen pair once. The server decides whether a text mentions a target; a
-pair it does not mention comes back None and becomes a NULL in SQL.
+pair it does not mention comes back None and becomes a NULL in SQL, and a text
+in a language the model does not read comes back `NotScored` (a NULL row).
 """
 
 from __future__ import annotations
@@ -12,15 +13,15 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from textlens.client.results import Entity, SentimentResult
+from textlens.client.results import Entity, NotScored, SentimentResult
 
 if TYPE_CHECKING:
     from textlens.connectors.duckdb.engine import Engine
 
 #: What `aspect_sentiment` computes per text: aspect -> result (None: not mentioned).
-AspectMap = dict[str, SentimentResult | None]
+AspectMap = dict[str, SentimentResult | NotScored | None]
 #: What `entity_sentiment` computes per text: each entity span with its sentiment.
-EntitySentiments = list[tuple[Entity, SentimentResult | None]]
+EntitySentiments = list[tuple[Entity, SentimentResult | NotScored | None]]
 
 
 def aspect_maps(engine: Engine, options: tuple[Any, ...], texts: list[str]) -> list[AspectMap]:
@@ -38,19 +39,21 @@ def aspect_maps(engine: Engine, options: tuple[Any, ...], texts: list[str]) -> l
 
 def entity_sentiments(
     engine: Engine, options: tuple[Any, ...], texts: list[str]
-) -> list[EntitySentiments]:
-    """Per text, the spans of `entities(text)` with the sentiment toward each span's text."""
+) -> list[EntitySentiments | NotScored]:
+    """Per text, the spans of `entities(text)` with the sentiment toward each span's text
+    (`NotScored` where the entity model was not asked about the text)."""
     entities_model, model = options
-    spans: list[list[Entity]] = engine.results("entities", (entities_model,), texts)
-    pairs = list(
-        dict.fromkeys(
-            (text, e.text) for text, found in zip(texts, spans, strict=True) for e in found
-        )
-    )
+    answers: list[list[Entity] | NotScored] = engine.results("entities", (entities_model,), texts)
+    read = [
+        (text, found)
+        for text, found in zip(texts, answers, strict=True)
+        if not isinstance(found, NotScored)
+    ]
+    pairs = list(dict.fromkeys((text, e.text) for text, found in read for e in found))
     by_pair = dict(zip(pairs, engine.pair_results(model, pairs), strict=True))
     return [
-        [(e, by_pair[(text, e.text)]) for e in found]
-        for text, found in zip(texts, spans, strict=True)
+        found if isinstance(found, NotScored) else [(e, by_pair[(text, e.text)]) for e in found]
+        for text, found in zip(texts, answers, strict=True)
     ]
 
 

@@ -20,6 +20,7 @@ from textlens.client.results import TRUNCATIONS, ModelInfo
 from textlens.server.runtime.aspects import MAX_TARGET_CHARS, mentions
 from textlens.server.runtime.documents import combine, sentences
 from textlens.server.runtime.registry import ModelRegistry, ServedModel
+from textlens.server.runtime.screening import screened
 from textlens.server.runtime.tasks import CHARS_PER_TOKEN_CAP, EmbedModel, row_detail, too_long
 
 if TYPE_CHECKING:
@@ -164,23 +165,43 @@ class Analyzer:
         truncation: str = "truncate",
         deadline: float | None = None,
     ) -> Submitted:
-        """Future of list[SentimentResult]; by sentence for models served with `sentences`."""
+        """Future of list[SentimentResult | NotScored]; by sentence for models served with
+        `sentences` (the language is the whole text's)."""
         served = self.registry.get("sentiment", model)
         inputs = self._check(texts, truncation)
         if not inputs:
             return _done(served, [])
-        if not served.spec.sentences:
-            return self._submit(served, inputs, truncation, deadline)
-        parts = [sentences(text) for text in inputs]
-        flat = [s for p in parts for s in p]
-        if len(flat) == len(inputs):
-            return self._submit(served, inputs, truncation, deadline)
+
+        def run(kept: list[int]) -> Future[Any]:
+            return self._sentiment(served, kept, [inputs[i] for i in kept], truncation, deadline)
+
+        return Submitted(served, self._screened(served, inputs, run))
+
+    def _sentiment(
+        self,
+        served: ServedModel,
+        index: list[int],
+        inputs: list[str],
+        truncation: str,
+        deadline: float | None,
+    ) -> Future[Any]:
+        """Future of the sentiment of `inputs`, which are the request's texts #`index`."""
+        parts = [sentences(text) for text in inputs] if served.spec.sentences else []
+        if not parts or sum(map(len, parts)) == len(inputs):
+
+            def whole(row: int) -> str:
+                return f"text #{index[row]}"
+
+            inner = self._submit(served, inputs, truncation, deadline, names=whole)
+            return _mapped(inner.future, list, whole)
         owners = [(t, k) for t, p in enumerate(parts) for k in range(len(p))]
 
         def names(row: int) -> str:
             t, k = owners[row]
-            return f"sentence {k + 1} of text #{t}" if len(parts[t]) > 1 else f"text #{t}"
+            text = f"text #{index[t]}"
+            return f"sentence {k + 1} of {text}" if len(parts[t]) > 1 else text
 
+        flat = [s for p in parts for s in p]
         inner = self._submit(served, flat, truncation, deadline, names=names)
 
         def documents(results: list[Any]) -> list[Any]:
@@ -190,7 +211,7 @@ class Analyzer:
                 start += len(p)
             return out
 
-        return Submitted(served, _mapped(inner.future, documents, names))
+        return _mapped(inner.future, documents, names)
 
     def aspect_sentiment(
         self,
@@ -200,10 +221,10 @@ class Analyzer:
         truncation: str = "truncate",
         deadline: float | None = None,
     ) -> Submitted:
-        """Future of list[SentimentResult | None]: pair i is (texts[i], targets[i]).
+        """Future of list[SentimentResult | NotScored | None]: pair i is (texts[i], targets[i]).
 
-        None where the text does not mention the target (`aspects.mentions`):
-        such pairs never reach the model.
+        None where the text does not mention the target (`aspects.mentions`), NotScored
+        where it is in a language the model does not read: neither reaches the model.
         """
         served = self.registry.get("aspect", model)
         inputs = self._check(texts, truncation)
@@ -221,23 +242,29 @@ class Analyzer:
                     f"target #{i} has {len(target)} characters; a target is a word or a short "
                     f"phrase of at most {MAX_TARGET_CHARS}"
                 )
-        asked = [i for i, (t, g) in enumerate(zip(inputs, goals, strict=True)) if mentions(t, g)]
-        if not asked:
+        # Every pair with a target is screened, mentioned or not: a refused text is
+        # NotScored whatever its targets (CJK names are never "mentioned" as whole words).
+        posed = [i for i, goal in enumerate(goals) if goal.strip()]
+        if not posed:
             return _done(served, [None] * len(inputs))
 
-        def names(row: int) -> str:
-            return f"text #{asked[row]}"
+        def run(kept: list[int]) -> Future[Any]:
+            rows = [posed[k] for k in kept]
+            asked = [k for k, i in enumerate(rows) if mentions(inputs[i], goals[i])]
+            if not asked:
+                return _done(served, [None] * len(kept)).future
 
-        pairs = [(inputs[i], goals[i]) for i in asked]
-        inner = self._submit(served, pairs, truncation, deadline, names=names)
+            def names(row: int) -> str:
+                return f"text #{rows[asked[row]]}"
 
-        def spread(results: list[Any]) -> list[Any]:
-            out: list[Any] = [None] * len(inputs)
-            for i, result in zip(asked, results, strict=True):
-                out[i] = result
-            return out
+            pairs = [(inputs[rows[k]], goals[rows[k]]) for k in asked]
+            inner = self._submit(served, pairs, truncation, deadline, names=names)
+            return _mapped(inner.future, lambda results: _spread(results, asked, len(kept)), names)
 
-        return Submitted(served, _mapped(inner.future, spread, names))
+        screened = self._screened(served, [inputs[i] for i in posed], run)
+        return Submitted(
+            served, _mapped(screened, lambda found: _spread(found, posed, len(inputs)))
+        )
 
     def entities(
         self,
@@ -246,12 +273,32 @@ class Analyzer:
         truncation: str = "truncate",
         deadline: float | None = None,
     ) -> Submitted:
-        """Future of list[list[Entity]]."""
+        """Future of list[list[Entity] | NotScored]."""
         served = self.registry.get("ner", model)
         inputs = self._check(texts, truncation)
         if not inputs:
             return _done(served, [])
-        return self._submit(served, inputs, truncation, deadline)
+
+        def run(kept: list[int]) -> Future[Any]:
+            def names(row: int) -> str:
+                return f"text #{kept[row]}"
+
+            inner = self._submit(
+                served, [inputs[i] for i in kept], truncation, deadline, None, names
+            )
+            return _mapped(inner.future, list, names)
+
+        return Submitted(served, self._screened(served, inputs, run))
+
+    def _screened(
+        self, served: ServedModel, texts: list[str], run: Callable[[list[int]], Future[Any]]
+    ) -> Future[Any]:
+        """`run` over the texts the model's language policy lets through (`screening`)."""
+        return screened(served.policy, texts, self._detect, run)
+
+    def _detect(self, texts: list[str]) -> Future[Any]:
+        detector, pool = self._language()
+        return pool.submit(detector.detect, texts)
 
     def embed(
         self,
@@ -376,6 +423,14 @@ class Analyzer:
         with self._language_lock:
             if self._language_pool is not None:
                 self._language_pool.shutdown(wait=False, cancel_futures=True)
+
+
+def _spread(results: list[Any], positions: list[int], size: int) -> list[Any]:
+    """`size` answers: results[k] at positions[k], None elsewhere."""
+    out: list[Any] = [None] * size
+    for i, result in zip(positions, results, strict=True):
+        out[i] = result
+    return out
 
 
 def deadline_in(seconds: float | None) -> float | None:

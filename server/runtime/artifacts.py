@@ -48,6 +48,9 @@ class DeltaMeta:
     casing: bool = False
     max_length: int = 128
     training: dict[str, Any] = field(default_factory=dict)
+    #: The languages the model reads (ISO 639 codes); None: not declared (files written
+    #: before the field existed), which `textlens.server.language.policy` resolves.
+    languages: list[str] | None = None
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -60,6 +63,7 @@ class DeltaMeta:
             "casing": self.casing,
             "max_length": self.max_length,
             "training": self.training,
+            **({} if self.languages is None else {"languages": list(self.languages)}),
         }
 
     @classmethod
@@ -77,6 +81,7 @@ class DeltaMeta:
             casing=bool(data.get("casing", False)),
             max_length=int(data.get("max_length", 128)),
             training=dict(data.get("training", {})),
+            languages=None if data.get("languages") is None else list(data["languages"]),
         )
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import Any
 
 from textlens.server.runtime.analyzer import Analyzer
 from textlens.server.runtime.batcher import Batcher
@@ -27,7 +28,7 @@ def load_configured_analyzer(settings: ServerSettings) -> Analyzer:
     return Analyzer(load_registry(settings))
 
 
-def rebatch(served: Iterable[ServedModel], **knobs: float) -> ModelRegistry:
+def rebatch(served: Iterable[ServedModel], **knobs: Any) -> ModelRegistry:
     """A registry over already loaded models with new batchers (and knobs).
 
     Loading is the slow part; tests and benchmarks reuse loaded models under

@@ -6,6 +6,7 @@ each, and answers "which model serves this task under this name".
 
 from __future__ import annotations
 
+import functools
 import logging
 import threading
 import time
@@ -16,6 +17,7 @@ from textlens.client.errors import UnknownModel, WrongTask
 from textlens.client.results import ModelInfo
 from textlens.server.inference.selection import InferenceContext
 from textlens.server.inference.serving import inference_context, load_task_model
+from textlens.server.language.policy import LanguagePolicy, model_languages, screening
 from textlens.server.runtime.batcher import Batcher
 from textlens.server.runtime.tasks import EmbedModel, TaskModel
 from textlens.server.settings import ModelSpec, RuntimeSettings
@@ -52,6 +54,16 @@ class ServedModel:
     def version(self) -> str:
         return self.model.loaded.version
 
+    @functools.cached_property
+    def languages(self) -> tuple[str, ...] | None:
+        """The languages the model reads; None: any (`textlens.server.language.policy`)."""
+        return model_languages(self.spec)
+
+    @functools.cached_property
+    def policy(self) -> LanguagePolicy | None:
+        """What its requests go through; None when no text is refused for its language."""
+        return screening(self.spec.task, self.spec, self.languages)
+
     def warm_up(self, timeout: float = 120) -> None:
         """One real forward pass, so "loaded" means the device works (health, reloads)."""
         self.batcher.submit([self.model.warm_up_input], "truncate").result(timeout=timeout)
@@ -75,6 +87,8 @@ class ServedModel:
             backend_reason="; ".join(
                 part for part in (self.note, selection.reason if selection else "") if part
             ),
+            languages=list(self.languages or ()),
+            other_languages=self.spec.other_languages,
         )
 
 

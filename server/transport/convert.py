@@ -11,6 +11,7 @@ from textlens.client.results import (
     Entity,
     LanguageResult,
     ModelInfo,
+    NotScored,
     SentimentResult,
 )
 from textlens.server.transport.redact import public_source, redact_paths
@@ -27,31 +28,41 @@ def truncation_of(value: int) -> str:
     return name
 
 
+def not_scored(why: NotScored) -> pb.NotScored:
+    return pb.NotScored(reason=why.reason, language=why.language, confidence=why.confidence)
+
+
+def _sentiment(r: SentimentResult | NotScored) -> pb.SentimentResult:
+    if isinstance(r, NotScored):
+        return pb.SentimentResult(not_scored=not_scored(r))
+    return pb.SentimentResult(label=r.label, score=r.score, probabilities=r.probabilities)
+
+
 def sentiment_response(
-    results: Sequence[SentimentResult], model: str, version: str
+    results: Sequence[SentimentResult | NotScored], model: str, version: str
 ) -> pb.SentimentResponse:
     return pb.SentimentResponse(
-        results=[
-            pb.SentimentResult(label=r.label, score=r.score, probabilities=r.probabilities)
-            for r in results
-        ],
+        results=[_sentiment(r) for r in results],
         model=model,
         model_version=version,
     )
 
 
+def _aspect(r: SentimentResult | NotScored | None) -> pb.AspectSentimentResult:
+    if r is None:
+        return pb.AspectSentimentResult()
+    if isinstance(r, NotScored):
+        return pb.AspectSentimentResult(not_scored=not_scored(r))  # the pair was not examined
+    return pb.AspectSentimentResult(
+        mentioned=True, label=r.label, score=r.score, probabilities=r.probabilities
+    )
+
+
 def aspect_response(
-    results: Sequence[SentimentResult | None], model: str, version: str
+    results: Sequence[SentimentResult | NotScored | None], model: str, version: str
 ) -> pb.AspectSentimentResponse:
     return pb.AspectSentimentResponse(
-        results=[
-            pb.AspectSentimentResult()
-            if r is None
-            else pb.AspectSentimentResult(
-                mentioned=True, label=r.label, score=r.score, probabilities=r.probabilities
-            )
-            for r in results
-        ],
+        results=[_aspect(r) for r in results],
         model=model,
         model_version=version,
     )
@@ -77,7 +88,7 @@ def _offsets(text: str, spans: Sequence[Entity], unit: int) -> list[tuple[int, i
 
 
 def entities_response(
-    results: Sequence[list[Entity]],
+    results: Sequence[list[Entity] | NotScored],
     model: str,
     version: str,
     texts: Sequence[str] = (),
@@ -86,6 +97,9 @@ def entities_response(
     """`unit` (an OffsetUnit) other than code points needs the request's `texts`."""
     out = []
     for i, spans in enumerate(results):
+        if isinstance(spans, NotScored):
+            out.append(pb.EntitiesResult(not_scored=not_scored(spans)))
+            continue
         where = _offsets(texts[i], spans, unit) if unit else [(e.start, e.end) for e in spans]
         out.append(
             pb.EntitiesResult(
@@ -155,6 +169,8 @@ def models_response(infos: Sequence[ModelInfo]) -> pb.ListModelsResponse:
                 dim=i.dim,
                 backend=i.backend,
                 backend_reason=redact_paths(i.backend_reason),  # a fallback's errors name files
+                languages=i.languages,
+                other_languages=i.other_languages,
             )
             for i in infos
         ]

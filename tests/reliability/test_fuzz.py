@@ -38,7 +38,7 @@ import grpc
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from textlens.client import Client
+from textlens.client import Client, NotScored
 from textlens.client.errors import InvalidInput, TextlensError
 
 from ._oracle import (
@@ -165,6 +165,14 @@ def client_call(tally: Tally, call: Callable[[], Any], *, may_refuse: bool = Fal
     return out
 
 
+def assert_not_scored(result: NotScored) -> None:
+    """The default models read English: only a reliable other language is refused."""
+    from textlens.server.language.detector import RELIABLE_CONFIDENCE
+
+    assert result.reason == "language" and result.language not in ("en", "und"), result
+    assert RELIABLE_CONFIDENCE - 1e-6 <= result.confidence <= 1.0, result
+
+
 def check_texts(
     c: Client, labels: dict[str, list[str]], texts: list[str | None], data: Any, tally: Tally
 ) -> None:
@@ -176,7 +184,9 @@ def check_texts(
     assert len(sentiments) == n
     for text, result in zip(texts, sentiments, strict=True):
         assert (result is None) == (text is None)
-        if result is not None:
+        if isinstance(result, NotScored):  # the language policy (docs/language.md)
+            assert_not_scored(result)
+        elif result is not None:
             assert result.label in labels["sentiment"]
             assert_distribution(result.probabilities, labels["sentiment"])
             polarity = result.probabilities["positive"] - result.probabilities["negative"]
@@ -187,6 +197,9 @@ def check_texts(
     for text, found in zip(texts, spans, strict=True):
         assert (found is None) == (text is None)
         if text is None or found is None:
+            continue
+        if isinstance(found, NotScored):
+            assert_not_scored(found)
             continue
         seen = cleaned(text)
         for e in found:
@@ -226,7 +239,9 @@ def check_texts(
             continue
         if target.isascii() and target.isalpha() and f" {target} " in f" {cleaned(text)} ":
             assert result is not None, f"{target!r} is a whole word of {text!r}"
-        if result is not None:
+        if isinstance(result, NotScored):
+            assert_not_scored(result)
+        elif result is not None:
             assert_distribution(result.probabilities, labels["aspect"])
 
     candidates = data.draw(st.lists(LABEL, min_size=2, max_size=4, unique=True), label="labels")

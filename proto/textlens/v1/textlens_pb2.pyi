@@ -40,8 +40,18 @@ class SentimentRequest(_message.Message):
     truncation: Truncation
     def __init__(self, texts: _Optional[_Iterable[str]] = ..., model: _Optional[str] = ..., truncation: _Optional[_Union[Truncation, str]] = ...) -> None: ...
 
+class NotScored(_message.Message):
+    __slots__ = ("reason", "language", "confidence")
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    LANGUAGE_FIELD_NUMBER: _ClassVar[int]
+    CONFIDENCE_FIELD_NUMBER: _ClassVar[int]
+    reason: str
+    language: str
+    confidence: float
+    def __init__(self, reason: _Optional[str] = ..., language: _Optional[str] = ..., confidence: _Optional[float] = ...) -> None: ...
+
 class SentimentResult(_message.Message):
-    __slots__ = ("label", "score", "probabilities")
+    __slots__ = ("label", "score", "probabilities", "not_scored")
     class ProbabilitiesEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -52,10 +62,12 @@ class SentimentResult(_message.Message):
     LABEL_FIELD_NUMBER: _ClassVar[int]
     SCORE_FIELD_NUMBER: _ClassVar[int]
     PROBABILITIES_FIELD_NUMBER: _ClassVar[int]
+    NOT_SCORED_FIELD_NUMBER: _ClassVar[int]
     label: str
     score: float
     probabilities: _containers.ScalarMap[str, float]
-    def __init__(self, label: _Optional[str] = ..., score: _Optional[float] = ..., probabilities: _Optional[_Mapping[str, float]] = ...) -> None: ...
+    not_scored: NotScored
+    def __init__(self, label: _Optional[str] = ..., score: _Optional[float] = ..., probabilities: _Optional[_Mapping[str, float]] = ..., not_scored: _Optional[_Union[NotScored, _Mapping]] = ...) -> None: ...
 
 class SentimentResponse(_message.Message):
     __slots__ = ("results", "model", "model_version")
@@ -80,7 +92,7 @@ class AspectSentimentRequest(_message.Message):
     def __init__(self, texts: _Optional[_Iterable[str]] = ..., targets: _Optional[_Iterable[str]] = ..., model: _Optional[str] = ..., truncation: _Optional[_Union[Truncation, str]] = ...) -> None: ...
 
 class AspectSentimentResult(_message.Message):
-    __slots__ = ("mentioned", "label", "score", "probabilities")
+    __slots__ = ("mentioned", "label", "score", "probabilities", "not_scored")
     class ProbabilitiesEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -92,11 +104,13 @@ class AspectSentimentResult(_message.Message):
     LABEL_FIELD_NUMBER: _ClassVar[int]
     SCORE_FIELD_NUMBER: _ClassVar[int]
     PROBABILITIES_FIELD_NUMBER: _ClassVar[int]
+    NOT_SCORED_FIELD_NUMBER: _ClassVar[int]
     mentioned: bool
     label: str
     score: float
     probabilities: _containers.ScalarMap[str, float]
-    def __init__(self, mentioned: _Optional[bool] = ..., label: _Optional[str] = ..., score: _Optional[float] = ..., probabilities: _Optional[_Mapping[str, float]] = ...) -> None: ...
+    not_scored: NotScored
+    def __init__(self, mentioned: _Optional[bool] = ..., label: _Optional[str] = ..., score: _Optional[float] = ..., probabilities: _Optional[_Mapping[str, float]] = ..., not_scored: _Optional[_Union[NotScored, _Mapping]] = ...) -> None: ...
 
 class AspectSentimentResponse(_message.Message):
     __slots__ = ("results", "model", "model_version")
@@ -135,10 +149,12 @@ class Entity(_message.Message):
     def __init__(self, text: _Optional[str] = ..., label: _Optional[str] = ..., start: _Optional[int] = ..., end: _Optional[int] = ..., score: _Optional[float] = ...) -> None: ...
 
 class EntitiesResult(_message.Message):
-    __slots__ = ("entities",)
+    __slots__ = ("entities", "not_scored")
     ENTITIES_FIELD_NUMBER: _ClassVar[int]
+    NOT_SCORED_FIELD_NUMBER: _ClassVar[int]
     entities: _containers.RepeatedCompositeFieldContainer[Entity]
-    def __init__(self, entities: _Optional[_Iterable[_Union[Entity, _Mapping]]] = ...) -> None: ...
+    not_scored: NotScored
+    def __init__(self, entities: _Optional[_Iterable[_Union[Entity, _Mapping]]] = ..., not_scored: _Optional[_Union[NotScored, _Mapping]] = ...) -> None: ...
 
 class EntitiesResponse(_message.Message):
     __slots__ = ("results", "model", "model_version")
@@ -250,7 +266,7 @@ class ListModelsRequest(_message.Message):
     def __init__(self) -> None: ...
 
 class ModelInfo(_message.Message):
-    __slots__ = ("name", "task", "labels", "version", "device", "dtype", "max_length", "source", "is_default", "dim", "backend", "backend_reason")
+    __slots__ = ("name", "task", "labels", "version", "device", "dtype", "max_length", "source", "is_default", "dim", "backend", "backend_reason", "languages", "other_languages")
     NAME_FIELD_NUMBER: _ClassVar[int]
     TASK_FIELD_NUMBER: _ClassVar[int]
     LABELS_FIELD_NUMBER: _ClassVar[int]
@@ -263,6 +279,8 @@ class ModelInfo(_message.Message):
     DIM_FIELD_NUMBER: _ClassVar[int]
     BACKEND_FIELD_NUMBER: _ClassVar[int]
     BACKEND_REASON_FIELD_NUMBER: _ClassVar[int]
+    LANGUAGES_FIELD_NUMBER: _ClassVar[int]
+    OTHER_LANGUAGES_FIELD_NUMBER: _ClassVar[int]
     name: str
     task: str
     labels: _containers.RepeatedScalarFieldContainer[str]
@@ -275,7 +293,9 @@ class ModelInfo(_message.Message):
     dim: int
     backend: str
     backend_reason: str
-    def __init__(self, name: _Optional[str] = ..., task: _Optional[str] = ..., labels: _Optional[_Iterable[str]] = ..., version: _Optional[str] = ..., device: _Optional[str] = ..., dtype: _Optional[str] = ..., max_length: _Optional[int] = ..., source: _Optional[str] = ..., is_default: _Optional[bool] = ..., dim: _Optional[int] = ..., backend: _Optional[str] = ..., backend_reason: _Optional[str] = ...) -> None: ...
+    languages: _containers.RepeatedScalarFieldContainer[str]
+    other_languages: str
+    def __init__(self, name: _Optional[str] = ..., task: _Optional[str] = ..., labels: _Optional[_Iterable[str]] = ..., version: _Optional[str] = ..., device: _Optional[str] = ..., dtype: _Optional[str] = ..., max_length: _Optional[int] = ..., source: _Optional[str] = ..., is_default: _Optional[bool] = ..., dim: _Optional[int] = ..., backend: _Optional[str] = ..., backend_reason: _Optional[str] = ..., languages: _Optional[_Iterable[str]] = ..., other_languages: _Optional[str] = ...) -> None: ...
 
 class ListModelsResponse(_message.Message):
     __slots__ = ("models",)
