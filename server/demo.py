@@ -44,7 +44,7 @@ def _cut(text: str, width: int) -> str:
 
 def grpc_demo() -> int:
     """The model server part: a real `textlens serve` and the Python client."""
-    from textlens.client import Client
+    from textlens.client import Client, NotScored
     from textlens.server.process import ServerProcess
 
     print(
@@ -78,8 +78,11 @@ def grpc_demo() -> int:
         print("-" * len(header))
         for text, s, ents, topic in zip(TEXTS, sentiments, entities, topics, strict=True):
             assert s is not None and ents is not None and topic is not None
-            spans = ", ".join(f"{e.text} ({e.label})" for e in ents) or "-"
             shown = _cut(text, 62) if text else "(empty string)"
+            if isinstance(s, NotScored) or isinstance(ents, NotScored):  # not English
+                print(f"{shown:62} {'not scored':>16}  {topic.label:15} -")
+                continue
+            spans = ", ".join(f"{e.text} ({e.label})" for e in ents) or "-"
             print(f"{shown:62} {s.label:>9} {s.score:+6.2f}  {topic.label:15} {spans}")
         print(f"\n{len(TEXTS)} texts x 3 tasks in {elapsed * 1000:.0f} ms over gRPC\n")
         _print_aspects(pairs, toward)
@@ -90,10 +93,17 @@ def grpc_demo() -> int:
 
 def _print_aspects(pairs: list[tuple[str, str]], results: list[Any]) -> None:
     """Sentiment toward each target (the AspectSentiment RPC)."""
+    from textlens.client import NotScored
+
     print(f"{'text':54} {'target':8} sentiment toward it")
     print("-" * 80)
     for (text, target), r in zip(pairs, results, strict=True):
-        said = f"{r.label} ({r.score:+.2f})" if r is not None else "not mentioned (NULL)"
+        if r is None:
+            said = "not mentioned (NULL)"
+        elif isinstance(r, NotScored):
+            said = f"not scored: language {r.language} (NULL)"
+        else:
+            said = f"{r.label} ({r.score:+.2f})"
         print(f"{_cut(text, 54):54} {target:8} {said}")
 
 

@@ -1,5 +1,6 @@
 """The "Market pulse" dashboard: negative share per ticker with the alerts marked, topic x week,
-the alerts table, and sentiment toward each ticker (scored live).
+the alerts table, sentiment toward each ticker (scored live), and the share of headlines
+not scored (the language policy) per week.
 
 Form data (`params`) is what the dashboard renders from; `query` (and the
 mixed chart's second query) is the same question for the chart-data API,
@@ -15,6 +16,7 @@ from textlens.superset_plugin.market_datasets import (
     ALERTS,
     NEWS_LIVE,
     NEWS_LIVE_DAYS,
+    SCORING,
     TICKER_WEEKS,
     TOPIC_WEEKS,
 )
@@ -179,10 +181,37 @@ ALERTS_TABLE = Chart(
     width=12,
     height=40,
 )
+UNSCORED_SHARE = Chart(
+    "Headlines not scored (a language the model does not read), per week",
+    SCORING,
+    "echarts_timeseries_line",
+    {
+        "x_axis": "week",
+        "time_grain_sqla": "P1W",
+        "metrics": ["unscored_share"],
+        "groupby": [],
+        "adhoc_filters": [],
+        "row_limit": 10000,
+        "y_axis_format": ".1%",
+        "markerEnabled": True,
+        "show_legend": False,
+        "rich_tooltip": True,
+        "x_axis_time_format": "smart_date",
+    },
+    {
+        "columns": [WEEK],
+        "metrics": ["unscored_share"],
+        "orderby": [[WEEK, True]],
+        "row_limit": 10000,
+    },
+    ("unscored_share",),
+    width=12,
+    height=40,
+)
 MARKET = Board(
     "Market pulse",
     "market-pulse",
-    ((NEGATIVE_BY_TICKER,), (TOPIC_HEATMAP, TOWARD_TICKER), (ALERTS_TABLE,)),
+    ((NEGATIVE_BY_TICKER,), (TOPIC_HEATMAP, TOWARD_TICKER), (ALERTS_TABLE,), (UNSCORED_SHARE,)),
     # The alert markers in red: by default they take the 13th color of the scheme, which
     # wraps round to the third ticker's.
     label_colors={"alert": "#D7263D"},

@@ -11,6 +11,9 @@ SQL names the directory as MONITOR_DIR, filled in at bootstrap time.
   `scores.parquet`), for the topic x week heat map.
 * `market_alerts`: the monitor's alerts (per ticker, or per topic) with their
   example headlines (the table, and the content of the Superset Alert's email).
+* `market_scoring`: one row per headline with its week and why it was not
+  scored (NULL: scored), for the share of rows not scored (the language policy:
+  a headline in a language the sentiment model does not read is NULL).
 * `news_live`: the last NEWS_LIVE_DAYS of headlines, scored live by
   `aspect_sentiment_scores(headline, [ticker])`: sentiment toward the ticker,
   not the headline's overall tone ("NWM rises while QBT slips" is good for NWM).
@@ -127,4 +130,23 @@ NEWS_LIVE = Dataset(
     ),
     main_dttm_col="published_at",
 )
-MARKET_DATASETS = (TICKER_WEEKS, TOPIC_WEEKS, ALERTS, NEWS_LIVE)
+SCORING = Dataset(
+    "market_scoring",
+    "One row per headline: its week and why the sentiment model did not score it "
+    "(NULL: scored; 'language de': a language the model does not read).",
+    [
+        ("week", "TIMESTAMP", True, None),
+        ("not_scored", "VARCHAR", False, None),
+    ],
+    [
+        (
+            "unscored_share",
+            "AVG(CASE WHEN not_scored IS NOT NULL THEN 1.0 ELSE 0.0 END)",
+            ".1%",
+        )
+    ],
+    verbose_names={"unscored_share": "Not scored"},
+    sql=f"SELECT date_trunc('week', ts) AS week, not_scored\nFROM {TOPIC_SCORES}",
+    main_dttm_col="week",
+)
+MARKET_DATASETS = (TICKER_WEEKS, TOPIC_WEEKS, ALERTS, NEWS_LIVE, SCORING)

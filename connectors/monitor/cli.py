@@ -75,6 +75,7 @@ def add_monitor_parser(sub: Any) -> None:
 def run_monitor_command(args: argparse.Namespace) -> int:
     import duckdb
 
+    from textlens.connectors.duckdb.enrich import unscored_summary
     from textlens.connectors.monitor import MonitorSpec, run_monitor
 
     spec = MonitorSpec(
@@ -94,6 +95,7 @@ def run_monitor_command(args: argparse.Namespace) -> int:
         f"{result.rows:,} rows ({result.skipped:,} skipped: no text or time), "
         f"{result.computed:,} texts scored, {result.windows:,} windows, "
         f"{result.alerts} alerts ({result.new_alerts} in this run) -> {result.out}"
+        + unscored_summary(result.unscored)
     )
     con = duckdb.connect()
     rows = con.execute(

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -38,6 +38,8 @@ class MonitorResult:
     alerts: int
     new_alerts: int
     models: dict[str, str]
+    #: Rows (of those read this run) the sentiment model did not score, by why.
+    unscored: dict[str, int] = field(default_factory=dict)
 
     def files(self) -> dict[str, Path]:
         names = (WINDOWS_FILE, ALERTS_FILE, SCORES_FILE, MANIFEST_FILE)
@@ -74,6 +76,9 @@ def settings_record(spec: MonitorSpec, models: dict[str, str]) -> dict[str, Any]
         "cooldown": spec.cooldown, "min_n": spec.min_n, "min_baseline_n": spec.min_baseline_n,
         "threshold": spec.threshold, "min_lift": spec.min_lift, "examples": spec.examples,
         "sentiment_column": spec.sentiment_column, "models": models,
+        # Outputs with `not_scored`/`unscored` columns (the language policy): earlier ones
+        # cannot be extended with --since (the columns differ), so the record says which.
+        "outputs": 2,
     }  # fmt: skip
 
 
@@ -120,8 +125,8 @@ def _windows_table(con: duckdb.DuckDBPyConnection, spec: MonitorSpec, since: str
     con.execute(
         "CREATE TABLE windows AS SELECT dimension, grp AS group_value"
         f"{_group_columns(spec)}, window_start, window_end, n, negative, negative_share, "
-        "mean_score, baseline_n, baseline_share, z, above_threshold, false AS is_alert "
-        "FROM tested"
+        "mean_score, unscored, unscored_share, baseline_n, baseline_share, z, above_threshold, "
+        "false AS is_alert FROM tested"
     )
     if extend and since:
         path = quote_literal(str(spec.out / WINDOWS_FILE))
@@ -163,7 +168,7 @@ def _alerts_table(con: duckdb.DuckDBPyConnection, spec: MonitorSpec, since: str 
         )
         SELECT substr(md5(w.dimension || chr(31) || w.group_value || chr(31)
                           || CAST(w.window_start AS VARCHAR)), 1, 16) AS alert_id,
-               w.* EXCLUDE (above_threshold, is_alert),
+               w.* EXCLUDE (above_threshold, is_alert, unscored, unscored_share),
                coalesce(e.examples, []::VARCHAR[]) AS examples
         FROM windows w LEFT JOIN examples e USING (dimension, group_value, window_start)
         WHERE w.is_alert {new}
@@ -212,14 +217,18 @@ def run_monitor(spec: MonitorSpec) -> MonitorResult:
         ).fetchone()
         assert counts is not None
         manifest = {"settings": settings_record(spec, scored.models),
-                    "windows": int(counts[0]), "alerts": int(counts[1])}  # fmt: skip
+                    "windows": int(counts[0]), "alerts": int(counts[1]),
+                    "rows": scored.rows, "unscored": sum(scored.unscored.values()),
+                    "unscored_share": sum(scored.unscored.values()) / scored.rows
+                    if scored.rows else 0.0,
+                    "unscored_by": dict(sorted(scored.unscored.items()))}  # fmt: skip
         tmp = spec.out / f".{MANIFEST_FILE}.{os.getpid()}.tmp"
         tmp.write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
         os.replace(tmp, spec.out / MANIFEST_FILE)
         return MonitorResult(
             out=spec.out, rows=scored.rows, skipped=scored.skipped, computed=scored.computed,
             windows=int(counts[0]), alerts=int(counts[1]), new_alerts=int(counts[2]),
-            models=scored.models,
+            models=scored.models, unscored=scored.unscored,
         )  # fmt: skip
     finally:
         if registration is not None:

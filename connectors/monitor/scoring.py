@@ -1,5 +1,9 @@
 """Scoring the watched rows through the textlens SQL functions, with a cache on disk.
 
+A text the sentiment model does not read (the language policy, docs/language.md)
+has a NULL sentiment and `not_scored` = why ("language de"); the windows count
+such rows apart (`unscored`) instead of reading them as not negative.
+
 Sentiment (and the topic, with `--by-topic`) of each distinct text is kept in
 `OUT/.cache/<function>-<model>-<version>.parquet`, keyed by the md5 of the
 text: a rerun over the same rows calls no model, a cron run scores only the
@@ -10,7 +14,7 @@ removed), so stale labels are never mixed with new ones.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -24,6 +28,8 @@ if TYPE_CHECKING:
     from textlens.connectors.duckdb.register import Registration
 
 CACHE_DIR = ".cache"
+#: The detector reads this much of a text when screening (server/runtime/screening.py).
+SCREEN_CHARS = 2000
 
 
 @dataclass
@@ -34,6 +40,8 @@ class Scored:
     skipped: int
     computed: int
     models: dict[str, str]
+    #: Rows the sentiment model did not score, by why ({"language de": 12}).
+    unscored: dict[str, int] = field(default_factory=dict)
 
 
 def served_model(registration: Registration, task: str, name: str | None) -> ModelInfo:
@@ -82,7 +90,7 @@ def _cached_column(
     table = f"cache_{function}"
     select = ", ".join(f"{expr} AS {quote_ident(col)}" for col, expr in columns.items())
     names = ", ".join(quote_ident(c) for c in columns)
-    if path.is_file():
+    if path.is_file() and _has_columns(con, path, columns):
         con.execute(
             f"CREATE TABLE {table} AS SELECT text_key, {names} FROM read_parquet(?)", [str(path)]
         )
@@ -105,6 +113,14 @@ def _cached_column(
                 old.unlink(missing_ok=True)  # another model version's labels
         write_parquet(con, f"SELECT * FROM {table} ORDER BY text_key", path)
     return table, todo
+
+
+def _has_columns(con: duckdb.DuckDBPyConnection, path: Path, columns: dict[str, str]) -> bool:
+    """Whether a cache file has every column (one written before a column existed is
+    rebuilt, not read: its texts are scored again)."""
+    found = {row[0] for row in con.execute("DESCRIBE SELECT * FROM read_parquet(?)", [str(path)])
+             .fetchall()}  # fmt: skip
+    return set(columns) <= found
 
 
 def score(
@@ -135,20 +151,26 @@ def score(
     joins = ""
     columns: list[str] = []
     if spec.sentiment_column:
-        columns += ["lower(label) AS sentiment", "NULL::DOUBLE AS sentiment_score"]
+        columns += [
+            "lower(label) AS sentiment",
+            "NULL::DOUBLE AS sentiment_score",
+            "NULL::VARCHAR AS not_scored",
+        ]
     else:
         assert registration is not None
         info = served_model(registration, "sentiment", spec.sentiment_model)
         models["sentiment"] = f"{info.name} {info.version}"
         name = f", {quote_literal(info.name)}"
+        why = f"'language ' || language(left(text, {SCREEN_CHARS}))"
         table, n = _cached_column(
             con, spec.out, "sentiment", info,
-            {"sentiment": f"sentiment(text{name})", "sentiment_score": f"sentiment_score(text{name})"},
+            {"sentiment": f"sentiment(text{name})", "sentiment_score": f"sentiment_score(text{name})",
+             "not_scored": f"CASE WHEN sentiment(text{name}) IS NULL THEN {why} END"},
             spec.progress, registration,
         )  # fmt: skip
         computed += n
         joins += f" JOIN {table} USING (text_key)"
-        columns += ["sentiment", "sentiment_score"]
+        columns += ["sentiment", "sentiment_score", "not_scored"]
     if spec.by_topic:
         assert registration is not None
         info = served_model(registration, "classify", spec.by_topic)
@@ -164,4 +186,10 @@ def score(
     con.execute(
         f"CREATE TABLE scored AS SELECT ts{by_cols}, text, {', '.join(columns)} FROM src{joins}"
     )
-    return Scored(rows=kept, skipped=total - kept, computed=computed, models=models)
+    unscored = con.execute(
+        "SELECT not_scored, count(*) FROM scored WHERE not_scored IS NOT NULL GROUP BY ALL"
+    ).fetchall()
+    return Scored(
+        rows=kept, skipped=total - kept, computed=computed, models=models,
+        unscored={str(why): int(count) for why, count in unscored},
+    )  # fmt: skip

@@ -20,8 +20,12 @@ from textlens.client.results import TRUNCATIONS, ModelInfo
 from textlens.server.runtime.aspects import MAX_TARGET_CHARS, mentions
 from textlens.server.runtime.documents import combine, sentences
 from textlens.server.runtime.registry import ModelRegistry, ServedModel
+from textlens.server.runtime.relay import RowNames
+from textlens.server.runtime.relay import mapped as _mapped
+from textlens.server.runtime.relay import renamed as _renamed
+from textlens.server.runtime.relay import spread as _spread
 from textlens.server.runtime.screening import screened
-from textlens.server.runtime.tasks import CHARS_PER_TOKEN_CAP, EmbedModel, row_detail, too_long
+from textlens.server.runtime.tasks import CHARS_PER_TOKEN_CAP, EmbedModel, too_long
 
 if TYPE_CHECKING:
     from textlens.server.language.detector import LanguageDetector
@@ -40,45 +44,6 @@ class Submitted:
 
     def result(self, timeout: float | None = None) -> Any:
         return self.future.result(timeout)
-
-
-#: Names row `i` of a job as the request knows it ("sentence 2 of text #1").
-RowNames = Callable[[int], str]
-
-
-def _renamed(exc: BaseException, names: RowNames | None) -> BaseException:
-    """A row-numbered TextTooLong (`tasks.too_long`) renamed after the request's text."""
-    found = row_detail(exc) if names is not None else None
-    if found is None or names is None:
-        return exc
-    row, detail = found
-    return TextTooLong(f"{names(row)} of the request {detail}")
-
-
-def _mapped(
-    inner: Future[Any], fn: Callable[[Any], Any], names: RowNames | None = None
-) -> Future[Any]:
-    """A future of `fn(inner's result)`; cancellation passes through, errors through
-    `_renamed` (`names`: what each row of the job is in the request)."""
-    outer: Future[Any] = Future()
-
-    def relay(done: Future[Any]) -> None:
-        if outer.done():  # the caller cancelled first
-            return
-        if done.cancelled():
-            outer.cancel()
-        elif (exc := done.exception()) is not None:
-            outer.set_exception(_renamed(exc, names))
-        else:
-            outer.set_result(fn(done.result()))
-
-    def cancel_inner(done: Future[Any]) -> None:
-        if done.cancelled():
-            inner.cancel()  # a caller that gives up frees the batcher's queue too
-
-    outer.add_done_callback(cancel_inner)
-    inner.add_done_callback(relay)
-    return outer
 
 
 @dataclass
@@ -423,14 +388,6 @@ class Analyzer:
         with self._language_lock:
             if self._language_pool is not None:
                 self._language_pool.shutdown(wait=False, cancel_futures=True)
-
-
-def _spread(results: list[Any], positions: list[int], size: int) -> list[Any]:
-    """`size` answers: results[k] at positions[k], None elsewhere."""
-    out: list[Any] = [None] * size
-    for i, result in zip(positions, results, strict=True):
-        out[i] = result
-    return out
 
 
 def deadline_in(seconds: float | None) -> float | None:

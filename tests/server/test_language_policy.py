@@ -75,6 +75,8 @@ def test_raw_results_carry_not_scored(inprocess_server: Callable[..., Any]) -> N
 
 def test_other_languages_score_scores_them(inprocess_server: Callable[..., Any]) -> None:
     server = inprocess_server({"other_languages": "score"})
+    with Client(inprocess_server().target, timeout=60) as client:  # the default: refused
+        assert all(isinstance(s, NotScored) for s in client.sentiment([GERMAN, CHINESE]))
     with Client(server.target, timeout=60) as client:
         sentiments = client.sentiment([GERMAN, CHINESE])
         spans = client.entities([GERMAN, CHINESE])

@@ -90,7 +90,7 @@ def test_bundle_with_market_data_has_both_dashboards() -> None:
     assert market <= set(files)
     sql = [files[f]["sql"] for f in market]
     assert all(MONITOR_DIR not in s for s in sql)
-    assert sum(f"'{MONITOR}/" in s for s in sql) == 3  # all but the live one read Parquet
+    assert sum(f"'{MONITOR}/" in s for s in sql) == 4  # all but the live one read Parquet
     charts = {v["uuid"] for f, v in files.items() if f.startswith("charts/")}
     assert charts == {c.uuid for c in CHARTS} | {c.uuid for c in MARKET.charts}
     assert all(sum(c.width for c in row) == 12 for row in MARKET.layout)

@@ -134,3 +134,21 @@ def test_enrich_counts_the_rows_not_scored(configs: dict[str, Path], tmp_path: P
     with duckdb.connect(str(db)) as con:
         nulls = con.execute("SELECT count(*) FROM scored WHERE sentiment IS NULL").fetchone()
     assert nulls == (4,)  # 3 refused + the NULL headline
+
+
+def test_a_shared_cache_keeps_the_policies_apart(
+    connect: Callable[..., Any], configs: dict[str, Path]
+) -> None:
+    """The same model version under "null" then "score": the cached NULLs are not reused."""
+    from textlens.connectors.duckdb import ResultCache
+
+    shared = ResultCache()
+    answers = {}
+    for policy in ("null", "score"):
+        con = with_texts(connect(), ROWS)
+        registration = register(con, config=configs[policy], mode="embedded", cache=shared)
+        try:
+            answers[policy] = [v is not None for v in column(con, "sentiment(review)")]
+        finally:
+            registration.close()
+    assert answers == {"null": SCORED, "score": [r is not None for r in ROWS]}
