@@ -59,6 +59,8 @@ def test_models_and_reload_talk_to_a_server_on_the_base_install(
     listed = textlens("models", "--target", server.target)
     assert listed.returncode == 0, listed.stderr
     assert "sentiment" in listed.stdout
+    # The languages each model reads (docs/language.md, "Policy"), for the three it applies to.
+    assert listed.stdout.count("reads: en; other languages: not scored (NULL)") == 3, listed.stdout
     reloaded = textlens("reload", "--target", server.target, "--token", "op-token")
     assert "ModuleNotFoundError" not in reloaded.stderr, reloaded.stderr
     assert "No module named" not in reloaded.stderr, reloaded.stderr
