@@ -166,7 +166,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--valid-cap", type=int, default=600, help="validation rows per source")
     parser.add_argument("--loso", nargs="*", default=None, help="sources to leave out in turn")
     parser.add_argument("--table", action="store_true", help="only print the tables")
+    parser.add_argument("--threads", type=int, default=0, help="torch threads (0: default)")
     args = parser.parse_args(argv)
+    if args.threads:
+        import torch
+
+        torch.set_num_threads(args.threads)
     results: list[dict[str, Any]] = []
     if args.out.is_file():  # resume: a long study survives a stop
         results = [json.loads(line) for line in args.out.read_text().splitlines() if line]

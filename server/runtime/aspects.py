@@ -16,6 +16,11 @@ Target-level sentiment (`aspect_sentiment`, `entity_sentiment`) answers for a
   pair. "Tesla shares jump while Ford slips" then reaches the model as
   "Tesla shares jump" for Tesla and "Ford slips" for Ford. The model was
   trained with exactly this preprocessing.
+
+  A cashtag target (``$TSLA``) also matches the hashtag (``#TSLA``) and the
+  bare ticker in capitals (``TSLA``, not ``tsla``); a bare target (``TSLA``)
+  matches inside ``$TSLA`` as a whole word already. Company names are not
+  tickers: ask for ``Tesla`` and ``$TSLA`` as two targets when posts use both.
 """
 
 from __future__ import annotations
@@ -33,8 +38,16 @@ _CLAUSE_BREAK = re.compile(
 )
 
 
+_CASHTAG = re.compile(r"\$[A-Za-z][A-Za-z0-9.]{0,9}")
+
+
 @lru_cache(maxsize=4096)
 def _pattern(target: str) -> re.Pattern[str]:
+    if _CASHTAG.fullmatch(target):
+        # A cashtag is also written as a hashtag or the bare ticker; the bare ticker must
+        # match its case, or $ON, $IT and $A would match "on", "it" and "a".
+        ticker = re.escape(target[1:])
+        return re.compile(rf"(?<![\w$#])(?:[$#]{ticker}|(?-i:{ticker}))(?!\w)", re.IGNORECASE)
     words = target.split()
     body = r"\s+".join(re.escape(w) for w in words)
     return re.compile(rf"(?<!\w){body}(?:'s|’s|es|s)?(?!\w)", re.IGNORECASE)

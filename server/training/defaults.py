@@ -22,13 +22,17 @@ from typing import Any
 import torch
 
 from textlens.server.training import sentiment_mix
+from textlens.server.training.cards import COMMERCIAL_NOTE, loso_section, sources_table, worst_line
 from textlens.server.training.data import read_labelled_csv, stratified_split
-from textlens.server.training.pipeline import TrainJob, run_training
+from textlens.server.training.mixture import MixRecipe
+from textlens.server.training.pipeline import Columns, TrainJob, run_training
 from textlens.server.training.source_report import per_source_report, per_source_table
 from textlens.server.training.sources import Source, content_order, majority_labels
 from textlens.server.training.trainer import TrainConfig
 
 MODELS_DIR = Path(__file__).resolve().parents[2] / "models"
+#: The recipe study's results (`scripts/market_study.py`), committed beside the docs.
+STUDY = Path("docs/market_study.jsonl")
 
 
 def sentiment_split(
@@ -52,25 +56,52 @@ def binary_sentiment_job(data: Path, out: Path, cfg: TrainConfig, max_rows: int 
     )
 
 
+#: How the default sentiment model mixes its ten sources (the study behind it:
+#: scripts/market_study.py, docs/market_sentiment.md).
+SENTIMENT_RECIPE = MixRecipe(
+    alpha=0.5,
+    epoch_rows=40_000,
+    polar_sources=("sst2", "surge_stock", "surge_crypto"),
+    polar_loss="full",
+    self_sources=("stockemotions",),
+    self_loss="pair",
+)
+
+
 def sentiment_job(data: Path, out: Path, cfg: TrainConfig, max_rows: int | None) -> TrainJob:
-    """The default three-class model: the four-source mix of `sentiment_mix`."""
+    """The default three-class model: every source of `sentiment_mix`, mixed by source."""
     return TrainJob(
         task="sentiment",
         data=Source(query=sentiment_mix.train_sql(data)),
         valid=Source(query=sentiment_mix.valid_sql(data)),
         config=cfg,
+        columns=Columns(source="source"),
+        mixture=SENTIMENT_RECIPE,
         out=out,
         max_rows=max_rows,
     )
 
 
+#: How the default aspect model mixes headlines (SEntFiN) with per-cashtag posts.
+ASPECT_RECIPE = MixRecipe(
+    alpha=0.5,
+    epoch_rows=16_000,
+    polar_sources=("surge_stock",),
+    polar_loss="full",
+    self_sources=("stockemotions",),
+    self_loss="pair",
+)
+
+
 def aspect_job(data: Path, out: Path, cfg: TrainConfig, max_rows: int | None) -> TrainJob:
-    """The default aspect model: SEntFiN (headline, entity) pairs, split like the mix."""
+    """The default aspect model: (text, target) rows of four sources, split like the text mix."""
     return TrainJob(
         task="aspect",
-        data=Source(query=sentiment_mix.aspect_sql(data, "train")),
-        valid=Source(query=sentiment_mix.aspect_sql(data, "valid")),
+        data=Source(query=sentiment_mix.aspect_mix_sql(data, "train")),
+        valid=Source(query=sentiment_mix.aspect_mix_sql(data, "valid")),
         config=cfg,
+        columns=Columns(source="source"),
+        mixture=ASPECT_RECIPE,
         out=out,
         max_rows=max_rows,
     )
@@ -112,12 +143,32 @@ def train_command(job: TrainJob) -> str:
             args += [flag, f"{value:g}" if isinstance(value, float) else str(value)]
     if cfg.casing:
         args.append("--casing")
+    if job.columns.source:
+        args += ["--source-column", job.columns.source, *_mixture_args(job.mixture or MixRecipe())]
     if job.max_rows:
         args += ["--max-rows", str(job.max_rows)]
     # The thread count this run trains with: fp32 sums change in the last bits with it.
     args += ["--threads", str(torch.get_num_threads())]
     args += ["--out", f"models/{job.out.name if job.out else ''}"]
     return " ".join(_shell_word(a) for a in args)
+
+
+def _mixture_args(recipe: MixRecipe) -> list[str]:
+    """`textlens train` flags of a mixture recipe (those that differ from the CLI's defaults)."""
+    args = []
+    for flag, value, default in [
+        ("--mix-alpha", recipe.alpha, 0.5),
+        ("--epoch-rows", recipe.epoch_rows, 0),
+        ("--polar-sources", ",".join(recipe.polar_sources), ""),
+        ("--polar-loss", recipe.polar_loss, "full"),
+        ("--self-sources", ",".join(recipe.self_sources), ""),
+        ("--self-loss", recipe.self_loss, "pair"),
+        ("--label-smoothing", recipe.label_smoothing, 0.0),
+        ("--select", recipe.select, "worst"),
+    ]:
+        if value != default:
+            args += [flag, f"{value:g}" if isinstance(value, float) else str(value)]
+    return args
 
 
 def _shell_word(arg: str) -> str:
@@ -136,17 +187,24 @@ def _source_args(source: Source, prefix: str) -> list[str]:
 #: What each default is trained on, for its model card.
 DATA_NOTES = {
     "sentiment": (
-        "Four public sources (`textlens.server.training.sentiment_mix`): SST-2 phrases "
-        "(26% of them, by text hash), SST-5 sentences mapped to three classes, TFNS finance "
-        "tweets and SEntFiN headlines whose entities share one label; validation is the 5% of "
-        "every source whose normalised-text md5 starts below `0d`"
+        "Ten public sources (`textlens.server.training.sentiment_mix`, table above): reviews "
+        "(SST-2 phrases, a quarter of them by text hash; SST-5 sentences), finance tweets "
+        "(TFNS, pyFin, Surge AI), headlines (SEntFiN headlines whose entities share one label, "
+        "gold-market news), finance posts (SemEval-2017 microblogs, StockEmotions StockTwits, "
+        "Surge AI crypto Reddit). Validation is every source's texts whose normalised-text md5 "
+        "starts below `0d` (5%), or below `33` (20%) for the three sources under 2,000 rows. "
+        "Each epoch draws a source's share in proportion to the square root of its size "
+        "(`training.mixture`), and the checkpoint kept is the one whose worst three-class "
+        "source scores best"
     ),
     "sentiment-binary": "SST-2 train (`../shared/data/sst2_train.csv`), exact duplicate texts removed",
     "aspect": (
-        "SEntFiN (headline, entity, label) rows (`../shared/data/sentfin_entity_train.csv`), "
-        "split by the same normalised-text md5 as the sentiment mix (validation: the headlines "
-        "below `0d`), so neither default model trained on the other's validation headlines; "
-        "fine-tuned from `builtin:sentiment-minilm`"
+        "(text, target, label) rows of four sources (`sentiment_mix.aspect_mix_sql`, table "
+        "above): SEntFiN headlines with the sentiment toward each entity, SemEval-2017 "
+        "microblogs per cashtag, StockEmotions posts per ticker (the poster's tag) and Surge "
+        "AI stock tweets per cashtag. Split by the same normalised-text md5 as the sentiment "
+        "mix, so neither default model trained on the other's validation texts; fine-tuned "
+        "from `builtin:sentiment-minilm`"
     ),
     "ner": (
         "CoNLL-2003 eng.train (`../shared/data/conll2003_train.conll`); model selection on "
@@ -164,8 +222,8 @@ def _headline(task: str, v: dict[str, Any], seed: int) -> str:
         )
     where = {
         "sentiment-binary": f"5% stratified split of sst2_train.csv, seed {seed}",
-        "aspect": "(headline, entity) pairs of the held-out SEntFiN headlines",
-    }.get(task, "all four sources' validation rows together; per source below")
+        "aspect": "(text, target) pairs of every source's held-out texts; per source below",
+    }.get(task, "every source's validation rows together; per source below")
     return (
         f"- accuracy **{v['accuracy']:.4f}**, macro-F1 {v['macro_f1']:.4f} on "
         f"{v['rows']} held-out rows ({where})"
@@ -195,6 +253,13 @@ def write_card(
     v = result["validation"]
     size = (out / "delta.safetensors").stat().st_size
     sources = f"\n### Per source\n{per_source_table(by_source)}\n" if by_source else ""
+    if meta["training"].get("mixture"):
+        scores = by_source or meta["training"]["mixture"].get("by_source") or {}
+        study = STUDY if task == "sentiment" else Path("-")
+        sources = (
+            f"{worst_line(scores)}\n\n### Per source\n{sources_table(meta, scores)}\n"
+            f"{loso_section(study)}\n### Licences\n{COMMERCIAL_NOTE}\n"
+        )
     card = f"""# {out.name}
 
 `{meta["task"]}` model of textlens: a LoRA fine-tune (r={meta["lora"]["r"]}, alpha={meta["lora"]["alpha"]})

@@ -52,7 +52,7 @@ class MixRecipe:
     """How the sources are mixed, how label-poor rows teach, and what selects the model."""
 
     #: A source's share of an epoch is proportional to rows**alpha (1 pooled, 0 equal).
-    alpha: float = 1.0
+    alpha: float = 0.5
     #: Rows drawn per epoch (0: as many as there are training rows).
     epoch_rows: int = 0
     #: Sources whose labels are positive/negative only, and how their rows teach.

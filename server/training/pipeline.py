@@ -122,19 +122,25 @@ def labelled_rows(task: str, source: Source, columns: Columns, dedupe: bool) -> 
 def _load_sourced(job: TrainJob) -> tuple[list[Any], list[Any], dict[str, Any]]:
     """(text, label, source) rows; the split is stratified by source and label together."""
     cols = job.columns
-    if job.task not in ("sentiment", "classify"):
-        raise TrainingDataError(f"--source-column trains sentiment or classify, not {job.task}")
+    if job.task == "ner":
+        raise TrainingDataError("--source-column trains sentiment, classify or aspect, not ner")
+    if job.task == "aspect" and job.valid is None:
+        raise TrainingDataError(
+            "--task aspect with --source-column needs --valid-query or --valid-data (a split "
+            "by row would put one text's targets on both sides)"
+        )
+    aspect = cols.aspect if job.task == "aspect" else ""
     if job.resume_from is not None:
         raise TrainingDataError(
             "--source-column does not continue a model (--resume-from) yet: train a new one, "
             "or resume without --source-column"
         )
-    data = sourced_text_rows(job.data, cols.text, cols.label, cols.source, job.dedupe)
+    data = sourced_text_rows(job.data, cols.text, cols.label, cols.source, job.dedupe, aspect)
     check_classes([(t, lab) for t, lab, _ in data.rows], job.data.describe())
     record: dict[str, Any] = {"data": data.fingerprint}
     rows = content_order(data.rows)
     if job.valid is not None:
-        valid = sourced_text_rows(job.valid, cols.text, cols.label, cols.source, job.dedupe)
+        valid = sourced_text_rows(job.valid, cols.text, cols.label, cols.source, job.dedupe, aspect)
         check_valid_labels(
             {lab for _, lab, _ in rows},
             [(t, lab) for t, lab, _ in valid.rows],

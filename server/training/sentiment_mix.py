@@ -180,6 +180,39 @@ def rows_by_source(sql: str) -> dict[str, list[tuple[str, str]]]:
     return {s: out[s] for s in SOURCES if s in out}
 
 
+#: Target-level rows: (source of the same texts in the text mix, file, label kind).
+ASPECT_SOURCES = (
+    ("sentfin", "sentfin_entity_train.csv", "three"),
+    ("semeval", "semeval2017_t5_microblogs_entity_train.csv", "three"),
+    ("stockemotions", "stockemotions_stocktwits_entity_train.csv", "self"),
+    ("surge_stock", "surgeai_stock_tweets_entity_train.csv", "polar"),
+)
+
+
+def aspect_mix_sql(data: Path, part: str) -> str:
+    """(text, aspect, label, source) rows of every target-level source, split as the text mix.
+
+    A post's texts are the same in both files of a dataset, and the split hashes
+    the text with the same threshold, so neither default model has seen the
+    other's validation posts.
+    """
+    if part not in ("train", "valid"):
+        raise ValueError(f"part must be train or valid, not {part!r}")
+    side = "h < vb" if part == "valid" else "h >= vb"
+    parts = []
+    for name, file, _ in ASPECT_SOURCES:
+        text = BY_NAME[name].text_sql
+        parts.append(
+            f"SELECT '{name}' AS source, {text} AS text, entity AS aspect, label, "
+            f"'{BY_NAME[name].valid_below}' AS vb FROM {_csv(data, file)}"
+        )
+    union = "\nUNION ALL\n".join(parts)
+    return (
+        f"SELECT text, aspect, label, source FROM (SELECT *, {SPLIT_HASH} AS h FROM ({union}) "
+        f"WHERE trim(text) <> '') WHERE {side}"
+    )
+
+
 def aspect_sql(data: Path, part: str) -> str:
     """SEntFiN (text, aspect, label) rows of `part` ("train" or "valid"), split as above."""
     if part not in ("train", "valid"):

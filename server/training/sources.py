@@ -63,7 +63,7 @@ class TextData:
 class SourcedData:
     """(text, label, source) rows and the fingerprint of what was read."""
 
-    rows: list[tuple[str, str, str]]
+    rows: list[tuple[Any, str, str]]
     fingerprint: dict[str, Any]
 
 
@@ -187,10 +187,16 @@ def _text_label_pairs(
 
 
 def sourced_text_rows(
-    source: Source, text_column: str, label_column: str, source_column: str, dedupe: bool = True
+    source: Source,
+    text_column: str,
+    label_column: str,
+    source_column: str,
+    dedupe: bool = True,
+    aspect_column: str = "",
 ) -> SourcedData:
     """(text, label, source) rows for training on several sources at once (`mixture`).
 
+    With `aspect_column` the input is a (text, aspect) pair (the aspect task).
     A text repeated within one source keeps its majority label (as `text_rows`);
     NULL sources are refused, since the trainer balances and selects by them.
     """
@@ -205,10 +211,20 @@ def sourced_text_rows(
             f"(coalesce({source_column}, 'other'))"
         )
     labelled = _text_label_pairs(columns, raw, source, text_column, label_column)
-    keyed = [((t, str(row[si])), lab) for (t, lab), row in zip(labelled, raw, strict=True)]
+    inputs: list[Any] = [t for t, _ in labelled]
+    if aspect_column:
+        ai = _column(columns, aspect_column, source, "aspect", example)
+        if any(row[ai] is None for row in raw):
+            raise TrainingDataError(f"{source.describe()} has NULL {aspect_column!r} values")
+        inputs = [(t, str(row[ai])) for t, row in zip(inputs, raw, strict=True)]
+    keyed = [
+        ((x, str(row[si])), lab)
+        for x, (_, lab), row in zip(inputs, labelled, raw, strict=True)
+        if not dedupe or (x[0] if aspect_column else x).strip()
+    ]
     if dedupe:
-        keyed = content_order(majority_labels([k for k in keyed if k[0][0].strip()]))
-    rows = [(t, lab, s) for (t, s), lab in keyed]
+        keyed = content_order(majority_labels(keyed))
+    rows = [(x, lab, s) for (x, s), lab in keyed]
     return SourcedData(rows, fingerprint(rows, source))
 
 

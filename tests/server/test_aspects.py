@@ -53,3 +53,25 @@ def test_scope_keeps_the_clauses_about_the_target() -> None:
     # Mentioned in two clauses: both, in order.
     both = scope("Ford rose; GM fell; Ford guided higher", "Ford")
     assert both == "Ford rose Ford guided higher"
+
+
+@pytest.mark.parametrize(
+    ("text", "target", "expected"),
+    [
+        ("$TSLA up 4% after deliveries", "$TSLA", True),
+        ("TSLA up 4% after deliveries", "$TSLA", True),
+        ("#TSLA to the moon", "$TSLA", True),
+        ("$tsla up", "$TSLA", True),  # the cashtag itself ignores case
+        ("tsla up", "$TSLA", False),  # a bare ticker must be in capitals...
+        ("turn it on now", "$ON", False),  # ...or $ON would match "on"
+        ("ON Semi beats", "$ON", True),
+        ("$TSLAQ is a meme", "$TSLA", False),
+        ("BRK.B holds up", "$BRK.B", True),
+        ("$AMZN dips", "AMZN", True),
+        ("Tesla slips", "$TSLA", False),  # names are not tickers: ask for both
+    ],
+)
+def test_cashtag_targets_match_how_posts_write_tickers(
+    text: str, target: str, expected: bool
+) -> None:
+    assert mentions(text, target) is expected

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shlex
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -56,21 +57,31 @@ def test_three_class_mix_holds_out_every_source_without_overlap(
     cfg = TrainConfig(epochs=2, max_length=64, evals_per_epoch=2)
     job = sentiment_job(shared_data, tmp_path / "sentiment-minilm", cfg, None)
     train, valid, _ = load_job_data(job)
-    assert {label for _, label in train} == {"negative", "neutral", "positive"}
-    assert not {t for t, _ in train} & {t for t, _ in valid}
+    assert {label for _, label, _ in train} == {"negative", "neutral", "positive"}
+    assert not {t for t, _, _ in train} & {t for t, _, _ in valid}
     by_source = sentiment_mix.rows_by_source(sentiment_mix.valid_sql(shared_data))
-    assert set(by_source) == {"sst2", "sst5", "tfns", "sentfin"}
-    assert all(len(rows) > 300 for rows in by_source.values())
+    assert set(by_source) == set(sentiment_mix.SOURCES) and len(by_source) == 10
+    # Large sources hold out 5%, the three small ones a fifth: never a handful of rows.
+    assert min(len(rows) for rows in by_source.values()) >= 90
+    assert {s for _, _, s in train} == set(sentiment_mix.SOURCES)
     # Only SEntFiN headlines whose entities agree: no headline with two labels.
     sentfin = sentiment_mix.rows_by_source(sentiment_mix.train_sql(shared_data))["sentfin"]
     assert len({t for t, _ in sentfin}) == len(sentfin)
-    # The aspect model holds out exactly the same SEntFiN headlines.
+    # The aspect model holds out the same texts: its validation has every held-out
+    # SEntFiN headline, and none of its training texts is held out by the text mix.
     aspect = aspect_job(shared_data, tmp_path / "aspect-minilm", cfg, None)
-    _, aspect_valid, _ = load_job_data(aspect)
-    assert {t for (t, _), _ in aspect_valid} >= {t for t, _ in by_source["sentfin"]}
+    aspect_train, aspect_valid, _ = load_job_data(aspect)
+    assert {x[0] for x, _, _ in aspect_valid} >= {t for t, _ in by_source["sentfin"]}
+    held_out = {t for rows in by_source.values() for t, _ in rows}
+    assert not {x[0] for x, _, _ in aspect_train} & held_out
+    assert {s for _, _, s in aspect_train} == {"sentfin", "semeval", "stockemotions", "surge_stock"}
     command = train_command(job)
-    assert command.startswith('textlens train --task sentiment --query "SELECT text, label')
-    assert '--valid-query "SELECT' in command and "--out models/sentiment-minilm" in command
+    args = shlex.split(command)  # the SQL has both quote kinds: it must survive a shell
+    assert args[:4] == ["textlens", "train", "--task", "sentiment"]
+    assert args[args.index("--query") + 1] == " ".join(sentiment_mix.train_sql(shared_data).split())
+    assert args[args.index("--valid-query") + 1].startswith("SELECT text, label, source")
+    assert "--out models/sentiment-minilm" in command
+    assert "--source-column source" in command and "--polar-sources" in command
 
 
 @pytest.mark.usefixtures("one_thread")

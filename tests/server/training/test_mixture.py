@@ -131,3 +131,16 @@ def test_pair_loss_needs_polarity_labels(tiny_models_dir: dict[str, Path], tmp_p
             cfg,
             MixRecipe(polar_sources=("a",), polar_loss="pair"),
         )
+
+
+def test_cli_defaults_are_the_recipe_defaults() -> None:
+    import argparse
+
+    from textlens.server.training.commands import _mixture, add_train_parser
+
+    parser = argparse.ArgumentParser()
+    add_train_parser(parser.add_subparsers())
+    args = parser.parse_args(["train", "--query", "SELECT 1", "--source-column", "feed"])
+    assert _mixture(args) == MixRecipe()
+    plain = parser.parse_args(["train", "--query", "SELECT 1"])
+    assert _mixture(plain) is None
