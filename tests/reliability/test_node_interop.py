@@ -30,7 +30,7 @@ import pytest
 
 pytest.importorskip("torch", reason="serving needs the `models` extra")
 
-from textlens.client import Client
+from textlens.client import Client, NotScored
 
 pytestmark = pytest.mark.reliability
 
@@ -251,6 +251,12 @@ def test_sentiment(node: dict[str, Any], python: Client) -> None:
     assert len(answer["results"]) == len(expected)
     for i, (got, want) in enumerate(zip(answer["results"], expected, strict=True)):
         assert want is not None
+        if isinstance(want, NotScored):  # the French text: the default model reads English
+            why = got["not_scored"]
+            assert (got["label"], why["reason"], why["language"]) == ("", "language", "fr")
+            assert_close(why["confidence"], want.confidence, f"sentiment[{i}].confidence")
+            continue
+        assert not got["not_scored"], f"text {i}"
         assert got["label"] == want.label, f"text {i}"
         assert_close(got["score"], want.score, f"sentiment[{i}].score")
         assert_probabilities(got["probabilities"], want.probabilities, f"sentiment[{i}]")
@@ -371,6 +377,8 @@ def test_list_models(node: dict[str, Any], python: Client) -> None:
             "dim",
             "backend",
             "backend_reason",
+            "languages",
+            "other_languages",
         ):
             assert node_info[field] == getattr(info, field), f"{name}.{field}"
 
