@@ -26,6 +26,8 @@ Example TOML:
     backend = "auto"              # auto | torch | onnx
     dtype = "auto"                # auto | float32 | bfloat16 | float16 | int8
     max_batch_tokens = 16384
+    languages = ["en"]            # what it reads (unset: docs/language.md, "Policy")
+    other_languages = "null"      # null (NULL, not scored) | score: text in other languages
 """
 
 from __future__ import annotations
