@@ -226,7 +226,8 @@ def _fit(
     plain = nn.CrossEntropyLoss(weight=weight, ignore_index=-100)
 
     def plain_loss(logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
-        return plain(logits.reshape(-1, logits.shape[-1]), labels.reshape(-1))
+        out: torch.Tensor = plain(logits.reshape(-1, logits.shape[-1]), labels.reshape(-1))
+        return out
 
     compute_loss = loss_fn or plain_loss
     autocast = device.type == "cuda"
@@ -254,7 +255,8 @@ def _fit(
             labels = labels.to(device)
             with torch.autocast(device.type, dtype=torch.bfloat16, enabled=autocast):
                 logits = network(**inputs)
-                loss = compute_loss(logits.float(), labels)
+                # Any: torch's stubs leave Tensor.backward untyped.
+                loss: Any = compute_loss(logits.float(), labels)
             (loss / accum).backward()
             if i % accum == 0 or i == len(batches):
                 torch.nn.utils.clip_grad_norm_(params, 1.0)
