@@ -156,6 +156,13 @@ def _add_mixture_options(train: argparse.ArgumentParser) -> None:
     )
     mix.add_argument("--epoch-rows", type=int, default=0, help="rows per epoch (0: all rows)")
     mix.add_argument(
+        "--source-weight",
+        action="append",
+        default=[],
+        metavar="SOURCE=FACTOR",
+        help="multiply a source's share of each epoch (repeatable), e.g. reviews=2",
+    )
+    mix.add_argument(
         "--polar-sources",
         default="",
         help="comma-separated sources labelled positive/negative only",
@@ -178,9 +185,21 @@ def _mixture(args: argparse.Namespace) -> Any:
     def names(value: str) -> tuple[str, ...]:
         return tuple(n.strip() for n in value.split(",") if n.strip())
 
+    weights = []
+    for item in args.source_weight:
+        name, sep, factor = item.partition("=")
+        try:
+            weights.append((name.strip(), float(factor)))
+        except ValueError:
+            sep = ""
+        if not sep or not name.strip() or weights[-1][1] <= 0:
+            raise SystemExit(
+                f"textlens train: --source-weight {item!r}: give SOURCE=FACTOR, e.g. reviews=2"
+            )
     return MixRecipe(
         alpha=args.mix_alpha,
         epoch_rows=args.epoch_rows,
+        source_weights=tuple(weights),
         polar_sources=names(args.polar_sources),
         polar_loss=args.polar_loss,
         self_sources=names(args.self_sources),

@@ -55,6 +55,9 @@ class MixRecipe:
     alpha: float = 0.5
     #: Rows drawn per epoch (0: as many as there are training rows).
     epoch_rows: int = 0
+    #: (source, factor) pairs multiplying a source's share (e.g. a domain the model
+    #: must keep as well as before while many new sources join).
+    source_weights: tuple[tuple[str, float], ...] = ()
     #: Sources whose labels are positive/negative only, and how their rows teach.
     polar_sources: tuple[str, ...] = ()
     polar_loss: str = "full"
@@ -84,9 +87,12 @@ class MixRecipe:
         return "full"
 
 
-def source_quotas(sizes: dict[str, int], alpha: float, total: int) -> dict[str, int]:
+def source_quotas(
+    sizes: dict[str, int], alpha: float, total: int, factors: dict[str, float] | None = None
+) -> dict[str, int]:
     """Rows each source contributes to an epoch of `total` rows (sum == total)."""
-    weights = {s: n**alpha for s, n in sizes.items() if n}
+    factors = factors or {}
+    weights = {s: n**alpha * factors.get(s, 1.0) for s, n in sizes.items() if n}
     norm = sum(weights.values())
     quotas = {s: int(total * w / norm) for s, w in weights.items()}
     # Largest remainders get the rows lost to rounding, so an epoch has exactly `total`.
@@ -177,7 +183,8 @@ def train_mixture(
     for i, (_, _, source) in enumerate(rows):
         by_source.setdefault(source, []).append(i)
     total = recipe.epoch_rows or len(rows)
-    quotas = source_quotas({s: len(ix) for s, ix in by_source.items()}, recipe.alpha, total)
+    sizes = {s: len(ix) for s, ix in by_source.items()}
+    quotas = source_quotas(sizes, recipe.alpha, total, dict(recipe.source_weights))
     weight = None
     if recipe.class_weight:
         expected = [0.0] * len(labels)

@@ -35,6 +35,8 @@ def test_quotas_follow_alpha_and_fill_the_epoch() -> None:
     assert pooled == {"big": 900, "small": 10, "mid": 90}
     assert max(equal.values()) - min(equal.values()) <= 1
     assert pooled["small"] < sqrt["small"] < equal["small"]
+    boosted = source_quotas(sizes, 1.0, 1000, {"small": 10.0})
+    assert boosted["small"] in (91, 92) and sum(boosted.values()) == 1000  # 1000 * 1000 / 10900
 
 
 def test_an_epoch_repeats_a_small_source_only_after_using_all_of_it() -> None:
@@ -144,3 +146,19 @@ def test_cli_defaults_are_the_recipe_defaults() -> None:
     assert _mixture(args) == MixRecipe()
     plain = parser.parse_args(["train", "--query", "SELECT 1"])
     assert _mixture(plain) is None
+    weighted = parser.parse_args(
+        [
+            "train",
+            "--source-column",
+            "feed",
+            "--source-weight",
+            "reviews=2",
+            "--source-weight",
+            "x=0.5",
+        ]
+    )
+    assert _mixture(weighted).source_weights == (("reviews", 2.0), ("x", 0.5))
+    for bad in ("reviews", "reviews=abc", "=2", "reviews=0"):
+        wrong = parser.parse_args(["train", "--source-column", "feed", "--source-weight", bad])
+        with pytest.raises(SystemExit, match="SOURCE=FACTOR"):
+            _mixture(wrong)
