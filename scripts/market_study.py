@@ -120,8 +120,10 @@ def recipe_table(results: list[dict[str, Any]]) -> str:
         groups.setdefault(r["variant"], []).append(r)
     cols = [*three, "sst2 sign", "stockemotions", "surge_stock", "surge_crypto"]
     lines = [
-        "| recipe | seeds | worst three-class macro-F1 | " + " | ".join(cols) + " | minutes |",
-        "|---" * (len(cols) + 4) + "|",
+        "| recipe | seeds | worst three-class macro-F1 | mean three-class macro-F1 | "
+        + " | ".join(cols)
+        + " | minutes |",
+        "|---" * (len(cols) + 5) + "|",
     ]
     for variant, rs in groups.items():
         cells = []
@@ -130,8 +132,11 @@ def recipe_table(results: list[dict[str, Any]]) -> str:
             vals = [r["scores"][source][key] for r in rs if source in r["scores"]]
             cells.append(_spread(vals) if vals else "–")
         worst = _spread([_worst(r["scores"], three) for r in rs])
+        mean = _spread([statistics.mean(r["scores"][s]["macro_f1"] for s in three) for r in rs])
         minutes = statistics.mean(r["minutes"] for r in rs)
-        lines.append(f"| {variant} | {len(rs)} | {worst} | {' | '.join(cells)} | {minutes:.1f} |")
+        lines.append(
+            f"| {variant} | {len(rs)} | {worst} | {mean} | {' | '.join(cells)} | {minutes:.1f} |"
+        )
     return "\n".join(lines)
 
 

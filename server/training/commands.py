@@ -174,6 +174,12 @@ def _add_mixture_options(train: argparse.ArgumentParser) -> None:
     mix.add_argument("--self-loss", choices=["full", "pair", "drop"], default="pair")
     mix.add_argument("--label-smoothing", type=float, default=0.0)
     mix.add_argument("--select", choices=["worst", "pooled"], default="worst")
+    mix.add_argument(
+        "--select-min-class-rows",
+        type=int,
+        default=30,
+        help="select on sources whose every class has this many validation rows (default 30)",
+    )
 
 
 def _mixture(args: argparse.Namespace) -> Any:
@@ -206,6 +212,7 @@ def _mixture(args: argparse.Namespace) -> Any:
         self_loss=args.self_loss,
         label_smoothing=args.label_smoothing,
         select=args.select,
+        select_min_class_rows=args.select_min_class_rows,
     )
 
 

@@ -169,6 +169,7 @@ def _mixture_args(recipe: MixRecipe) -> list[str]:
         ("--self-loss", recipe.self_loss, "pair"),
         ("--label-smoothing", recipe.label_smoothing, 0.0),
         ("--select", recipe.select, "worst"),
+        ("--select-min-class-rows", recipe.select_min_class_rows, 30),
     ]:
         if value != default:
             args += [flag, f"{value:g}" if isinstance(value, float) else str(value)]

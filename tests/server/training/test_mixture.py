@@ -94,6 +94,7 @@ def test_train_by_source_end_to_end(tiny_models_dir: dict[str, Path], tmp_path: 
         "--method", "full", "--lr", "1e-3", "--valid-fraction", "0.25",
         "--source-column", "source", "--mix-alpha", "0", "--epoch-rows", "64",
         "--polar-sources", "forum", "--polar-loss", "pair", "--out", str(out),
+        "--select-min-class-rows", "3",
     ]  # fmt: skip
     assert main(argv) == 0
     report = json.loads((out / "report.json").read_text())
@@ -105,6 +106,7 @@ def test_train_by_source_end_to_end(tiny_models_dir: dict[str, Path], tmp_path: 
     assert set(by_source) == {"desk", "forum"}
     assert "neutral_recall" in by_source["desk"] and "sign_accuracy" in by_source["forum"]
     # The kept checkpoint is chosen on the only source with every class.
+    assert mixture["selected_on"] == ["desk"]
     assert report["validation"]["worst_source"] == "desk"
     assert report["validation"]["worst_macro_f1"] == by_source["desk"]["macro_f1"]
     assert meta["training"]["train_rows"] + meta["training"]["valid_rows"] == 90 + 40
