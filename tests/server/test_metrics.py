@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import socket
+import time
 import urllib.request
 from typing import Any
 
@@ -52,14 +53,20 @@ def test_metrics_count_requests_texts_errors_and_forward_passes(inprocess_server
         c.sentiment(["great", "awful", "fine"])
         with pytest.raises(UnknownModel):
             c.sentiment(["x"], model="no-such-model")
+    # The server counts a call when its handler returns, which can be a moment after
+    # the client has the answer (a fresh-clone run on a busy machine scraped first).
+    bad = dict(rpc="Sentiment", model="unknown", code="INVALID_ARGUMENT")
+    deadline = time.monotonic() + 10
     after = scrape(port)
+    while value(after, "textlens_requests_total", **bad) < 1 and time.monotonic() < deadline:
+        time.sleep(0.05)
+        after = scrape(port)
     ok = dict(rpc="Sentiment", code="OK")
     assert (
         value(after, "textlens_requests_total", **ok)
         == value(before, "textlens_requests_total", **ok) + 1
     )
     # A name no model has is counted as `unknown`, never under the request's string.
-    bad = dict(rpc="Sentiment", model="unknown", code="INVALID_ARGUMENT")
     assert value(after, "textlens_requests_total", **bad) == 1
     assert (
         value(after, "textlens_texts_total", rpc="Sentiment")
