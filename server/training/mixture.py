@@ -37,6 +37,7 @@ from textlens.server.training.source_report import source_metrics
 from textlens.server.training.trainer import (
     TrainConfig,
     _fit,
+    _length_batches,
     _prepare_network,
     _save,
     _seed_everything,
@@ -119,20 +120,6 @@ def epoch_indices(
             picked.extend(take)
             quota -= len(take)
     return picked
-
-
-def _batches(
-    picked: list[int], lengths: Sequence[int], batch_size: int, rng: random.Random
-) -> list[list[int]]:
-    """Shuffled batches of similar-length rows (as `trainer._length_batches`)."""
-    rng.shuffle(picked)
-    pool = batch_size * 50
-    batches: list[list[int]] = []
-    for i in range(0, len(picked), pool):
-        chunk = sorted(picked[i : i + pool], key=lambda j: lengths[j])
-        batches.extend(chunk[k : k + batch_size] for k in range(0, len(chunk), batch_size))
-    rng.shuffle(batches)
-    return batches
 
 
 def mixture_loss(labels: list[str], smoothing: float, weight: torch.Tensor | None) -> Any:
@@ -246,7 +233,9 @@ def train_mixture(
         network,
         cfg,
         total,
-        lambda rng: _batches(epoch_indices(by_source, quotas, rng), lengths, cfg.batch_size, rng),
+        lambda rng: _length_batches(
+            lengths, cfg.batch_size, rng, epoch_indices(by_source, quotas, rng)
+        ),
         encode,
         evaluate,
         device,

@@ -98,9 +98,17 @@ def _seed_everything(seed: int) -> None:
     torch.manual_seed(seed)
 
 
-def _length_batches(lengths: Sequence[int], batch_size: int, rng: random.Random) -> list[list[int]]:
-    """Shuffled batches of similar-length rows (less padding, same randomness per epoch)."""
-    order = list(range(len(lengths)))
+def _length_batches(
+    lengths: Sequence[int],
+    batch_size: int,
+    rng: random.Random,
+    rows: list[int] | None = None,
+) -> list[list[int]]:
+    """Shuffled batches of similar-length rows (less padding, same randomness per epoch).
+
+    `rows`: the row indices of this epoch (a mixture's sampled rows); default every row once.
+    """
+    order = list(range(len(lengths))) if rows is None else rows
     rng.shuffle(order)
     pool = batch_size * 50
     batches: list[list[int]] = []
