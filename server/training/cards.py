@@ -25,7 +25,7 @@ COMMERCIAL_NOTE = (
     "(the table says which). The weights here are offered for evaluation and research on "
     "that basis. A user with commercial needs retrains on rows they may use, with the "
     "same command and their own data (`textlens train --source-column ...`), or starts "
-    "from the two MIT-licensed sources only."
+    "from the MIT-licensed sources only."
 )
 
 
@@ -108,4 +108,76 @@ def loso_section(study: Path) -> str:
         f"the study's short recipe, seed {loso[0]['seed']}), scored on every row of the one "
         "left out. This, not the validation above, predicts a source the model never saw "
         f"(`{study.as_posix()}`, `scripts/market_study.py --loso`).\n\n" + "\n".join(lines) + "\n"
+    )
+
+
+SERVED_FILE = "validation_by_source_served.json"
+GATE_FILE = "validation_gate.json"
+
+SERVED_WORDS = {
+    "sentiment": (
+        "The default server reads a text of several sentences one sentence at a time and "
+        "weights each sentence's probabilities by how opinionated it is, 1 − P(neutral) "
+        "(`sentences = true`; `textlens.server.runtime.documents`). These are the numbers "
+        "users get"
+    ),
+    "aspect": (
+        "Served, the model reads the clauses of a text that mention the target "
+        "(`textlens.server.runtime.aspects`); a target the text never mentions gets NULL, "
+        "counted here as neutral. These are the numbers `aspect_sentiment()` gives"
+    ),
+}
+
+
+def served_section(out: Path, task: str) -> str:
+    """Per-source scores through the Analyzer (`scripts/backend_accuracy.py --write-gates`)."""
+    path = out / SERVED_FILE
+    if not path.is_file() or task not in SERVED_WORDS:
+        return ""
+    from textlens.server.training.source_report import per_source_table
+
+    by_source = json.loads(path.read_text())
+    return (
+        f"\n### As served\n{SERVED_WORDS[task]} (`{SERVED_FILE}`).\n\n"
+        f"{worst_line(by_source)}\n\n{per_source_table(by_source)}\n"
+    )
+
+
+def inference_paths_section(out: Path) -> str:
+    """Each engine path's per-source macro-F1 and whether `auto` may pick it (the gate file)."""
+    path = out / GATE_FILE
+    if not path.is_file():
+        return ""
+    gate = json.loads(path.read_text())
+    paths = {p: e for p, e in gate.get("paths", {}).items() if "metrics" in e}
+    if not paths:
+        return ""
+    reference = next(iter(paths.values()))["metrics"]
+    rows, least = gate.get("rows", {}), gate.get("gate_min_rows", 0)
+    sources = [k.removesuffix("_macro_f1") for k in reference if k.endswith("_macro_f1")]
+    lines = [f"| source (macro-F1) | rows | {' | '.join(paths)} |", "|---" * (len(paths) + 2) + "|"]
+    for source in sources:
+        key = f"{source}_macro_f1"
+        cells = [f"{reference[key]:.4f}"] + [
+            f"{e['metrics'][key]:.4f} ({(e['metrics'][key] - reference[key]) * 100:+.2f})"
+            for e in list(paths.values())[1:]
+        ]
+        size = rows.get(source)
+        shown = f"{size}" + ("" if size is None or size >= least else " (does not gate)")
+        lines.append(f"| {source} | {shown} | {' | '.join(cells)} |")
+    worst = [f"{e['worst_delta_points']:+.2f}" for e in paths.values()]
+    lines.append(f"| worst Δ, accuracy or macro-F1 (points) | | {' | '.join(worst)} |")
+    lines.append(
+        f"| auto may pick | | {' | '.join('yes' if e['allowed'] else 'no' for e in paths.values())} |"
+    )
+    flags = " ".join(gate.get("cpu_flags", [])) or "not recorded"
+    return (
+        "\n## Inference paths (backend × dtype)\n"
+        "The held-out rows through each engine path this CPU runs, as served "
+        f"(`python scripts/backend_accuracy.py --write-gates`; CPU flags: {flags}); Δ against "
+        f"the first path in points. A path that loses more than {gate['max_loss_points']} "
+        f"points of accuracy or macro-F1 on a source with {least}+ held-out rows is left out "
+        f"of `auto` by `{GATE_FILE}` (the probe-set parity gate applies on top).\n\n"
+        + "\n".join(lines)
+        + "\n"
     )

@@ -22,7 +22,14 @@ from typing import Any
 import torch
 
 from textlens.server.training import sentiment_mix
-from textlens.server.training.cards import COMMERCIAL_NOTE, loso_section, sources_table, worst_line
+from textlens.server.training.cards import (
+    COMMERCIAL_NOTE,
+    inference_paths_section,
+    loso_section,
+    served_section,
+    sources_table,
+    worst_line,
+)
 from textlens.server.training.data import read_labelled_csv, stratified_split
 from textlens.server.training.mixture import MixRecipe
 from textlens.server.training.pipeline import Columns, TrainJob, run_training
@@ -265,7 +272,7 @@ def write_card(
         study = STUDY if task == "sentiment" else Path("-")
         sources = (
             f"{worst_line(scores)}\n\n### Per source\n{sources_table(meta, scores)}\n"
-            f"{loso_section(study)}\n### Licences\n{COMMERCIAL_NOTE}\n"
+            f"{served_section(out, task)}{loso_section(study)}\n### Licences\n{COMMERCIAL_NOTE}\n"
         )
     card = f"""# {out.name}
 
@@ -289,7 +296,7 @@ Labels: {", ".join(meta["id2label"].values())}
 ```
 (equivalently `{" ".join(["python -m textlens.server.training.defaults", *argv])}`)
 Full hyper-parameters are in `textlens_model.json` under `training.config`.
-"""
+{inference_paths_section(out)}"""
     (out / "MODEL_CARD.md").write_text(card, encoding="utf-8")
 
 

@@ -22,14 +22,25 @@ def _model(served: list[ServedModel], task: str) -> ServedModel:
 #: Per-source floors of the default sentiment model on its held-out rows, just under
 #: the numbers in models/sentiment-minilm/MODEL_CARD.md: a real regression fails.
 SENTIMENT_FLOORS = {
-    # Measured as served (by sentence): sign 0.9080, accuracy 0.8970 (the bar: sign >= 0.89).
-    "sst2": {"sign_accuracy": 0.89, "accuracy": 0.885},
-    # Measured: macro-F1 0.6403, neutral recall 0.2361 (72 neutral rows).
+    # Measured as served (by sentence): sign 0.9002 (the bar: 0.90); the floor
+    # leaves room for float sums that differ between CPUs (one row is 0.0003).
+    "sst2": {"sign_accuracy": 0.895},
+    # Measured: macro-F1 0.6435, neutral recall 0.2500 (72 neutral rows).
     "sst5": {"macro_f1": 0.625, "neutral_recall": 0.19},
-    # Measured: macro-F1 0.7211, neutral recall 0.8779.
-    "tfns": {"macro_f1": 0.705, "neutral_recall": 0.86},
-    # Measured: macro-F1 0.8404, neutral recall 0.8943.
-    "sentfin": {"macro_f1": 0.825, "neutral_recall": 0.87},
+    # Measured: macro-F1 0.7302, neutral recall 0.8343.
+    "tfns": {"macro_f1": 0.715, "neutral_recall": 0.81},
+    # Measured: macro-F1 0.8618, neutral recall 0.8862.
+    "sentfin": {"macro_f1": 0.845, "neutral_recall": 0.86},
+    # Measured: macro-F1 0.7205, neutral recall 0.5909 (the four-source model: 0.506).
+    "pyfin": {"macro_f1": 0.70, "neutral_recall": 0.55},
+    # Measured: macro-F1 0.8018 (the four-source model: 0.698).
+    "gold": {"macro_f1": 0.78},
+    # Measured: macro-F1 0.4740 on 147 rows (the four-source model: 0.395).
+    "semeval": {"macro_f1": 0.44},
+    # Measured: sign accuracy 0.6764, 0.9022, 0.9091 (self-labelled / polar sources).
+    "stockemotions": {"sign_accuracy": 0.655},
+    "surge_stock": {"sign_accuracy": 0.86},
+    "surge_crypto": {"sign_accuracy": 0.87},
 }
 
 
@@ -87,24 +98,52 @@ def test_binary_model_still_loads_by_name(shared_data: Path) -> None:
         registry.close()
 
 
-def test_aspect_validation_and_examples(
-    default_served: list[ServedModel], shared_data: Path
-) -> None:
-    loaded = _model(default_served, "aspect").model.loaded
-    rows = text_rows_of(shared_data)
-    preds = predict_texts(
-        loaded.network, loaded.tokenizer, [p for p, _ in rows], loaded.id2label, 64, loaded.device
-    )
-    labels = [loaded.id2label[i] for i in sorted(loaded.id2label)]
-    report = classification_report([g for _, g in rows], preds, labels)
-    print(f"aspect macro-F1 {report['macro_f1']:.4f} accuracy {report['accuracy']:.4f}")
-    assert report["macro_f1"] >= 0.765  # measured 0.7820
+#: Per-source floors of the default aspect model as served (the clauses that mention the
+#: target; NULL for an unmentioned target counts as neutral), just under the card's numbers.
+ASPECT_FLOORS = {
+    # Measured 0.7898 on 592 pairs (the SEntFiN-only model: 0.7841).
+    "sentfin": {"macro_f1": 0.775},
+    # Measured 0.4919 on 225 pairs (the SEntFiN-only model: 0.3680).
+    "semeval": {"macro_f1": 0.46},
+    # Measured 0.6752 on 516 pairs, positive / negative only (the SEntFiN-only model: 0.4384).
+    "stockemotions": {"macro_f1": 0.655},
+    # Measured 0.7940 on 91 pairs, positive / negative only (the SEntFiN-only model: 0.6129).
+    "surge_stock": {"macro_f1": 0.75},
+}
 
 
-def text_rows_of(shared_data: Path) -> list[tuple[tuple[str, str], str]]:
-    from textlens.server.training.sources import Source, pair_rows
+def test_aspect_validation_per_source(default_served: list[ServedModel], shared_data: Path) -> None:
+    import duckdb
 
-    return pair_rows(Source(query=sentiment_mix.aspect_sql(shared_data, "valid"))).rows
+    from textlens.server.runtime.analyzer import Analyzer
+    from textlens.server.runtime.embedded import rebatch
+
+    served = _model(default_served, "aspect")
+    labels = served.model.labels
+    by_source: dict[str, list[tuple[str, str, str]]] = {}
+    for text, target, label, source in duckdb.sql(
+        sentiment_mix.aspect_mix_sql(shared_data, "valid")
+    ).fetchall():
+        by_source.setdefault(source, []).append((text, target, label))
+    assert set(by_source) == set(ASPECT_FLOORS)
+    analyzer = Analyzer(rebatch([served], other_languages="score"))
+    try:
+        for source, floors in ASPECT_FLOORS.items():
+            rows = by_source[source]
+            results = analyzer.aspect_sentiment([r[0] for r in rows], [r[1] for r in rows]).result(
+                timeout=600
+            )
+            preds = [r.label if r is not None else "neutral" for r in results]
+            gold = [r[2] for r in rows]
+            present = [c for c in labels if c in gold]
+            report = classification_report(gold, preds, labels)
+            macro_f1 = sum(report["per_class"][c]["f1"] for c in present) / len(present)
+            print(
+                source, len(rows), f"macro-F1 {macro_f1:.4f}", f"accuracy {report['accuracy']:.4f}"
+            )
+            assert macro_f1 >= floors["macro_f1"], (source, macro_f1)
+    finally:
+        analyzer.close()
 
 
 def test_ner_dev_f1(default_served: list[ServedModel], shared_data: Path) -> None:

@@ -6,7 +6,14 @@ import json
 from pathlib import Path
 from typing import Any
 
-from textlens.server.training.cards import COMMERCIAL_NOTE, loso_section, sources_table, worst_line
+from textlens.server.training.cards import (
+    COMMERCIAL_NOTE,
+    inference_paths_section,
+    loso_section,
+    served_section,
+    sources_table,
+    worst_line,
+)
 
 
 def _meta() -> dict[str, Any]:
@@ -58,3 +65,35 @@ def test_loso_section_lists_each_left_out_source(tmp_path: Path) -> None:
     section = loso_section(study)
     assert "| pyfin | 1500 | 0.610 | 0.580 | – | – |" in section
     assert "6,000 sampled rows" in section
+
+
+def test_served_section_reads_the_served_scores(tmp_path: Path) -> None:
+    assert served_section(tmp_path, "sentiment") == ""
+    scores = {"tfns": {"rows": 496, "accuracy": 0.8, "macro_f1": 0.73, "neutral_recall": 0.83}}
+    (tmp_path / "validation_by_source_served.json").write_text(json.dumps(scores))
+    section = served_section(tmp_path, "sentiment")
+    assert "one sentence at a time" in section
+    assert "| tfns | 496 | 0.8000 | 0.7300 | 0.8300 | – |" in section
+    assert served_section(tmp_path, "ner") == ""
+
+
+def test_inference_paths_section_shows_deltas_and_what_does_not_gate(tmp_path: Path) -> None:
+    assert inference_paths_section(tmp_path) == ""
+
+    def path(f1: float, worst: float, allowed: bool) -> dict[str, Any]:
+        metrics = {"big_accuracy": 0.9, "big_macro_f1": f1, "tiny_macro_f1": 0.5}
+        return {"allowed": allowed, "worst_delta_points": worst, "metrics": metrics}
+
+    gate = {
+        "max_loss_points": 0.5,
+        "gate_min_rows": 300,
+        "rows": {"big": 1000, "tiny": 50},
+        "cpu_flags": ["avx2"],
+        "paths": {"torch/float32": path(0.8, 0.0, True), "onnx/int8": path(0.79, -1.0, False)},
+    }
+    (tmp_path / "validation_gate.json").write_text(json.dumps(gate))
+    section = inference_paths_section(tmp_path)
+    assert "| big | 1000 | 0.8000 | 0.7900 (-1.00) |" in section
+    assert "| tiny | 50 (does not gate) | 0.5000 | 0.5000 (+0.00) |" in section
+    assert "| auto may pick | | yes | no |" in section
+    assert "CPU flags: avx2" in section
