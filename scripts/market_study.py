@@ -72,6 +72,7 @@ def run_one(
     sources: list[str],
     left_out: str | None,
     valid_cap: int,
+    base: str = "builtin:minilm",
 ) -> dict[str, Any]:
     train_rows = sentiment_mix.rows_by_source(sentiment_mix.train_sql(data, sources))
     # Every source's held-out rows, trained on or not: a run makes one evaluation, so
@@ -79,7 +80,7 @@ def run_one(
     valid_rows = sentiment_mix.rows_by_source(sentiment_mix.valid_sql(data))
     train = [(t, g, s) for s, rs in train_rows.items() for t, g in rs]
     valid = [(t, g, s) for s, rs in valid_rows.items() for t, g in _cap(rs, valid_cap)]
-    cfg = TrainConfig(epochs=1, lr=6e-4, max_length=64, seed=seed, evals_per_epoch=1)
+    cfg = TrainConfig(base=base, epochs=1, lr=6e-4, max_length=64, seed=seed, evals_per_epoch=1)
     started = time.monotonic()
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "model"
@@ -99,6 +100,7 @@ def run_one(
         "seed": seed,
         "train_rows": rows,
         "left_out": left_out,
+        "base": base,
         "minutes": round((time.monotonic() - started) / 60, 2),
         "scores": {s: {k: m[k] for k in keep if k in m} for s, m in scores.items()},
     }
@@ -178,6 +180,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--loso-variant", default=LOSO_VARIANT, help="recipe of the LOSO runs")
     parser.add_argument("--table", action="store_true", help="only print the tables")
     parser.add_argument("--threads", type=int, default=0, help="torch threads (0: default)")
+    parser.add_argument(
+        "--base",
+        default="builtin:minilm",
+        help="encoder to fine-tune (e.g. the domain-adapted one of scripts/domain_mlm.py)",
+    )
+    parser.add_argument(
+        "--base-label", default="", help="suffix of the variant names of runs on --base"
+    )
     args = parser.parse_args(argv)
     if args.threads:
         import torch
@@ -193,8 +203,9 @@ def main(argv: list[str] | None = None) -> int:
         if args.loso is not None:
             three = [s.name for s in sentiment_mix.SOURCES_TABLE]
             plan += [(args.loso_variant, args.seeds[0], s) for s in (args.loso or three)]
+    suffix = f" [{args.base_label or args.base}]" if args.base != "builtin:minilm" else ""
     for variant, seed, left_out in plan:
-        if (variant, seed, left_out) in done:
+        if (variant + suffix, seed, left_out) in done:
             continue
         recipe = VARIANTS[variant]
         sources = list(
@@ -203,7 +214,15 @@ def main(argv: list[str] | None = None) -> int:
         if left_out:
             sources.remove(left_out)
         result = run_one(
-            args.data, variant, recipe, seed, args.rows, sources, left_out, args.valid_cap
+            args.data,
+            variant + suffix,
+            recipe,
+            seed,
+            args.rows,
+            sources,
+            left_out,
+            args.valid_cap,
+            args.base,
         )
         print(json.dumps(result), flush=True)
         with args.out.open("a") as fh:

@@ -75,8 +75,9 @@ class ModelSpec(BaseModel):
     max_queue_texts: int = Field(default=65536, gt=0)
     #: The task's default model (otherwise the first model of the task is).
     default: bool = False
-    #: Sentiment: read each sentence on its own and combine them, opinions weighted over
-    #: facts (`textlens.server.runtime.documents`); for models trained on single sentences.
+    #: Sentiment: read a text longer than the model's window one sentence at a time and
+    #: combine them, opinions weighted over facts (`textlens.server.runtime.documents`);
+    #: a text that fits is read whole. For models trained on short texts.
     sentences: bool = False
     #: The languages the model reads (ISO 639 codes as `language()` answers them, e.g.
     #: ["en"] or ["en", "de", "fr"]). Unset: what the model's `textlens_model.json`

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 from textlens.client.errors import InvalidInput, ShuttingDown, TextTooLong, TooManyTexts, WrongTask
 from textlens.client.results import TRUNCATIONS, ModelInfo
 from textlens.server.runtime.aspects import MAX_TARGET_CHARS, mentions
-from textlens.server.runtime.documents import combine, sentences
+from textlens.server.runtime.documents import combine, reading_units, sentences
 from textlens.server.runtime.registry import ModelRegistry, ServedModel
 from textlens.server.runtime.relay import RowNames
 from textlens.server.runtime.relay import mapped as _mapped
@@ -151,7 +151,10 @@ class Analyzer:
         deadline: float | None,
     ) -> Future[Any]:
         """Future of the sentiment of `inputs`, which are the request's texts #`index`."""
-        parts = [sentences(text) for text in inputs] if served.spec.sentences else []
+        parts: list[list[str]] = []
+        if served.spec.sentences:
+            fits = getattr(served.model, "fits", None)  # a model without a tokenizer: split all
+            parts = reading_units(inputs, fits) if fits else [sentences(text) for text in inputs]
         if not parts or sum(map(len, parts)) == len(inputs):
 
             def whole(row: int) -> str:

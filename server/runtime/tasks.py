@@ -93,6 +93,25 @@ class TaskModel:
         )
         return self._encoded(texts, batch)
 
+    def fits(self, texts: Sequence[str]) -> list[bool]:
+        """Whether each text fits the model's window whole (its tokens <= `max_length`)."""
+        limit = self.loaded.max_length
+        cap = limit * CHARS_PER_TOKEN_CAP  # longer than this, no tokenizer fits it
+        short = [i for i, t in enumerate(texts) if len(t) <= cap]
+        out = [False] * len(texts)
+        if short:
+            batch = self.loaded.tokenizer(
+                [texts[i] for i in short],
+                add_special_tokens=True,
+                truncation=False,
+                return_attention_mask=False,
+                return_token_type_ids=False,
+                verbose=False,
+            )
+            for i, ids in zip(short, batch["input_ids"], strict=True):
+                out[i] = len(ids) <= limit
+        return out
+
     def _capped(self, texts: Sequence[str], truncation: str) -> list[str]:
         """Under `truncate`, cut each text to what `max_length` tokens can hold at most."""
         if truncation != "truncate":

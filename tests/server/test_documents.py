@@ -1,6 +1,9 @@
-"""Document sentiment from sentences: the split and the opinion-weighted mean (no model)."""
+"""Document sentiment from sentences: what is split, and the opinion-weighted mean."""
 
 from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
 
 import pytest
 
@@ -37,3 +40,51 @@ def test_opinions_outweigh_facts_and_facts_alone_stay_neutral() -> None:
         [two_class, SentimentResult("negative", -0.4, {"negative": 0.7, "positive": 0.3})]
     )
     assert plain.probabilities["positive"] == pytest.approx(0.6)  # no neutral: a plain mean
+
+
+def test_reading_units_split_only_what_does_not_fit() -> None:
+    from textlens.server.runtime.documents import reading_units
+
+    asked: list[list[str]] = []
+
+    def fits(texts: Sequence[str]) -> list[bool]:
+        asked.append(list(texts))
+        return [len(t) < 20 for t in texts]
+
+    texts = ["Good. Bad.", "One sentence only", "A long first one. And a second one."]
+    assert reading_units(texts, fits) == [
+        ["Good. Bad."],
+        ["One sentence only"],
+        ["A long first one.", "And a second one."],
+    ]
+    assert asked == [["Good. Bad.", "A long first one. And a second one."]]  # one call
+
+
+def test_a_real_model_reads_what_fits_whole(tiny_models_dir: dict[str, Path]) -> None:
+    """A short two-sentence text is one row; a text over the window is one row per sentence."""
+    from textlens.server.runtime.analyzer import Analyzer
+    from textlens.server.runtime.registry import ModelRegistry
+    from textlens.server.settings import ModelSpec
+
+    spec = ModelSpec(
+        name="tiny",
+        task="sentiment",
+        source=str(tiny_models_dir["tiny-sequence"]),
+        sentences=True,
+        device="cpu",
+        backend="torch",
+        dtype="float32",
+    )
+    registry = ModelRegistry.load([spec])
+    analyzer = Analyzer(registry)
+    try:
+        served = registry.models["tiny"]
+        long = " ".join(f"Sentence {k} is about the battery life." for k in range(30))
+        assert served.model.fits(["Good. Bad.", long, "x" * 1_000_000]) == [True, False, False]
+        before = served.batcher.stats.batch_rows
+        results = analyzer.sentiment(["Good. Bad.", long]).result(timeout=60)
+        assert len(results) == 2
+        assert served.batcher.stats.batch_rows - before == 1 + 30
+    finally:
+        analyzer.close()
+        registry.close()
