@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from textlens.server.training import sentiment_mix
+from textlens.server.training.cards import loso_cells, loso_runs, spread
 from textlens.server.training.mixture import MixRecipe, train_mixture
 from textlens.server.training.source_report import per_source_report
 from textlens.server.training.trainer import TrainConfig
@@ -106,10 +107,7 @@ def run_one(
     }
 
 
-def _spread(values: list[float]) -> str:
-    if len(values) < 2:
-        return f"{values[0]:.3f}"
-    return f"{statistics.mean(values):.3f} ± {statistics.stdev(values):.3f}"
+_spread = spread
 
 
 def _worst(scores: dict[str, Any], among: list[str]) -> float:
@@ -146,23 +144,15 @@ def recipe_table(results: list[dict[str, Any]]) -> str:
 
 def loso_table(results: list[dict[str, Any]]) -> str:
     lines = [
-        "| left out | rows scored | accuracy | macro-F1 | neutral recall | sign accuracy "
+        "| left out | seeds | rows scored | accuracy | macro-F1 | neutral recall | sign accuracy "
         "| macro-F1 when trained on it (same recipe) |",
-        "|---|---|---|---|---|---|---|",
+        "|---|---|---|---|---|---|---|---|",
     ]
     full = [r for r in results if not r["left_out"] and r["variant"] == LOSO_VARIANT]
-    for r in results:
-        s = r["left_out"]
-        if not s:
-            continue
-        m = r["scores"][s]
+    for s, rs in loso_runs(results).items():
         seen = [x["scores"][s]["macro_f1"] for x in full if s in x["scores"]]
-        cells = [
-            f"{m[k]:.3f}" if k in m else "–"
-            for k in ("accuracy", "macro_f1", "neutral_recall", "sign_accuracy")
-        ]
         lines.append(
-            f"| {s} | {m['rows']} | {' | '.join(cells)} | "
+            f"| {s} | {len(rs)} | {rs[0]['scores'][s]['rows']} | {' | '.join(loso_cells(rs))} | "
             f"{_spread(seen) if seen else '–'} (validation split) |"
         )
     return "\n".join(lines)

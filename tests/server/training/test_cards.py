@@ -37,6 +37,10 @@ def test_sources_table_names_licences_shares_and_how_rows_teach() -> None:
     assert "CC BY-NC-ND 4.0" in gold and "| 75% |" in gold and "| 0.700 |" in gold
     assert "none stated" in posts and "positive vs negative only" in posts and "| 25% |" in posts
     assert "non-commercial" in COMMERCIAL_NOTE and "textlens train" in COMMERCIAL_NOTE
+    # A source the recipe left out is still listed, with its held-out scores.
+    scores["pyfin"] = {"rows": 402, "accuracy": 0.5, "macro_f1": 0.5, "neutral_recall": 0.6}
+    pyfin = [ln for ln in sources_table(_meta(), scores).splitlines() if ln.startswith("| pyfin")]
+    assert len(pyfin) == 1 and "| 0% | left out |" in pyfin[0] and "| 402 |" in pyfin[0]
 
 
 def test_worst_line_reads_only_three_class_sources() -> None:
@@ -63,8 +67,19 @@ def test_loso_section_lists_each_left_out_source(tmp_path: Path) -> None:
     ]
     study.write_text("\n".join(json.dumps(r) for r in runs) + "\n")
     section = loso_section(study)
-    assert "| pyfin | 1500 | 0.610 | 0.580 | – | – |" in section
+    assert "| pyfin | 1 | 1500 | 0.610 | 0.580 | – | – |" in section
     assert "6,000 sampled rows" in section
+    second = {
+        **runs[1],
+        "seed": 2,
+        "scores": {"pyfin": {"rows": 1500, "accuracy": 0.63, "macro_f1": 0.6}},
+    }
+    other_base = {**runs[1], "seed": 3, "base": "/tmp/adapted"}  # not the default's base
+    with study.open("a") as fh:
+        fh.write(json.dumps(second) + "\n" + json.dumps(other_base) + "\n")
+    section = loso_section(study)
+    assert "| pyfin | 2 | 1500 | 0.620 ± 0.014 | 0.590 ± 0.014 | – | – |" in section
+    assert "seeds 1, 2;" in section
 
 
 def test_served_section_reads_the_served_scores(tmp_path: Path) -> None:
