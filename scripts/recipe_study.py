@@ -27,7 +27,8 @@ from pathlib import Path
 from typing import Any
 
 from textlens.server.training import sentiment_mix
-from textlens.server.training.pipeline import TrainJob, evaluate_rows, run_training
+from textlens.server.training.evaluation import evaluate_rows
+from textlens.server.training.pipeline import TrainJob, run_training
 from textlens.server.training.sources import Source
 from textlens.server.training.trainer import TrainConfig
 

@@ -2,16 +2,15 @@
 
 The sync and asyncio clients only move messages; every rule about what is sent
 and what comes back lives here, once, where it is testable without a server:
-NULLs are dropped before sending and put back at their positions, lone
-surrogates become U+FFFD, large batches become several RPCs, and vectors are
-unpacked from their little-endian bytes.
+each call becomes a `Job` (its requests, one per chunk, and how the answers
+become results). Inputs are checked in `inputs` (NULLs, surrogates, options)
+and answers read in `replies` (vectors from their little-endian bytes).
 """
 
 from __future__ import annotations
 
 import functools
 import os
-import re
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, Generic, Literal, TypeVar
@@ -21,6 +20,15 @@ import numpy.typing as npt
 
 from textlens.client import errors
 from textlens.client.answer_size import texts_per_answer
+from textlens.client.inputs import (
+    Batch,
+    clean_text,
+    dtype_enum,
+    label_list,
+    string_option,
+    truncation_enum,
+    with_texts,
+)
 from textlens.client.limits import MAX_MESSAGE_BYTES
 from textlens.client.replies import (
     WIRE_DTYPE,
@@ -34,7 +42,6 @@ from textlens.client.replies import (
     unpack_vectors,
 )
 from textlens.client.results import (
-    TRUNCATIONS,
     ClassifyResult,
     Entity,
     LanguageResult,
@@ -45,168 +52,14 @@ from textlens.client.results import (
 )
 from textlens.v1 import textlens_pb2 as pb
 
-__all__ = ["Matrix", "unpack_vectors"]  # re-exported: results are built in replies.py
+# Re-exported: results are built in replies.py, inputs are checked in inputs.py.
+__all__ = ["Batch", "Matrix", "clean_text", "dtype_enum", "truncation_enum", "unpack_vectors"]
 
-T = TypeVar("T")
-M = TypeVar("M")
 Req = TypeVar("Req")
 Out = TypeVar("Out")
 
 VectorDtype = Literal["float32", "float16"]
 Vector = npt.NDArray[np.float32]
-
-_SURROGATE = re.compile("[\ud800-\udfff]")
-
-_TRUNCATION = {"truncate": pb.TRUNCATION_TRUNCATE, "error": pb.TRUNCATION_ERROR}
-_DTYPE = {"float32": pb.VECTOR_DTYPE_FLOAT32, "float16": pb.VECTOR_DTYPE_FLOAT16}
-
-
-# --- texts ------------------------------------------------------------------
-
-
-def clean_text(text: str) -> str:
-    """`text` with each lone surrogate replaced by U+FFFD, one code point for one.
-
-    Protobuf refuses to encode surrogates, and a one-for-one replacement keeps
-    entity offsets valid against the caller's original string.
-    """
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        return _SURROGATE.sub("\ufffd", text)
-    return text
-
-
-@dataclass(frozen=True)
-class Batch:
-    """The non-NULL texts of one call, and where their answers go back.
-
-    `positions` is None when there was no NULL, so the common case needs no index list.
-    """
-
-    size: int
-    texts: list[str]
-    positions: list[int] | None = None
-
-    @classmethod
-    def of(cls, texts: Iterable[str | None]) -> Batch:
-        """Drop NULLs, remembering their positions; reject anything that is not str or None."""
-        if isinstance(texts, str | bytes):
-            raise errors.InvalidInput(
-                f"texts must be a sequence of strings, got a single {type(texts).__name__}; "
-                "wrap it in a list: [text]"
-            )
-        try:
-            items = texts if isinstance(texts, list | tuple) else list(texts)
-        except TypeError:
-            raise errors.InvalidInput(
-                f"texts must be a sequence of str or None, got {type(texts).__name__}"
-            ) from None
-        values: list[str] = []
-        positions: list[int] = []
-        for i, text in enumerate(items):
-            if text is None:
-                continue
-            if not isinstance(text, str):
-                raise _not_a_text(i, text)
-            values.append(text)
-            positions.append(i)
-        if len(values) == len(items):
-            return cls(size=len(items), texts=values)
-        return cls(size=len(items), texts=values, positions=positions)
-
-    def chunks(self, batch_size: int) -> Iterator[list[str]]:
-        """The texts, `batch_size` at a time: one RPC each."""
-        if len(self.texts) <= batch_size:
-            if self.texts:
-                yield self.texts
-            return
-        for start in range(0, len(self.texts), batch_size):
-            yield self.texts[start : start + batch_size]
-
-    def chunk_sizes(self, batch_size: int) -> list[int]:
-        """len() of each chunk `chunks(batch_size)` yields."""
-        n = len(self.texts)
-        return [min(batch_size, n - start) for start in range(0, n, batch_size)]
-
-    def scatter(self, values: Sequence[T]) -> list[T | None]:
-        """One answer per input position: `values` in order, None where the input was NULL."""
-        if len(values) != len(self.texts):
-            raise errors.TextlensError(
-                f"the server answered {len(values)} results for {len(self.texts)} texts; "
-                "the client and server versions may not match"
-            )
-        if self.positions is None:
-            return list(values)
-        out: list[T | None] = [None] * self.size
-        for position, value in zip(self.positions, values, strict=True):
-            out[position] = value
-        return out
-
-
-def _not_a_text(index: int, value: object) -> errors.InvalidInput:
-    kind = type(value).__name__
-    hint = ""
-    if isinstance(value, bytes | bytearray):
-        hint = "; decode it to str first"
-    elif isinstance(value, float) and value != value:
-        hint = "; pass None, not NaN, for a missing text"
-    return errors.InvalidInput(f"texts[{index}] is {kind}, expected str or None{hint}")
-
-
-def _with_texts(build: Callable[[list[str]], M], texts: list[str]) -> M:
-    """`build(texts)`, cleaning surrogates only if protobuf refuses them (the rare case)."""
-    try:
-        return build(texts)
-    except UnicodeEncodeError:
-        return build([clean_text(t) for t in texts])
-
-
-# --- options ----------------------------------------------------------------
-
-
-def truncation_enum(truncation: str) -> pb.Truncation:
-    """The wire value of a truncation policy; InvalidInput for anything but 'truncate'/'error'."""
-    try:
-        return _TRUNCATION[truncation]
-    except (KeyError, TypeError):
-        raise errors.InvalidInput(
-            f"truncation must be one of {', '.join(map(repr, TRUNCATIONS))}, got {truncation!r}"
-        ) from None
-
-
-def dtype_enum(dtype: str) -> pb.VectorDtype:
-    """The wire value of a vector dtype; InvalidInput for anything but 'float32'/'float16'."""
-    try:
-        return _DTYPE[dtype]
-    except (KeyError, TypeError):
-        raise errors.InvalidInput(
-            f"dtype must be one of {', '.join(map(repr, _DTYPE))}, got {dtype!r}"
-        ) from None
-
-
-def _string_option(name: str, value: object) -> str:
-    """A str option that protobuf can encode, checked before any RPC is sent."""
-    if not isinstance(value, str):
-        raise errors.InvalidInput(f"{name} must be a str, got {type(value).__name__}")
-    try:
-        value.encode("utf-8")
-    except UnicodeEncodeError:
-        raise errors.InvalidInput(
-            f"{name} is not valid UTF-8 (lone surrogate): {value!r}"
-        ) from None
-    return value
-
-
-def _labels(labels: Sequence[str] | None) -> list[str]:
-    if labels is None:
-        return []
-    if isinstance(labels, str | bytes):
-        raise errors.InvalidInput(
-            "labels must be a sequence of label strings, got a single string; "
-            "pass e.g. ['positive', 'negative']"
-        )
-    return [_string_option(f"labels[{i}]", label) for i, label in enumerate(labels)]
 
 
 # --- jobs -------------------------------------------------------------------
@@ -229,7 +82,7 @@ def sentiment_job(
     texts: Iterable[str | None], model: str, truncation: str, batch_size: int
 ) -> Job[pb.SentimentRequest, list[SentimentResult | NotScored | None]]:
     batch = Batch.of(texts)
-    model = _string_option("model", model)
+    model = string_option("model", model)
     trunc = truncation_enum(truncation)
 
     def build(chunk: list[str]) -> pb.SentimentRequest:
@@ -238,7 +91,7 @@ def sentiment_job(
     def finish(responses: list[pb.SentimentResponse]) -> list[SentimentResult | NotScored | None]:
         return batch.scatter([sentiment_result(r) for resp in responses for r in resp.results])
 
-    return Job("Sentiment", (_with_texts(build, c) for c in batch.chunks(batch_size)), finish)
+    return Job("Sentiment", (with_texts(build, c) for c in batch.chunks(batch_size)), finish)
 
 
 def aspect_sentiment_job(
@@ -263,12 +116,12 @@ def aspect_sentiment_job(
         )
     for i, goal in enumerate(goals):
         if goal is not None:
-            _string_option(f"targets[{i}]", goal)
+            string_option(f"targets[{i}]", goal)
     positions = batch.positions if batch.positions is not None else range(batch.size)
     kept = [k for k, p in enumerate(positions) if goals[p] is not None]
     pairs = Batch(size=len(batch.texts), texts=[batch.texts[k] for k in kept], positions=kept)
     pair_targets = [goals[positions[k]] or "" for k in kept]
-    model = _string_option("model", model)
+    model = string_option("model", model)
     trunc = truncation_enum(truncation)
 
     def build(start: int, chunk: list[str]) -> pb.AspectSentimentRequest:
@@ -291,7 +144,7 @@ def aspect_sentiment_job(
 
     starts = range(0, len(pairs.texts), batch_size)
     requests = (
-        _with_texts(functools.partial(build, start), chunk)
+        with_texts(functools.partial(build, start), chunk)
         for start, chunk in zip(starts, pairs.chunks(batch_size), strict=True)
     )
     return Job("AspectSentiment", requests, finish)
@@ -301,7 +154,7 @@ def entities_job(
     texts: Iterable[str | None], model: str, truncation: str, batch_size: int
 ) -> Job[pb.EntitiesRequest, list[list[Entity] | NotScored | None]]:
     batch = Batch.of(texts)
-    model = _string_option("model", model)
+    model = string_option("model", model)
     trunc = truncation_enum(truncation)
 
     def build(chunk: list[str]) -> pb.EntitiesRequest:
@@ -310,7 +163,7 @@ def entities_job(
     def finish(responses: list[pb.EntitiesResponse]) -> list[list[Entity] | NotScored | None]:
         return batch.scatter([entities_result(r) for resp in responses for r in resp.results])
 
-    return Job("Entities", (_with_texts(build, c) for c in batch.chunks(batch_size)), finish)
+    return Job("Entities", (with_texts(build, c) for c in batch.chunks(batch_size)), finish)
 
 
 def language_job(
@@ -324,7 +177,7 @@ def language_job(
     def finish(responses: list[pb.LanguageResponse]) -> list[LanguageResult | None]:
         return batch.scatter([language_result(r) for resp in responses for r in resp.results])
 
-    return Job("Language", (_with_texts(build, c) for c in batch.chunks(batch_size)), finish)
+    return Job("Language", (with_texts(build, c) for c in batch.chunks(batch_size)), finish)
 
 
 def classify_job(
@@ -336,9 +189,9 @@ def classify_job(
     batch_size: int,
 ) -> Job[pb.ClassifyRequest, list[ClassifyResult | None]]:
     batch = Batch.of(texts)
-    candidates = _labels(labels)
-    model = _string_option("model", model)
-    template = _string_option("hypothesis_template", hypothesis_template)
+    candidates = label_list(labels)
+    model = string_option("model", model)
+    template = string_option("hypothesis_template", hypothesis_template)
     trunc = truncation_enum(truncation)
 
     def build(chunk: list[str]) -> pb.ClassifyRequest:
@@ -355,13 +208,13 @@ def classify_job(
 
     # Every answer carries a score per label: as many texts as their answer fits one message.
     per_call = min(batch_size, max(1, texts_per_answer(candidates, MAX_MESSAGE_BYTES)))
-    return Job("Classify", (_with_texts(build, c) for c in batch.chunks(per_call)), finish)
+    return Job("Classify", (with_texts(build, c) for c in batch.chunks(per_call)), finish)
 
 
 def _embed_requests(
     batch: Batch, model: str, truncation: str, dtype: str, normalize: bool, batch_size: int
 ) -> Iterator[pb.EmbedRequest]:
-    model = _string_option("model", model)
+    model = string_option("model", model)
     trunc = truncation_enum(truncation)
     wire = dtype_enum(dtype)
     skip = not normalize
@@ -371,7 +224,7 @@ def _embed_requests(
             texts=chunk, model=model, truncation=trunc, dtype=wire, skip_normalize=skip
         )
 
-    return (_with_texts(build, c) for c in batch.chunks(batch_size))
+    return (with_texts(build, c) for c in batch.chunks(batch_size))
 
 
 def embed_job(

@@ -31,17 +31,12 @@ import torch
 from torch.nn import functional as F
 
 from textlens.server.runtime.devices import resolve_device
+from textlens.server.training.loop import fit, length_batches, seed_everything
 from textlens.server.training.metrics import classification_report
 from textlens.server.training.predict import encode_texts, predict_probs
 from textlens.server.training.source_report import source_metrics
-from textlens.server.training.trainer import (
-    TrainConfig,
-    _fit,
-    _length_batches,
-    _prepare_network,
-    _save,
-    _seed_everything,
-)
+from textlens.server.training.train_config import TrainConfig
+from textlens.server.training.trainer import _prepare_network, _save
 
 #: (input, label, source); input is a text or a (text, target) pair.
 SourcedRows = Sequence[tuple[Any, str, str]]
@@ -160,7 +155,7 @@ def train_mixture(
     record: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """Fine-tune a classifier on (input, label, source) rows; save a delta like `trainer`'s."""
-    _seed_everything(cfg.seed)
+    seed_everything(cfg.seed)
     rows = [r for r in train if recipe.loss_of(r[2]) != "drop"]
     labels = sorted({label for _, label, _ in rows})
     pair_sources = {s for _, _, s in rows if recipe.loss_of(s) == "pair"}
@@ -229,11 +224,11 @@ def train_mixture(
         report.update(by_source=per_source, worst_source=name, worst_macro_f1=worst)
         return (worst if recipe.select == "worst" else report["macro_f1"]), report
 
-    report, curve, losses = _fit(
+    report, curve, losses = fit(
         network,
         cfg,
         total,
-        lambda rng: _length_batches(
+        lambda rng: length_batches(
             lengths, cfg.batch_size, rng, epoch_indices(by_source, quotas, rng)
         ),
         encode,

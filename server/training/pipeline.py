@@ -20,6 +20,7 @@ from typing import Any
 from textlens.server.model_store import ModelStore
 from textlens.server.runtime.loading import BASE_BUILTIN
 from textlens.server.training.data import group_split, stratified_split
+from textlens.server.training.evaluation import evaluate_rows, resolve_model
 from textlens.server.training.mixture import MixRecipe, train_mixture
 from textlens.server.training.report import require_charts, summary_lines, write_report
 from textlens.server.training.sources import (
@@ -32,8 +33,8 @@ from textlens.server.training.sources import (
     pair_rows,
     sourced_text_rows,
     text_rows,
-    token_rows,
 )
+from textlens.server.training.token_sources import token_rows
 from textlens.server.training.trainer import (
     TrainConfig,
     resumed_config,
@@ -353,38 +354,6 @@ def _rewrite_report(directory: Path, report: dict[str, Any]) -> None:
 
 
 # --- evaluation ---------------------------------------------------------------------
-
-
-def resolve_model(model: str, registry: Path | None) -> str:
-    """A registered name (with a registry) becomes its current version's directory."""
-    if registry is not None and not Path(model).expanduser().exists():
-        found = ModelStore(registry).current(model)
-        if found is not None:
-            return str(found[1])
-    return model
-
-
-def evaluate_rows(
-    source: str, task: str, rows: list[Any], device: str = "auto"
-) -> tuple[dict[str, Any], str]:
-    """Score a model on loaded rows (text/label or words/tags) as training does; + its version."""
-    from textlens.server.runtime.devices import resolve_device
-    from textlens.server.runtime.loading import build_network
-    from textlens.server.training.metrics import classification_report, span_f1_report
-    from textlens.server.training.predict import predict_texts, predict_word_tags
-
-    network, tokenizer, id2label, version, max_length = build_network(source, task)
-    dev = resolve_device(device)
-    network.to(dev).eval()
-    if task == "ner":
-        pred = predict_word_tags(
-            network, tokenizer, [w for w, _ in rows], id2label, max_length, dev
-        )
-        return span_f1_report([tags for _, tags in rows], pred), version
-    labels = [id2label[i] for i in sorted(id2label)]
-    check_valid_labels(set(labels), rows, "the evaluation rows")
-    pred_labels = predict_texts(network, tokenizer, [t for t, _ in rows], id2label, max_length, dev)
-    return classification_report([g for _, g in rows], pred_labels, labels), version
 
 
 def run_eval(

@@ -15,7 +15,8 @@ torch = pytest.importorskip("torch", reason="training needs the `models` extra")
 
 from tests.server.training.conftest import topic_rows  # noqa: E402
 from textlens.server.cli import main  # noqa: E402
-from textlens.server.training.trainer import TrainConfig, _fit, class_weights  # noqa: E402
+from textlens.server.training.loop import class_weights, fit  # noqa: E402
+from textlens.server.training.trainer import TrainConfig  # noqa: E402
 
 TINY = ["--epochs", "1", "--max-length", "24", "--batch-size", "8", "--threads", "1"]
 
@@ -58,7 +59,7 @@ def test_early_stopping_keeps_the_weights_of_the_best_evaluation() -> None:
 
     x, y = torch.randn(8, 4), torch.tensor([0, 1] * 4)
     cfg = TrainConfig(base="unused", epochs=10, batch_size=4, lr=0.1, evals_per_epoch=1)
-    report, curve, _ = _fit(
+    report, curve, _ = fit(
         network,  # type: ignore[arg-type]  # any module whose forward takes the encoded batch
         cfg,
         8,

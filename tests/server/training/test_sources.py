@@ -14,9 +14,8 @@ from textlens.server.training.sources import (  # noqa: E402
     check_classes,
     check_valid_labels,
     text_rows,
-    token_rows,
-    words_and_tags,
 )
+from textlens.server.training.token_sources import token_rows, words_and_tags  # noqa: E402
 
 
 @pytest.fixture
