@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import os
 import re
-import socket
 import time
 import urllib.request
 from collections.abc import Callable, Iterator
@@ -26,6 +25,7 @@ from typing import Any, TypeVar
 import pytest
 
 from tests.conftest import TINY_TASK_MODELS_TOML
+from tests.helpers import free_port
 from tests.reliability.node_install import node_modules  # noqa: F401 - a fixture
 
 T = TypeVar("T")
@@ -48,13 +48,6 @@ def env_float(name: str, default: float) -> float:
 def report(line: str) -> None:
     """Print one figure of the suite; `pytest -s` or `-rA` shows it."""
     print(f"reliability: {line}", flush=True)
-
-
-def free_port() -> int:
-    """A loopback port nothing listens on right now (the kernel's choice)."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def wait_until(

@@ -31,6 +31,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.helpers import free_port
 from tests.ray_local import tiny_ray_toml
 from textlens.client import Client
 from textlens.client.channel import PlaintextTokenWarning, is_loopback_target
@@ -42,12 +43,6 @@ pytestmark = pytest.mark.reliability
 # --------------------------------------------------------------------------
 # Item 4: what `textlens ray serve` exposes on a local cluster
 # --------------------------------------------------------------------------
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def test_an_existing_token_file_is_made_private(

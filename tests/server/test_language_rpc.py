@@ -12,7 +12,7 @@ from collections.abc import Iterator
 import grpc
 import pytest
 
-from tests.server.test_metrics import free_port, scrape, value
+from tests.helpers import free_port, scrape, value
 from textlens.client import AsyncClient, Client, LanguageResult
 from textlens.client.errors import TextlensError, TooManyTexts
 from textlens.server.language.detector import RELIABLE_CONFIDENCE

@@ -2,47 +2,14 @@
 
 from __future__ import annotations
 
-import re
-import socket
 import time
-import urllib.request
 from typing import Any
 
 import pytest
 
+from tests.helpers import free_port, scrape, value
 from textlens.client import Client
 from textlens.client.errors import UnknownModel
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
-def scrape(port: int) -> dict[str, float]:
-    with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=10) as response:
-        assert response.status == 200
-        text = response.read().decode()
-    samples = {}
-    for line in text.splitlines():
-        match = re.match(r"^([a-z_]+(?:\{[^}]*\})?) ([0-9.e+-]+)$", line)
-        if match:
-            samples[match.group(1)] = float(match.group(2))
-    return samples
-
-
-def value(samples: dict[str, float], name: str, **labels: str) -> float:
-    """Sum of the samples of `name` whose labels include `labels`."""
-    total = 0.0
-    for key, v in samples.items():
-        metric, _, rest = key.partition("{")
-        if metric != name:
-            continue
-        if all(f'{k}="{val}"' in rest for k, val in labels.items()):
-            total += v
-    return total
 
 
 def test_metrics_count_requests_texts_errors_and_forward_passes(inprocess_server: Any) -> None:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import re
 import signal
-import socket
 import threading
 import time
 import urllib.request
@@ -12,15 +11,10 @@ from typing import Any
 
 import pytest
 
+from tests.helpers import free_port
 from textlens.client import Client
 from textlens.client.errors import ServerUnavailable, TextlensError
 from textlens.server.process import ServerProcess
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def texts_computed(port: int) -> float:

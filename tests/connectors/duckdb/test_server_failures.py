@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import socket
 import threading
 import time
 from collections.abc import Callable
@@ -11,17 +10,12 @@ from typing import Any
 
 import pytest
 
+from tests.helpers import free_port
 from textlens.client.errors import ServerUnavailable
 from textlens.connectors.duckdb import register
 from textlens.server.process import ServerProcess
 
 duckdb = pytest.importorskip("duckdb")
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def table_exists(con: Any, name: str) -> bool:

@@ -8,7 +8,6 @@ replicas start in seconds; skipped without `textlens[ray]`.
 
 from __future__ import annotations
 
-import socket
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -18,6 +17,7 @@ import grpc
 import pytest
 
 from tests.conftest import publish_tiny_topics, say
+from tests.helpers import free_port
 from tests.ray_local import tiny_ray_toml
 from textlens.v1 import textlens_pb2 as pb
 from textlens.v1 import textlens_pb2_grpc as pb_grpc
@@ -42,12 +42,6 @@ def canonical(message: Any) -> bytes:
     for model in getattr(message, "models", ()):
         model.backend_reason = ""
     return bytes(message.SerializeToString(deterministic=True))
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @pytest.fixture(scope="module")
