@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 from textlens.client.errors import InvalidInput, ShuttingDown, TextTooLong, TooManyTexts, WrongTask
 from textlens.client.results import TRUNCATIONS, ModelInfo
 from textlens.server.runtime.aspects import MAX_TARGET_CHARS, mentions
-from textlens.server.runtime.documents import combine, reading_units, sentences
+from textlens.server.runtime.documents import Reading, document, readings, sentences
 from textlens.server.runtime.registry import ModelRegistry, ServedModel
 from textlens.server.runtime.relay import RowNames
 from textlens.server.runtime.relay import mapped as _mapped
@@ -151,32 +151,33 @@ class Analyzer:
         deadline: float | None,
     ) -> Future[Any]:
         """Future of the sentiment of `inputs`, which are the request's texts #`index`."""
-        parts: list[list[str]] = []
+        reads: list[Reading] = []
         if served.spec.sentences:
             fits = getattr(served.model, "fits", None)  # a model without a tokenizer: split all
-            parts = reading_units(inputs, fits) if fits else [sentences(text) for text in inputs]
-        if not parts or sum(map(len, parts)) == len(inputs):
+            reads = readings(inputs, fits) if fits else [Reading(sentences(t)) for t in inputs]
+        if not reads or sum(len(r.units) for r in reads) == len(inputs):
 
             def whole(row: int) -> str:
                 return f"text #{index[row]}"
 
             inner = self._submit(served, inputs, truncation, deadline, names=whole)
             return _mapped(inner.future, list, whole)
-        owners = [(t, k) for t, p in enumerate(parts) for k in range(len(p))]
+        owners = [(t, k) for t, r in enumerate(reads) for k in range(len(r.units))]
 
         def names(row: int) -> str:
             t, k = owners[row]
             text = f"text #{index[t]}"
-            return f"sentence {k + 1} of {text}" if len(parts[t]) > 1 else text
+            k -= reads[t].whole  # units[0] of a text read whole too is the text itself
+            return f"sentence {k + 1} of {text}" if k >= 0 and len(reads[t].units) > 1 else text
 
-        flat = [s for p in parts for s in p]
+        flat = [u for r in reads for u in r.units]
         inner = self._submit(served, flat, truncation, deadline, names=names)
 
         def documents(results: list[Any]) -> list[Any]:
             out, start = [], 0
-            for p in parts:
-                out.append(combine(results[start : start + len(p)]))
-                start += len(p)
+            for r in reads:
+                out.append(document(r, results[start : start + len(r.units)]))
+                start += len(r.units)
             return out
 
         return _mapped(inner.future, documents, names)

@@ -148,10 +148,11 @@ GATE_FILE = "validation_gate.json"
 
 SERVED_WORDS = {
     "sentiment": (
-        "The default server reads a text longer than the model's window one sentence at a "
-        "time and weights each sentence's probabilities by how opinionated it is, "
-        "1 − P(neutral); a text that fits is read whole (`sentences = true`; "
-        "`textlens.server.runtime.documents`). These are the numbers users get"
+        "The default server reads a text of several sentences one sentence at a time, "
+        "weighting each sentence's probabilities by how opinionated it is, 1 − P(neutral); "
+        "one that fits the model's window is also read whole, and the two readings are "
+        "averaged (`sentences = true`; `textlens.server.runtime.documents`). These are the "
+        "numbers users get"
     ),
     "aspect": (
         "Served, the model reads the clauses of a text that mention the target "

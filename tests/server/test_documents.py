@@ -42,8 +42,8 @@ def test_opinions_outweigh_facts_and_facts_alone_stay_neutral() -> None:
     assert plain.probabilities["positive"] == pytest.approx(0.6)  # no neutral: a plain mean
 
 
-def test_reading_units_split_only_what_does_not_fit() -> None:
-    from textlens.server.runtime.documents import reading_units
+def test_a_text_that_fits_is_read_whole_and_by_sentence() -> None:
+    from textlens.server.runtime.documents import Reading, document, readings
 
     asked: list[list[str]] = []
 
@@ -52,16 +52,24 @@ def test_reading_units_split_only_what_does_not_fit() -> None:
         return [len(t) < 20 for t in texts]
 
     texts = ["Good. Bad.", "One sentence only", "A long first one. And a second one."]
-    assert reading_units(texts, fits) == [
-        ["Good. Bad."],
-        ["One sentence only"],
-        ["A long first one.", "And a second one."],
+    assert readings(texts, fits) == [
+        Reading(["Good. Bad.", "Good.", "Bad."], whole=True),
+        Reading(["One sentence only"]),
+        Reading(["A long first one.", "And a second one."]),
     ]
     assert asked == [["Good. Bad.", "A long first one. And a second one."]]  # one call
+    # Read both ways: the mean of the whole text's and the sentences' combined probabilities.
+    whole, fact, angry = _r(0.1, 0.8, 0.1), _r(0.01, 0.98, 0.01), _r(0.95, 0.04, 0.01)
+    both = document(Reading(["t", "s1", "s2"], whole=True), [whole, fact, angry])
+    by_sentence = combine([fact, angry])
+    want = (whole.probabilities["negative"] + by_sentence.probabilities["negative"]) / 2
+    assert both.probabilities["negative"] == pytest.approx(want)
+    assert both.label == "negative" and sum(both.probabilities.values()) == pytest.approx(1.0)
+    assert document(Reading(["s1", "s2"]), [fact, angry]) == by_sentence
 
 
 def test_a_real_model_reads_what_fits_whole(tiny_models_dir: dict[str, Path]) -> None:
-    """A short two-sentence text is one row; a text over the window is one row per sentence."""
+    """A short two-sentence text is 1 + 2 rows; a text over the window one row per sentence."""
     from textlens.server.runtime.analyzer import Analyzer
     from textlens.server.runtime.registry import ModelRegistry
     from textlens.server.settings import ModelSpec
@@ -84,7 +92,7 @@ def test_a_real_model_reads_what_fits_whole(tiny_models_dir: dict[str, Path]) ->
         before = served.batcher.stats.batch_rows
         results = analyzer.sentiment(["Good. Bad.", long]).result(timeout=60)
         assert len(results) == 2
-        assert served.batcher.stats.batch_rows - before == 1 + 30
+        assert served.batcher.stats.batch_rows - before == (1 + 2) + 30
     finally:
         analyzer.close()
         registry.close()
