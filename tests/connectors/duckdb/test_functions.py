@@ -11,18 +11,8 @@ from typing import Any
 import pytest
 
 from tests.connectors.duckdb.conftest import TINY_DIM, TINY_MAX_TOKENS
+from tests.connectors.duckdb.helpers import LONG, TEXTS, UNICODE, assert_equal, column, with_texts
 
-LONG = "the movie was good and the acting was great " * 200  # ~2000 tokens
-UNICODE = "Zoë flew from Zürich to 北京 😀 with Mary, naïve café crème"
-TEXTS: list[str | None] = [
-    "I love it, a great product",
-    None,
-    "",
-    "I love it, a great product",
-    "terrible, it broke after a day",
-    UNICODE,
-    LONG,
-]
 LABELS = ["sports", "business", "travel"]
 #: Every function's SQL (the `t` table has the column `review`) and the DuckDB type it returns.
 CALLS = {
@@ -39,16 +29,6 @@ CALLS = {
 }
 
 Registered = Callable[..., tuple[Any, Any]]
-
-
-def with_texts(con: Any, texts: list[str | None] = TEXTS) -> Any:
-    con.execute("CREATE OR REPLACE TABLE t (id INTEGER, review VARCHAR)")
-    con.executemany("INSERT INTO t VALUES (?, ?)", list(enumerate(texts)))
-    return con
-
-
-def column(con: Any, sql: str) -> list[Any]:
-    return [row[0] for row in con.execute(f"SELECT {sql} FROM t ORDER BY id").fetchall()]
 
 
 def test_every_function_has_its_type(registered: Registered, mode: str) -> None:
@@ -284,19 +264,3 @@ def test_results_equal_between_modes(registered: Registered) -> None:
     for sql in CALLS:
         here, there = column(embedded, sql), column(remote, sql)
         assert_equal(here, there, sql)
-
-
-def assert_equal(left: Any, right: Any, where: str) -> None:
-    """Equal, floats to 1e-5 (batches differ between modes; fp32 kernels vary in the last bits)."""
-    if isinstance(left, float):
-        assert right == pytest.approx(left, abs=1e-5), where
-    elif isinstance(left, dict):
-        assert list(left) == list(right), where
-        for key in left:
-            assert_equal(left[key], right[key], where)
-    elif isinstance(left, list | tuple):
-        assert len(left) == len(right), where
-        for a, b in zip(left, right, strict=True):
-            assert_equal(a, b, where)
-    else:
-        assert left == right, where

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from tests.connectors.duckdb.test_functions import column, with_texts
+from tests.connectors.duckdb.helpers import column, with_texts
 
 Registered = Callable[..., tuple[Any, Any]]
 ROWS: list[str | None] = [

@@ -18,8 +18,7 @@ import pytest
 
 duckdb = pytest.importorskip("duckdb", reason="the DuckDB connector needs the `duckdb` extra")
 
-from tests.connectors.duckdb.conftest import TINY_TOML  # noqa: E402
-from tests.connectors.duckdb.test_functions import column, with_texts  # noqa: E402
+from tests.connectors.duckdb.helpers import column, declared, with_texts  # noqa: E402
 from textlens.connectors.duckdb import register  # noqa: E402
 
 ROWS: list[str | None] = [
@@ -40,19 +39,6 @@ FUNCTIONS = [
     "aspect_sentiment(review, ['Siemens', 'TSLA', 'Tesla'])",
     "aspect_sentiment_scores(review, ['Siemens', 'TSLA', 'Tesla'])",
 ]
-
-
-def declared(tiny: dict[str, Path], other_languages: str = "null") -> str:
-    """TINY_TOML with the sentiment, aspect and ner models declared English-only, plus
-    `tiny-any`: the same sentiment model with nothing declared (a hub model)."""
-    policy = f'languages = ["en"]\nother_languages = "{other_languages}"\n'
-    text = TINY_TOML
-    for name in ("tiny-sentiment", "tiny-aspect", "tiny-ner"):
-        text = text.replace(f'name = "{name}"\n', f'name = "{name}"\n{policy}')
-    text += '\n[[models]]\nname = "tiny-any"\ntask = "sentiment"\nsource = "{sequence}"\n'
-    return text.format(
-        sequence=tiny["tiny-sequence"], token=tiny["tiny-token"], encoder=tiny["tiny-encoder"]
-    )
 
 
 @pytest.fixture(scope="module")

@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from tests.connectors.duckdb.test_functions import LONG, assert_equal, column, with_texts
+from tests.connectors.duckdb.helpers import LONG, assert_equal, column, with_texts
 
 Registered = Callable[..., tuple[Any, Any]]
 REVIEWS: list[str | None] = [

@@ -14,9 +14,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.connectors.duckdb.test_language_policy import declared
+from tests.connectors.duckdb.helpers import declared
 from tests.connectors.monitor.conftest import write_stream
-from tests.connectors.monitor.test_monitor import _rows
+from tests.connectors.monitor.helpers import parquet_rows as _rows
 
 pytest.importorskip("duckdb")
 

@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 
 from tests.connectors.monitor.conftest import START, TICKERS, Spike, stream, write_stream
+from tests.connectors.monitor.helpers import parquet_rows as _rows
 
 SPIKE = Spike("CRUX", first_day=50, days=4, share=0.7)
 ALERT_COLUMNS = [
@@ -28,15 +29,6 @@ def _run(db: Path, out: Path, **knobs: Any) -> Any:
         progress=False, **knobs,
     )  # fmt: skip
     return run_monitor(spec)
-
-
-def _rows(path: Path, sql: str = "SELECT * FROM t") -> list[tuple[Any, ...]]:
-    import duckdb
-
-    con = duckdb.connect()
-    quoted = str(path).replace("'", "''")
-    con.execute(f"CREATE VIEW t AS SELECT * FROM read_parquet('{quoted}')")
-    return con.execute(sql).fetchall()
 
 
 def _close(a: tuple[Any, ...], b: tuple[Any, ...]) -> bool:
