@@ -36,11 +36,23 @@ REQUESTS: dict[str, Any] = {
 }
 
 
+#: The models `tiny_ray_toml` pins to torch/float32; the registry's topic model is `auto`.
+PINNED = {"tiny-sentiment", "tiny-ner", "tiny-embed"}
+
+
 def canonical(message: Any) -> bytes:
     """Deterministic bytes; `backend_reason` blanked (one process measured the engine
-    choice, the other read it from the shared cache: same choice, other words)."""
+    choice, the other read it from the shared cache: same choice, other words).
+
+    The registry's topic model is served with `backend = "auto"`: each process (and each
+    of the two replicas, which start together) times the engines itself, and on a busy
+    machine one may pick ONNX where another picks torch. No RPC here reaches that model,
+    so its engine fields are blanked; the pinned models' must match.
+    """
     for model in getattr(message, "models", ()):
         model.backend_reason = ""
+        if model.name not in PINNED:
+            model.backend = model.dtype = ""
     return bytes(message.SerializeToString(deterministic=True))
 
 
