@@ -114,19 +114,18 @@ test-all: venv superset-venv lint
 test-superset: venv superset-venv
 	$(PY) -m pytest -m superset tests/superset_plugin $(ARGS)
 
-# mypy runs on .build/typecheck/textlens, the installed package layout as
-# symlinks to the sources (scripts/typecheck_tree.py builds it, runs
-# `mypy .build/typecheck/textlens` and reports the real file paths).
-# All three run even when one fails, so one CI run shows every problem.
+# mypy checks the rooms' `textlens/` trees directly (pyproject.toml: mypy_path
+# and files follow the path rule). All three run even when one fails, so one CI
+# run shows every problem.
 lint: venv
 	@status=0; \
 	echo "$(PY) -m ruff check ."; $(PY) -m ruff check . || status=1; \
 	echo "$(PY) -m ruff format --check ."; $(PY) -m ruff format --check . || status=1; \
-	echo "$(PY) scripts/typecheck_tree.py --mypy"; $(PY) scripts/typecheck_tree.py --mypy || status=1; \
+	echo "$(PY) -m mypy"; $(PY) -m mypy || status=1; \
 	exit $$status
 
 typecheck: venv
-	$(PY) scripts/typecheck_tree.py --mypy
+	$(PY) -m mypy
 
 format: venv
 	$(PY) -m ruff format .

@@ -232,7 +232,7 @@ def write_gates(
     for model, paths in by_model.items():
         source = specs[model].source
         # builtin:minilm (the base encoder) lives in its own package: its gate goes to
-        # models/minilm-encoder/, where `validation_gate.model_directory` looks for it.
+        # models/textlens/models/minilm-encoder/, where `validation_gate.model_directory` looks for it.
         name = BASE_GATE_DIR if source == "builtin:minilm" else source.removeprefix("builtin:")
         directory = builtin_models_dir() / name
         directory.mkdir(exist_ok=True)

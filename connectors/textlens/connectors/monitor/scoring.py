@@ -28,7 +28,7 @@ if TYPE_CHECKING:
     from textlens.connectors.duckdb.register import Registration
 
 CACHE_DIR = ".cache"
-#: The detector reads this much of a text when screening (server/runtime/screening.py).
+#: The detector reads this much of a text when screening (server/textlens/server/runtime/screening.py).
 SCREEN_CHARS = 2000
 
 

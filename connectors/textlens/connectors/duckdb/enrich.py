@@ -41,7 +41,7 @@ TASK_COLUMNS: dict[str, list[tuple[str, str]]] = {
 #: The output columns whose models may decline a text (the language policy): NULL there
 #: for a non-NULL text means "not scored" (docs/language.md, "Policy").
 SCREENED_TASKS = ("sentiment", "sentiment_probs", "entities", "entity_sentiment")
-#: The detector reads this much of a text when screening (server/runtime/screening.py).
+#: The detector reads this much of a text when screening (server/textlens/server/runtime/screening.py).
 SCREEN_CHARS = 2000
 FILE_SUFFIXES = (".parquet", ".csv", ".tsv", ".json", ".ndjson", ".jsonl", ".gz", ".zst")
 

@@ -17,7 +17,7 @@ database (SQL Lab, charts, Alerts, the connection test) through it, after the
 URL and the engine parameters an editor may have changed, so whatever the
 stored URL says, each connection gets `textlens_sandbox=true`: no file outside
 `textlens_allowed_directories`, no file writes, no extensions, DuckDB settings
-locked (`connectors/sqlalchemy/sandbox.py`). The allowed directories may not
+locked (`connectors/textlens/connectors/sqlalchemy/sandbox.py`). The allowed directories may not
 hold Superset's own home or config (its SECRET_KEY signs the admin's sessions).
 """
 
@@ -43,7 +43,7 @@ logger = logging.getLogger(__name__)
 DRIVER = "textlens"
 BACKEND = "duckdb"
 
-#: The URL parameter the dialect reads (connectors/sqlalchemy/options.py).
+#: The URL parameter the dialect reads (connectors/textlens/connectors/sqlalchemy/options.py).
 SANDBOX = "textlens_sandbox"
 ALLOWED = "textlens_allowed_directories"
 

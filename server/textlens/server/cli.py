@@ -110,7 +110,7 @@ def _sql(args: argparse.Namespace) -> int:
             max_rows=args.max_rows,
             stats=args.stats,
         )
-    except KeyboardInterrupt:  # the query was stopped at once (connectors/duckdb/interrupt.py)
+    except KeyboardInterrupt:  # stopped at once (textlens.connectors.duckdb.interrupt)
         print("textlens: interrupted", file=sys.stderr)
         return 130
     except duckdb.Error as exc:
@@ -143,7 +143,7 @@ def _enrich(args: argparse.Namespace) -> int:
             column_prefix=args.column_prefix,
             progress=not args.no_progress,
         )
-    except KeyboardInterrupt:  # the query was stopped at once (connectors/duckdb/interrupt.py)
+    except KeyboardInterrupt:  # stopped at once (textlens.connectors.duckdb.interrupt)
         print("textlens: interrupted; nothing was written", file=sys.stderr)
         return 130
     except duckdb.Error as exc:

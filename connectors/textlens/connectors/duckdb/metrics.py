@@ -11,7 +11,7 @@ idle process costs nothing.
     port = metrics.start("127.0.0.1", 9465)
 
 The `duckdb+textlens` dialect does this by itself when the process has
-`TEXTLENS_DUCKDB_METRICS_PORT` set (see `connectors/sqlalchemy/shared.py`);
+`TEXTLENS_DUCKDB_METRICS_PORT` set (see `connectors/textlens/connectors/sqlalchemy/shared.py`);
 with several worker processes (gunicorn), give each its own port or run one.
 """
 

@@ -20,6 +20,7 @@ from pathlib import Path
 
 import torch
 
+from textlens.server.runtime.loading import builtin_models_dir
 from textlens.server.training import sentiment_mix
 from textlens.server.training.data import read_labelled_csv, stratified_split
 from textlens.server.training.default_cards import rewrite_card, write_card
@@ -29,7 +30,9 @@ from textlens.server.training.source_report import per_source_report
 from textlens.server.training.sources import Source, content_order, majority_labels
 from textlens.server.training.trainer import TrainConfig
 
-MODELS_DIR = Path(__file__).resolve().parents[2] / "models"
+#: Where the rebuilt defaults are written: the `textlens.models` package (in a checkout,
+#: `models/textlens/models/`), the folder `builtin:NAME` reads.
+MODELS_DIR = builtin_models_dir()
 
 
 def sentiment_split(

@@ -5,7 +5,7 @@ Why: a DuckDB connection can read any file the process can (`read_text`,
 (`COPY ... TO 'x.py'`), install and load extensions, and `SET` all of that
 back. `read_only=true` only protects the database file. Superset's SQL Lab
 hands that connection to every user with access to the database, so the
-Superset engine spec (`superset_plugin/engine_spec.py`) forces this mode on
+Superset engine spec (`superset_plugin/textlens/superset_plugin/engine_spec.py`) forces this mode on
 every connection it makes, whatever the URL or the engine parameters say.
 
 What the sandbox is, in two walls:
