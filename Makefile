@@ -12,14 +12,17 @@ ARGS ?=
 
 PY := $(VENV)/bin/python
 # The stamp names what the venv was built from (pyproject.toml, the torch pin,
-# the extras): change any of them and the next `make` reinstalls.
-SPEC_HASH := $(shell { cat pyproject.toml; echo "$(TORCH_VERSION) $(EXTRAS)"; } \
+# the extras, the first-level packages of the rooms, which the editable install
+# maps one by one): change any of them and the next `make` reinstalls.
+SPEC_HASH := $(shell { cat pyproject.toml; echo "$(TORCH_VERSION) $(EXTRAS)"; \
+	echo $(sort $(wildcard */textlens/*/__init__.py)); } \
 	| { sha256sum 2>/dev/null || shasum -a 256; } | cut -c1-12)
 STAMP := $(VENV)/.stamp-$(SPEC_HASH)
 # Superset's own environment (SQLAlchemy 1.4, no torch): scripts/superset/setup_venv.sh.
 SUPERSET_VENV ?= .venv-superset
-SUPERSET_HASH := $(shell cat pyproject.toml scripts/superset/setup_venv.sh \
-	scripts/superset/constraints.txt | { sha256sum 2>/dev/null || shasum -a 256; } | cut -c1-12)
+SUPERSET_HASH := $(shell { cat pyproject.toml scripts/superset/setup_venv.sh \
+	scripts/superset/constraints.txt; echo $(sort $(wildcard */textlens/*/__init__.py)); } \
+	| { sha256sum 2>/dev/null || shasum -a 256; } | cut -c1-12)
 SUPERSET_STAMP := $(SUPERSET_VENV)/.stamp-$(SUPERSET_HASH)
 
 .DEFAULT_GOAL := help

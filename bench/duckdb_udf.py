@@ -78,8 +78,8 @@ def main() -> int:
 
     from textlens.connectors.duckdb import EmbeddedBackend, register
     from textlens.connectors.duckdb.sample_data import review_texts
+    from textlens.server.assembly import load_analyzer
     from textlens.server.process import ServerProcess
-    from textlens.server.runtime.embedded import load_analyzer
     from textlens.server.settings import default_models
 
     n = args.rows
@@ -87,7 +87,7 @@ def main() -> int:
     repeated = review_texts(n, seed=args.seed + 1, duplicate_fraction=args.duplicates)
     assert len(set(unique)) == n
     mean_chars = sum(map(len, unique)) / n
-    from textlens.server.inference.hardware import cpu_info
+    from textlens.server.runtime.hardware import cpu_info
 
     cpu = cpu_info()
     print(f"CPU flags: {' '.join(cpu.shown_flags())}", flush=True)

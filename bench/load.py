@@ -302,7 +302,7 @@ def main() -> int:
         parser.error("need --clients >= 1 and 0 <= --aio-clients <= --clients")
 
     from textlens.client import Client
-    from textlens.server.inference.hardware import cpu_info
+    from textlens.server.runtime.hardware import cpu_info
 
     cpu = cpu_info()
     print(f"CPU flags: {' '.join(cpu.shown_flags())}", flush=True)
@@ -315,7 +315,7 @@ def main() -> int:
         server = ServerProcess(args.config)
         target, kind = server.target, "process"
     else:
-        from textlens.server.runtime.embedded import load_analyzer
+        from textlens.server.assembly import load_analyzer
         from textlens.server.settings import load_settings
         from textlens.server.transport.inprocess import InProcessServer
 

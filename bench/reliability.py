@@ -231,13 +231,13 @@ def use_lock(registry: Any, lock: Any) -> None:
 
 def small_call_latency(seconds: float) -> dict[str, Any]:
     from textlens.client import Client
+    from textlens.server.assembly import load_models
     from textlens.server.runtime import batcher as batcher_module
-    from textlens.server.runtime.registry import ModelRegistry
     from textlens.server.settings import default_models
     from textlens.server.transport.inprocess import InProcessServer
 
     specs = [s for s in default_models() if s.task in ("sentiment", "embed", "ner")]
-    registry = ModelRegistry.load(specs)
+    registry = load_models(specs)
     plain = threading.Lock()
     cut = batcher_module.PASS_SECONDS
     models = {m.name: f"{m.task} {m.backend}/{m.dtype}" for m in registry.infos()}
@@ -356,7 +356,7 @@ def main() -> int:
 
     import torch
 
-    from textlens.server.inference.hardware import cpu_info
+    from textlens.server.runtime.hardware import cpu_info
 
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
     cpu = cpu_info()

@@ -45,8 +45,8 @@ def main() -> int:
     import torch
 
     from textlens.client import Client
+    from textlens.server.assembly import load_analyzer
     from textlens.server.process import ServerProcess
-    from textlens.server.runtime.embedded import load_analyzer
 
     rows = reviews(args.rows)
     analyzer = load_analyzer()

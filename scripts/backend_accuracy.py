@@ -65,13 +65,12 @@ def main() -> int:
 
     import duckdb
 
+    from textlens.server.assembly import load_models
     from textlens.server.inference.candidates import REFERENCE, cpu_candidates
-    from textlens.server.inference.hardware import cpu_info
     from textlens.server.inference.parity import cosines
     from textlens.server.inference.selection import build_engine
     from textlens.server.runtime.analyzer import Analyzer
-    from textlens.server.runtime.embedded import rebatch
-    from textlens.server.runtime.registry import ModelRegistry
+    from textlens.server.runtime.hardware import cpu_info
     from textlens.server.settings import default_models
     from textlens.server.training import sentiment_mix
     from textlens.server.training.data import read_conll
@@ -80,15 +79,15 @@ def main() -> int:
 
     cpu = cpu_info()
     candidates, notes = cpu_candidates("auto", "auto", cpu)
+    # The model's accuracy on every held-out row: the language policy would leave out the
+    # few English rows the detector reads as another language (docs/language.md).
     pinned = [
-        s.model_copy(update={"backend": "torch", "dtype": "float32"})
+        s.model_copy(update={"backend": "torch", "dtype": "float32", "other_languages": "score"})
         for s in default_models()
         if args.models is None or s.name in args.models
     ]
-    registry = ModelRegistry.load(pinned)
-    # The model's accuracy on every held-out row: the language policy would leave out the
-    # few English rows the detector reads as another language (docs/language.md).
-    analyzer = Analyzer(rebatch(registry.models.values(), other_languages="score"))
+    registry = load_models(pinned)
+    analyzer = Analyzer(registry)
     by_source = sentiment_mix.rows_by_source(sentiment_mix.valid_sql(args.data))
     aspect_by_source: dict[str, list[tuple[str, str, str]]] = {}
     for text, target, label, source in duckdb.sql(
@@ -206,9 +205,9 @@ def write_gates(
     cpu_flags: list[str],
 ) -> None:
     """`validation_gate.json` (and the served per-source scores) next to each model's weights."""
+    from textlens.server.assembly import load_models
     from textlens.server.inference.validation_gate import BASE_GATE_DIR
     from textlens.server.runtime.loading import builtin_models_dir
-    from textlens.server.runtime.registry import ModelRegistry
     from textlens.server.settings import default_models
 
     by_model: dict[str, dict[str, Any]] = {}
@@ -236,7 +235,7 @@ def write_gates(
         name = BASE_GATE_DIR if source == "builtin:minilm" else source.removeprefix("builtin:")
         directory = builtin_models_dir() / name
         directory.mkdir(exist_ok=True)
-        registry = ModelRegistry.load(
+        registry = load_models(
             [specs[model].model_copy(update={"backend": "torch", "dtype": "float32"})]
         )
         version = registry.models[model].version

@@ -61,6 +61,22 @@ def repo_root() -> Path:
     return REPO_ROOT
 
 
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """A test that reads ../shared/data says so with `@pytest.mark.shared_data`, so
+    `-m "not shared_data"` runs everything else on a machine without the data."""
+    unmarked = [
+        item.nodeid
+        for item in items
+        if "shared_data" in getattr(item, "fixturenames", ())
+        and item.get_closest_marker("shared_data") is None
+    ]
+    if unmarked:
+        raise pytest.UsageError(
+            "tests that use the shared_data fixture must be marked "
+            f"@pytest.mark.shared_data: {unmarked}"
+        )
+
+
 @pytest.fixture(scope="session")
 def shared_data() -> Path:
     """The shared data directory; tests that use it skip where it is absent."""
@@ -250,10 +266,10 @@ def tiny_models_dir(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]
 @pytest.fixture(scope="session")
 def default_served() -> Iterator[list[Any]]:
     """The embedded default models (ServedModel), loaded once per test session."""
-    from textlens.server.runtime.registry import ModelRegistry
+    from textlens.server.assembly import load_models
     from textlens.server.settings import default_models
 
-    registry = ModelRegistry.load(default_models())
+    registry = load_models(default_models())
     yield list(registry.models.values())
     registry.close()
 
@@ -282,7 +298,7 @@ def inprocess_server(default_served: list[Any]) -> Iterator[Callable[..., Any]]:
     `start({"max_wait_ms": 25.0}, max_texts_per_request=...)`: model knobs first,
     then server settings; each server gets fresh batchers over the shared models.
     """
-    from textlens.server.runtime.embedded import rebatch
+    from tests.helpers import rebatch
     from textlens.server.transport.inprocess import InProcessServer
 
     started: list[InProcessServer] = []

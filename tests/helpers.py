@@ -5,6 +5,11 @@ from __future__ import annotations
 import re
 import socket
 import urllib.request
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from textlens.server.runtime.registry import ModelRegistry, ServedModel
 
 
 def free_port() -> int:
@@ -37,3 +42,25 @@ def value(samples: dict[str, float], name: str, **labels: str) -> float:
         if all(f'{k}="{val}"' in rest for k, val in labels.items()):
             total += v
     return total
+
+
+def rebatch(served: Iterable[ServedModel], **knobs: Any) -> ModelRegistry:
+    """A registry over already loaded models with new batchers (and spec knobs).
+
+    Loading is the slow part; tests reuse loaded models under different batching
+    settings through this (the registry it returns cannot load more models).
+    """
+    from textlens.server.runtime.batcher import Batcher
+    from textlens.server.runtime.registry import ModelRegistry, ServedModel
+
+    fresh = []
+    for model in served:
+        spec = model.spec.model_copy(update=knobs)
+        batcher = Batcher(
+            model.model,
+            max_batch_tokens=spec.max_batch_tokens,
+            max_wait_ms=spec.max_wait_ms,
+            max_queue_texts=spec.max_queue_texts,
+        )
+        fresh.append(ServedModel(spec, model.model, batcher, model.load_seconds))
+    return ModelRegistry(fresh)

@@ -17,25 +17,15 @@ from pathlib import Path
 import pytest
 
 import textlens
+from tests.import_graph import modules
 
 REPO = Path(__file__).resolve().parents[1]
 PYPROJECT = tomllib.loads((REPO / "pyproject.toml").read_text(encoding="utf-8"))
 ROOMS: list[str] = PYPROJECT["tool"]["setuptools"]["packages"]["find"]["where"]
 
 
-def _module_name(room: str, path: Path) -> str:
-    parts = list(path.relative_to(REPO / room).with_suffix("").parts)
-    if parts[-1] == "__init__":
-        parts.pop()
-    return ".".join(parts)
-
-
 def _room_modules() -> list[tuple[str, Path]]:
-    found = []
-    for room in ROOMS:
-        for path in sorted((REPO / room / "textlens").rglob("*.py")):
-            found.append((_module_name(room, path), path))
-    return found
+    return list(modules().items())
 
 
 def test_every_folder_with_a_textlens_package_is_a_listed_room() -> None:
@@ -100,3 +90,17 @@ def test_every_module_of_the_installed_package_follows_the_rule() -> None:
     wrong = {n: p for n, p in seen.items() if expected.get(n, Path()).resolve() != p}
     assert not wrong, f"modules whose file is not where the rule puts them: {wrong}"
     assert set(seen) == set(expected) - {"textlens"}
+
+
+#: A module is one job; past this many lines it is doing two (generated stubs aside).
+MAX_MODULE_LINES = 400
+
+
+def test_no_module_is_over_the_size_limit() -> None:
+    long = {
+        str(path.relative_to(REPO)): n
+        for _, path in _room_modules()
+        if "_pb2" not in path.name
+        and (n := len(path.read_text(encoding="utf-8").splitlines())) > MAX_MODULE_LINES
+    }
+    assert not long, f"modules over {MAX_MODULE_LINES} lines (split them by job): {long}"

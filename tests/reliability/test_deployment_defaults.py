@@ -299,8 +299,8 @@ def test_a_killed_training_run_leaves_no_staging_behind(
 
 
 def test_staging_of_a_running_run_is_never_removed(tmp_path: Path) -> None:
+    from textlens.server import model_staging as staging
     from textlens.server.model_store import ModelStore
-    from textlens.server.training import staging
 
     store = ModelStore(tmp_path / "registry")
     base = tmp_path / "registry" / ".staging"

@@ -34,7 +34,7 @@ AUTH = (("authorization", f"Bearer {READ}"),)
 @pytest.fixture(scope="module")
 def tiny_registry(tiny_models_dir: dict[str, Path]) -> Iterator[list[Any]]:
     """A tiny sentiment and a tiny embed model (zero-shot classify runs on the latter)."""
-    from textlens.server.runtime.registry import ModelRegistry
+    from textlens.server.assembly import load_models
     from textlens.server.settings import ModelSpec
 
     specs = [
@@ -53,13 +53,13 @@ def tiny_registry(tiny_models_dir: dict[str, Path]) -> Iterator[list[Any]]:
             max_wait_ms=1,
         ),
     ]
-    registry = ModelRegistry.load(specs)
+    registry = load_models(specs)
     yield list(registry.models.values())
     registry.close()
 
 
 def start_server(served: list[Any], **settings: Any) -> Any:
-    from textlens.server.runtime.embedded import rebatch
+    from tests.helpers import rebatch
     from textlens.server.transport.inprocess import InProcessServer
 
     return InProcessServer(rebatch(served), **settings)
@@ -309,10 +309,10 @@ def test_duckdb_classify_with_256_long_labels_over_a_full_chunk(
     """`SELECT classify(review, [256 long labels])` over 2,048-row chunks, remote and embedded."""
     import duckdb
 
+    from tests.helpers import rebatch
     from textlens.connectors.duckdb import register
     from textlens.connectors.duckdb.embedded import EmbeddedBackend
     from textlens.server.runtime.analyzer import Analyzer
-    from textlens.server.runtime.embedded import rebatch
 
     labels = "[" + ", ".join(f"'{label}'" for label in LONG_LABELS) + "]"
     query = (

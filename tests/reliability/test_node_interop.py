@@ -87,7 +87,7 @@ CLASSIFY = {
 def server(
     default_served: Any, pki: dict[str, Path], tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Any]:
-    from textlens.server.runtime.embedded import rebatch
+    from tests.helpers import rebatch
     from textlens.server.transport.inprocess import InProcessServer
 
     # An empty model registry: ReloadModels succeeds and has nothing to reload.
@@ -106,7 +106,7 @@ def server(
 @pytest.fixture(scope="module")
 def mtls_server(default_served: Any, pki: dict[str, Path]) -> Iterator[Any]:
     """The same models behind mTLS: client certificates from the test CA, and a token."""
-    from textlens.server.runtime.embedded import rebatch
+    from tests.helpers import rebatch
     from textlens.server.transport.inprocess import InProcessServer
 
     with InProcessServer(

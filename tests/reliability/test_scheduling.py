@@ -7,7 +7,7 @@
 * Item 8: 1-text calls on one model beside bulk work on another model; the
   CPU lock serves small rounds' passes first, so they wait for at most the
   bulk pass in progress (the ordering itself is unit-tested deterministically
-  in tests/server/inference/test_cpu_lock.py).
+  in tests/server/runtime/test_cpu_lock.py).
 * Item 13: under `truncation = error` a sentence-mode model names the text
   of the request, not the sentence's position among all sentences.
 
@@ -59,7 +59,7 @@ def sentence_server(
     tiny_models_dir: dict[str, Path], tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Any]:
     """A server of two tiny models: sentiment by sentence, and embed; one thread."""
-    from textlens.server.runtime.registry import ModelRegistry
+    from textlens.server.assembly import load_models
     from textlens.server.settings import ModelSpec, RuntimeSettings
     from textlens.server.transport.inprocess import InProcessServer
 
@@ -78,7 +78,7 @@ def sentence_server(
         ),
     ]
     cache = tmp_path_factory.mktemp("scheduling-cache")
-    registry = ModelRegistry.load(specs, RuntimeSettings(threads=1, cache_dir=cache))
+    registry = load_models(specs, RuntimeSettings(threads=1, cache_dir=cache))
     with InProcessServer(registry) as server:
         yield server
 

@@ -15,6 +15,7 @@ import pytest
 import torch
 
 from textlens.connectors.duckdb.sample_data import review_texts
+from textlens.server.assembly import load_models
 from textlens.server.runtime.registry import ModelRegistry, ServedModel
 from textlens.server.settings import ModelSpec, default_models
 
@@ -67,8 +68,8 @@ def compare_precisions(
 
 @pytest.fixture(scope="module")
 def gpu_and_cpu() -> Iterator[tuple[dict[str, ServedModel], dict[str, ServedModel]]]:
-    gpu = ModelRegistry.load(_on("auto", "auto"))
-    cpu = ModelRegistry.load(_on("cpu", "float32"))
+    gpu = load_models(_on("auto", "auto"))
+    cpu = load_models(_on("cpu", "float32"))
     yield _by_task(gpu), _by_task(cpu)
     gpu.close()
     cpu.close()

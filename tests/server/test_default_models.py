@@ -44,12 +44,13 @@ SENTIMENT_FLOORS = {
 }
 
 
+@pytest.mark.shared_data
 def test_sentiment_validation_per_source(
     default_served: list[ServedModel], shared_data: Path
 ) -> None:
     """As served: through the Analyzer, which reads multi-sentence texts by sentence."""
+    from tests.helpers import rebatch
     from textlens.server.runtime.analyzer import Analyzer
-    from textlens.server.runtime.embedded import rebatch
 
     served = _model(default_served, "sentiment")
     assert served.spec.sentences and served.model.labels == ["negative", "neutral", "positive"]
@@ -71,14 +72,15 @@ def test_sentiment_validation_per_source(
         analyzer.close()
 
 
+@pytest.mark.shared_data
 def test_binary_model_still_loads_by_name(shared_data: Path) -> None:
-    from textlens.server.runtime.registry import ModelRegistry
+    from textlens.server.assembly import load_models
     from textlens.server.settings import ModelSpec
 
     spec = ModelSpec(
         name="sentiment-binary-minilm", task="sentiment", source="builtin:sentiment-binary-minilm"
     )
-    registry = ModelRegistry.load([spec])
+    registry = load_models([spec])
     try:
         served = registry.get("sentiment", "sentiment-binary-minilm")
         assert served.model.labels == ["negative", "positive"]
@@ -112,11 +114,12 @@ ASPECT_FLOORS = {
 }
 
 
+@pytest.mark.shared_data
 def test_aspect_validation_per_source(default_served: list[ServedModel], shared_data: Path) -> None:
     import duckdb
 
+    from tests.helpers import rebatch
     from textlens.server.runtime.analyzer import Analyzer
-    from textlens.server.runtime.embedded import rebatch
 
     served = _model(default_served, "aspect")
     labels = served.model.labels
@@ -146,6 +149,7 @@ def test_aspect_validation_per_source(default_served: list[ServedModel], shared_
         analyzer.close()
 
 
+@pytest.mark.shared_data
 def test_ner_dev_f1(default_served: list[ServedModel], shared_data: Path) -> None:
     loaded = _model(default_served, "ner").model.loaded
     dev = read_conll(shared_data / "conll2003_dev.conll")

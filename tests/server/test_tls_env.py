@@ -104,7 +104,7 @@ def test_each_role_its_own_names_and_the_old_ones_deprecated(
 def test_one_shell_runs_an_mtls_server_and_its_client(
     env: pytest.MonkeyPatch, pki: dict[str, Path], default_served: Any
 ) -> None:
-    from textlens.server.runtime.embedded import rebatch
+    from tests.helpers import rebatch
     from textlens.server.transport.inprocess import InProcessServer
 
     env.setenv("TEXTLENS_SERVER_TLS_CERT", str(pki["server_cert"]))

@@ -72,7 +72,7 @@ def e2e_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="session")
 def market_registry(e2e_dir: Path) -> Path:
     """The news table in the warehouse and `news-topics` fitted on it (before the server)."""
-    from textlens.superset_plugin.demo_data import fit_market_topics, write_market_news
+    from textlens.superset_tools.demo_data import fit_market_topics, write_market_news
 
     write_market_news(e2e_dir / "warehouse.duckdb", E2E_NEWS)
     fit_market_topics(e2e_dir / "warehouse.duckdb", e2e_dir / "registry")
@@ -91,7 +91,7 @@ def textlens_server(market_registry: Path) -> Iterator[Any]:
 @pytest.fixture(scope="session")
 def e2e_warehouse(textlens_server: Any, e2e_dir: Path) -> Path:
     """Reviews enriched through the server, then the market monitor's two runs."""
-    from textlens.superset_plugin.demo_data import prepare_market, prepare_warehouse
+    from textlens.superset_tools.demo_data import prepare_market, prepare_warehouse
 
     path = e2e_dir / "warehouse.duckdb"
     prepare_warehouse(path, textlens_server.target, E2E_REVIEWS)
@@ -102,7 +102,7 @@ def e2e_warehouse(textlens_server: Any, e2e_dir: Path) -> Path:
 @pytest.fixture(scope="session")
 def superset(superset_venv: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
     """Superset on a free loopback port, with a fresh home (SQLite metadata, admin/admin)."""
-    from textlens.superset_plugin.local import SupersetProcess, setup_home
+    from textlens.superset_tools.local import SupersetProcess, setup_home
 
     home = tmp_path_factory.mktemp("superset-home")
     setup_home(superset_venv, home, *ADMIN)
@@ -113,7 +113,7 @@ def superset(superset_venv: Path, tmp_path_factory: pytest.TempPathFactory) -> I
 
 @pytest.fixture(scope="session")
 def bootstrapped(superset: Any, e2e_warehouse: Path, textlens_server: Any) -> Any:
-    from textlens.superset_plugin.bootstrap import bootstrap
+    from textlens.superset_tools.bootstrap import bootstrap
 
     user, password = ADMIN
     return bootstrap(
@@ -123,7 +123,7 @@ def bootstrapped(superset: Any, e2e_warehouse: Path, textlens_server: Any) -> An
 
 @pytest.fixture
 def api(superset: Any) -> Any:
-    from textlens.superset_plugin.api import SupersetClient
+    from textlens.superset_tools.api import SupersetClient
 
     client = SupersetClient(superset.url)
     client.login(*ADMIN)

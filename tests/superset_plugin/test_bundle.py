@@ -9,12 +9,12 @@ import zipfile
 from pathlib import Path
 
 from textlens.server.cli import build_parser
-from textlens.superset_plugin import dashboard
-from textlens.superset_plugin.bootstrap import warehouse_uri
-from textlens.superset_plugin.bundle import DATABASE_UUID, ROOT, build_bundle
-from textlens.superset_plugin.charts import CHARTS, LAYOUT
-from textlens.superset_plugin.datasets import DATASETS
 from textlens.superset_plugin.functions import FUNCTION_NAMES
+from textlens.superset_tools import dashboard
+from textlens.superset_tools.bootstrap import warehouse_uri
+from textlens.superset_tools.bundle import DATABASE_UUID, ROOT, build_bundle
+from textlens.superset_tools.charts import CHARTS, LAYOUT
+from textlens.superset_tools.datasets import DATASETS
 
 URI = "duckdb+textlens:////data/w.duckdb?read_only=true&textlens_target=h:1"
 
@@ -76,9 +76,9 @@ MONITOR = "/data/monitor"
 
 
 def test_bundle_with_market_data_has_both_dashboards() -> None:
-    from textlens.superset_plugin.datasets import MONITOR_DIR
-    from textlens.superset_plugin.market_charts import MARKET
-    from textlens.superset_plugin.market_datasets import MARKET_DATASETS
+    from textlens.superset_tools.datasets import MONITOR_DIR
+    from textlens.superset_tools.market_charts import MARKET
+    from textlens.superset_tools.market_datasets import MARKET_DATASETS
 
     with zipfile.ZipFile(io.BytesIO(build_bundle(URI, MONITOR))) as archive:
         files = {
@@ -102,7 +102,7 @@ def test_alert_query_counts_only_alerts_new_in_the_data(tmp_path: Path) -> None:
     """An alert counts while its window is within LOOKBACK_DAYS of the newest window."""
     import duckdb
 
-    from textlens.superset_plugin.alert import LOOKBACK_DAYS, alert_sql
+    from textlens.superset_tools.alert import LOOKBACK_DAYS, alert_sql
 
     out = tmp_path
     con = duckdb.connect()

@@ -14,8 +14,8 @@ from typing import Any
 
 import pytest
 
-from textlens.superset_plugin.dashboard import VOICE, Board
-from textlens.superset_plugin.market_charts import MARKET
+from textlens.superset_tools.dashboard import VOICE, Board
+from textlens.superset_tools.market_charts import MARKET
 
 from .conftest import ADMIN, ARTIFACTS
 

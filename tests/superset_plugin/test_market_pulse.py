@@ -17,14 +17,14 @@ from textlens.connectors.duckdb.market_data import (
     INCIDENT_TICKER,
     TICKERS,
 )
-from textlens.superset_plugin import alert
-from textlens.superset_plugin.market_charts import (
+from textlens.superset_tools import alert
+from textlens.superset_tools.market_charts import (
     ALERTS_TABLE,
     NEGATIVE_BY_TICKER,
     OUTLIER_TOPIC,
     TOWARD_TICKER,
 )
-from textlens.superset_plugin.market_datasets import monitor_dir
+from textlens.superset_tools.market_datasets import monitor_dir
 
 pytestmark = pytest.mark.superset
 

@@ -20,8 +20,8 @@ from typing import Any
 
 import pytest
 
-from textlens.superset_plugin.api import SupersetError
-from textlens.superset_plugin.market_datasets import monitor_dir
+from textlens.superset_tools.api import SupersetError
+from textlens.superset_tools.market_datasets import monitor_dir
 
 pytestmark = pytest.mark.superset
 

@@ -26,7 +26,7 @@ TOKEN = "superset-reader-8e2b"
 
 @pytest.fixture
 def secure_server(default_served: Any, pki: dict[str, Path]) -> Any:
-    from textlens.server.runtime.embedded import rebatch
+    from tests.helpers import rebatch
     from textlens.server.transport.inprocess import InProcessServer
 
     with InProcessServer(
@@ -48,7 +48,7 @@ def test_bootstrap_with_token_and_tls(
     pki: dict[str, Path],
     tmp_path: Path,
 ) -> None:
-    from textlens.superset_plugin.bootstrap import bootstrap
+    from textlens.superset_tools.bootstrap import bootstrap
 
     copy = tmp_path / "secure-warehouse.duckdb"
     shutil.copyfile(e2e_warehouse, copy)
@@ -95,7 +95,7 @@ def test_dialect_over_tls_under_sqlalchemy_14(
     superset_venv: Path, secure_server: Any, pki: dict[str, Path], tmp_path: Path
 ) -> None:
     """Superset's SQLAlchemy 1.4: the token as the URL's password, TLS from the URL."""
-    from textlens.superset_plugin.bootstrap import PASSWORD_MASK, warehouse_uri
+    from textlens.superset_tools.bootstrap import PASSWORD_MASK, warehouse_uri
 
     uri = warehouse_uri(tmp_path / "w.duckdb", secure_server.target, token=True, tls_ca=pki["ca"])
     uri = uri.replace(PASSWORD_MASK, TOKEN).replace("read_only=true", "read_only=false")

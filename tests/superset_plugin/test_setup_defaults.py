@@ -16,8 +16,8 @@ from typing import Any
 import pytest
 
 from textlens.server.cli import build_parser, main
-from textlens.superset_plugin.cli import PASSWORD_ENV, setup_password
-from textlens.superset_plugin.config import CONFIG_NAME, render, write_config
+from textlens.superset_tools.cli import PASSWORD_ENV, setup_password
+from textlens.superset_tools.config import CONFIG_NAME, render, write_config
 
 
 def mode(path: Path) -> int:

@@ -13,11 +13,11 @@ import pytest
 
 from tests.superset_plugin.conftest import ADMIN
 from textlens.connectors.duckdb.sample_data import INCIDENT
-from textlens.superset_plugin import alert, dashboard
-from textlens.superset_plugin.api import SupersetError
-from textlens.superset_plugin.charts import CHARTS
 from textlens.superset_plugin.functions import FUNCTION_NAMES
-from textlens.superset_plugin.market_charts import MARKET, MARKET_CHARTS
+from textlens.superset_tools import alert, dashboard
+from textlens.superset_tools.api import SupersetError
+from textlens.superset_tools.charts import CHARTS
+from textlens.superset_tools.market_charts import MARKET, MARKET_CHARTS
 
 pytestmark = pytest.mark.superset
 
@@ -25,7 +25,7 @@ pytestmark = pytest.mark.superset
 def test_bootstrap_is_idempotent(
     bootstrapped: Any, superset: Any, e2e_warehouse: Path, textlens_server: Any, api: Any
 ) -> None:
-    from textlens.superset_plugin.bootstrap import bootstrap
+    from textlens.superset_tools.bootstrap import bootstrap
 
     again = bootstrap(superset.url, e2e_warehouse, textlens_server.target, password=ADMIN[1])
     assert again == bootstrapped
@@ -43,7 +43,7 @@ def test_bootstrap_updates_in_place_after_a_change(
 ) -> None:
     """Bootstrap again with another setting (the Alert's recipients): the same objects
     are updated, none is added; a third run with the defaults puts it back."""
-    from textlens.superset_plugin.bootstrap import bootstrap
+    from textlens.superset_tools.bootstrap import bootstrap
 
     changed = bootstrap(
         superset.url,
@@ -226,7 +226,7 @@ def test_dialect_under_supersets_sqlalchemy_14(
     superset_venv: Path, e2e_warehouse: Path, textlens_server: Any
 ) -> None:
     """Superset's environment: SQLAlchemy 1.4, pandas.read_sql, threads, and no torch."""
-    from textlens.superset_plugin.bootstrap import warehouse_uri
+    from textlens.superset_tools.bootstrap import warehouse_uri
 
     done = subprocess.run(
         [str(superset_venv / "bin" / "python"), "-c", SA14_CHECK,

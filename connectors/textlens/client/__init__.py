@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from textlens.client.errors import (
+from textlens.contract.errors import (
     DeadlineExceeded,
     InvalidInput,
     ModelLoadError,
@@ -29,8 +29,8 @@ from textlens.client.errors import (
     UnknownModel,
     WrongTask,
 )
-from textlens.client.limits import MAX_MESSAGE_BYTES
-from textlens.client.results import (
+from textlens.contract.limits import MAX_MESSAGE_BYTES
+from textlens.contract.results import (
     ClassifyResult,
     Entity,
     LanguageResult,

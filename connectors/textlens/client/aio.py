@@ -17,7 +17,7 @@ from typing import Any, TypeVar
 import grpc
 import grpc.aio
 
-from textlens.client import convert, errors
+from textlens.client import convert
 from textlens.client.channel import (
     create_aio_channel,
     resolve_token,
@@ -25,14 +25,19 @@ from textlens.client.channel import (
 )
 from textlens.client.convert import Job, Matrix, Vector, VectorDtype
 from textlens.client.health import UNHEALTHY_CODES, check_request, health_modules, is_serving
-from textlens.client.limits import (
+from textlens.client.replicas import ReplicaCounts
+from textlens.client.retry import RetryPolicy
+from textlens.client.settings import Settings
+from textlens.client.status import deadline_error, from_rpc_error, rpc_code
+from textlens.client.tls import ChannelOption, TLSArg, channel_security
+from textlens.contract import errors
+from textlens.contract.limits import (
     DEFAULT_BACKOFF,
     DEFAULT_BATCH_SIZE,
     DEFAULT_RETRIES,
     DEFAULT_TIMEOUT,
 )
-from textlens.client.replicas import ReplicaCounts
-from textlens.client.results import (
+from textlens.contract.results import (
     ClassifyResult,
     Entity,
     LanguageResult,
@@ -42,10 +47,6 @@ from textlens.client.results import (
     SentimentResult,
     Truncation,
 )
-from textlens.client.retry import RetryPolicy
-from textlens.client.settings import Settings
-from textlens.client.status import deadline_error, from_rpc_error, rpc_code
-from textlens.client.tls import ChannelOption, TLSArg, channel_security
 
 Out = TypeVar("Out")
 

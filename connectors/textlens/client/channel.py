@@ -17,9 +17,9 @@ from typing import Any
 import grpc
 import grpc.aio
 
-from textlens.client.limits import MAX_MESSAGE_BYTES
 from textlens.client.targets import balancing_options, resolve_target
 from textlens.client.tls import ChannelOption, TLSArg, channel_security
+from textlens.contract.limits import MAX_MESSAGE_BYTES
 from textlens.v1 import textlens_pb2_grpc as pb_grpc
 
 __all__ = ["PlaintextTokenWarning", "resolve_target"]  # resolve_target lives in targets.py

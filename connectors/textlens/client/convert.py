@@ -18,8 +18,6 @@ from typing import Any, Generic, Literal, TypeVar
 import numpy as np
 import numpy.typing as npt
 
-from textlens.client import errors
-from textlens.client.answer_size import texts_per_answer
 from textlens.client.inputs import (
     Batch,
     clean_text,
@@ -29,7 +27,6 @@ from textlens.client.inputs import (
     truncation_enum,
     with_texts,
 )
-from textlens.client.limits import MAX_MESSAGE_BYTES
 from textlens.client.replies import (
     WIRE_DTYPE,
     Matrix,
@@ -41,7 +38,10 @@ from textlens.client.replies import (
     sentiment_result,
     unpack_vectors,
 )
-from textlens.client.results import (
+from textlens.contract import errors
+from textlens.contract.answer_size import texts_per_answer
+from textlens.contract.limits import MAX_MESSAGE_BYTES
+from textlens.contract.results import (
     ClassifyResult,
     Entity,
     LanguageResult,

@@ -1,65 +1,44 @@
-"""The one error hierarchy of textlens, shared by the runtime and the client.
+"""Re-exported from `textlens.contract.errors`, where server and client share it (the same objects)."""
 
-The runtime raises these; the gRPC layer maps each class to a status code in a
-single table (`textlens.server.transport.status`), and the client maps codes
-back to the same classes. Every message says what happened and what to do.
-It lives in the torch-free client package so both sides can import it.
-"""
-
-from __future__ import annotations
-
-
-class TextlensError(Exception):
-    """Base class of every error textlens reports to a caller."""
-
-
-class InvalidInput(TextlensError):
-    """The request cannot be served as sent (bad texts, options or sizes)."""
-
-
-class UnknownModel(InvalidInput):
-    """No served model has that name."""
-
-
-class WrongTask(InvalidInput):
-    """The named model serves another task."""
-
-
-class TextTooLong(InvalidInput):
-    """A text is longer than the model's max_length under the `error` policy."""
-
-
-class TooManyTexts(InvalidInput):
-    """The request carries more texts than the server accepts in one call."""
-
-
-class AnswerTooLarge(InvalidInput):
-    """The answer would exceed the gRPC message limit: send fewer texts (or labels) per call."""
-
-
-class Overloaded(TextlensError):
-    """The model's queue is full; the caller should back off and retry."""
-
-
-class ShuttingDown(TextlensError):
-    """The server is stopping and accepts no new work."""
-
-
-class DeadlineExceeded(TextlensError):
-    """The caller's deadline passed before the work was computed."""
-
-
-class ServerUnavailable(TextlensError):
-    """The client could not reach the server (down, wrong address, network)."""
-
-
-class ModelLoadError(TextlensError):
-    """A configured model could not be loaded (missing files, bad checksum...)."""
-
-
-class Unauthenticated(TextlensError):
-    """An admin RPC came without the operator token, or with a wrong one."""
-
-
-class PermissionDenied(TextlensError):
-    """The call is not allowed on this server (e.g. its admin RPCs are disabled)."""
+from textlens.contract.errors import (
+    AnswerTooLarge as AnswerTooLarge,
+)
+from textlens.contract.errors import (
+    DeadlineExceeded as DeadlineExceeded,
+)
+from textlens.contract.errors import (
+    InvalidInput as InvalidInput,
+)
+from textlens.contract.errors import (
+    ModelLoadError as ModelLoadError,
+)
+from textlens.contract.errors import (
+    Overloaded as Overloaded,
+)
+from textlens.contract.errors import (
+    PermissionDenied as PermissionDenied,
+)
+from textlens.contract.errors import (
+    ServerUnavailable as ServerUnavailable,
+)
+from textlens.contract.errors import (
+    ShuttingDown as ShuttingDown,
+)
+from textlens.contract.errors import (
+    TextlensError as TextlensError,
+)
+from textlens.contract.errors import (
+    TextTooLong as TextTooLong,
+)
+from textlens.contract.errors import (
+    TooManyTexts as TooManyTexts,
+)
+from textlens.contract.errors import (
+    Unauthenticated as Unauthenticated,
+)
+from textlens.contract.errors import (
+    UnknownModel as UnknownModel,
+)
+from textlens.contract.errors import (
+    WrongTask as WrongTask,
+)

@@ -12,7 +12,7 @@ from types import ModuleType
 
 import grpc
 
-from textlens.client import errors
+from textlens.contract import errors
 
 #: Codes that mean "not healthy now" rather than "the check itself is wrong".
 UNHEALTHY_CODES = frozenset(

@@ -14,8 +14,8 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import TypeVar
 
-from textlens.client import errors
-from textlens.client.results import TRUNCATIONS
+from textlens.contract import errors
+from textlens.contract.results import TRUNCATIONS
 from textlens.v1 import textlens_pb2 as pb
 
 T = TypeVar("T")

@@ -1,29 +1,26 @@
-"""Defaults both ends must agree on, importable without grpc, numpy or torch.
+"""Re-exported from `textlens.contract.limits`, where server and client share it (the same objects)."""
 
-The server imports MAX_MESSAGE_BYTES too, so a batch the client may send is a
-batch the server accepts (gRPC's own 4 MiB default is too small for 2048 texts).
-"""
-
-from __future__ import annotations
-
-#: gRPC send/receive limit on both ends: 2048 long texts or their vectors fit.
-MAX_MESSAGE_BYTES = 64 * 1024 * 1024
-
-#: Environment variable naming the server when no target is passed.
-TARGET_ENV = "TEXTLENS_TARGET"
-
-#: Where `textlens serve` listens by default.
-DEFAULT_TARGET = "127.0.0.1:50051"
-
-#: Texts per RPC: the DuckDB chunk size, so one SQL chunk is one call.
-DEFAULT_BATCH_SIZE = 2048
-
-#: Seconds a client call may take, retries and all batches included.
-DEFAULT_TIMEOUT = 60.0
-
-#: Retries of an UNAVAILABLE or RESOURCE_EXHAUSTED answer, and the first pause.
-DEFAULT_RETRIES = 4
-DEFAULT_BACKOFF = 0.1
-
-#: Longest pause between two attempts, so a large `retries` does not sleep for minutes.
-MAX_BACKOFF = 5.0
+from textlens.contract.limits import (
+    DEFAULT_BACKOFF as DEFAULT_BACKOFF,
+)
+from textlens.contract.limits import (
+    DEFAULT_BATCH_SIZE as DEFAULT_BATCH_SIZE,
+)
+from textlens.contract.limits import (
+    DEFAULT_RETRIES as DEFAULT_RETRIES,
+)
+from textlens.contract.limits import (
+    DEFAULT_TARGET as DEFAULT_TARGET,
+)
+from textlens.contract.limits import (
+    DEFAULT_TIMEOUT as DEFAULT_TIMEOUT,
+)
+from textlens.contract.limits import (
+    MAX_BACKOFF as MAX_BACKOFF,
+)
+from textlens.contract.limits import (
+    MAX_MESSAGE_BYTES as MAX_MESSAGE_BYTES,
+)
+from textlens.contract.limits import (
+    TARGET_ENV as TARGET_ENV,
+)

@@ -12,7 +12,7 @@ import threading
 from collections import Counter
 from collections.abc import Iterable
 
-REPLICA_TRAILER = "textlens-replica"
+from textlens.contract.trailers import REPLICA_TRAILER
 
 
 class ReplicaCounts:

@@ -10,8 +10,8 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from textlens.client import errors
-from textlens.client.results import (
+from textlens.contract import errors
+from textlens.contract.results import (
     ClassifyResult,
     Entity,
     LanguageResult,

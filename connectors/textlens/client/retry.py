@@ -13,8 +13,8 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass
 
-from textlens.client import errors
-from textlens.client.limits import MAX_BACKOFF
+from textlens.contract import errors
+from textlens.contract.limits import MAX_BACKOFF
 
 RETRYABLE: tuple[type[errors.TextlensError], ...] = (
     errors.Overloaded,

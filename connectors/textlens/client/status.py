@@ -12,11 +12,12 @@ from collections.abc import Iterable
 
 import grpc
 
-from textlens.client import errors
-from textlens.client.limits import MAX_MESSAGE_BYTES, TARGET_ENV
+from textlens.contract import errors
+from textlens.contract.limits import MAX_MESSAGE_BYTES, TARGET_ENV
+from textlens.contract.trailers import ERROR_TRAILER
 
 #: Trailing metadata key whose value is the error class name, e.g. "UnknownModel".
-ERROR_METADATA_KEY = "textlens-error"
+ERROR_METADATA_KEY = ERROR_TRAILER
 
 _CLASSES: dict[str, type[errors.TextlensError]] = {
     name: cls

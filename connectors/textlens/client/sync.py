@@ -15,18 +15,23 @@ from typing import Any, TypeVar
 
 import grpc
 
-from textlens.client import convert, errors
+from textlens.client import convert
 from textlens.client.channel import create_channel, resolve_token, text_analysis_stub
 from textlens.client.convert import Job, Matrix, Vector, VectorDtype
 from textlens.client.health import UNHEALTHY_CODES, check_request, health_modules, is_serving
-from textlens.client.limits import (
+from textlens.client.replicas import ReplicaCounts
+from textlens.client.retry import RetryPolicy
+from textlens.client.settings import Settings
+from textlens.client.status import deadline_error, from_rpc_error, rpc_code
+from textlens.client.tls import ChannelOption, TLSArg
+from textlens.contract import errors
+from textlens.contract.limits import (
     DEFAULT_BACKOFF,
     DEFAULT_BATCH_SIZE,
     DEFAULT_RETRIES,
     DEFAULT_TIMEOUT,
 )
-from textlens.client.replicas import ReplicaCounts
-from textlens.client.results import (
+from textlens.contract.results import (
     ClassifyResult,
     Entity,
     LanguageResult,
@@ -36,10 +41,6 @@ from textlens.client.results import (
     SentimentResult,
     Truncation,
 )
-from textlens.client.retry import RetryPolicy
-from textlens.client.settings import Settings
-from textlens.client.status import deadline_error, from_rpc_error, rpc_code
-from textlens.client.tls import ChannelOption, TLSArg
 
 Out = TypeVar("Out")
 

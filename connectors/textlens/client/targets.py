@@ -18,7 +18,7 @@ import socket
 from collections.abc import Sequence
 from typing import Any
 
-from textlens.client.limits import DEFAULT_TARGET, TARGET_ENV
+from textlens.contract.limits import DEFAULT_TARGET, TARGET_ENV
 
 #: gRPC URI schemes a target may already carry.
 SCHEMES = ("dns:", "ipv4:", "ipv6:", "unix:", "unix-abstract:", "vsock:")

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from textlens.client.results import ModelInfo
+    from textlens.contract.results import ModelInfo
 
 
 def _serve(args: argparse.Namespace) -> int:
@@ -301,7 +301,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_monitor_parser(sub)
 
-    from textlens.superset_plugin.cli import add_superset_parser
+    from textlens.superset_tools.cli import add_superset_parser
 
     add_superset_parser(sub)
 
@@ -322,7 +322,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         return 130
     except Exception as exc:
-        from textlens.client.errors import TextlensError
+        from textlens.contract.errors import TextlensError
 
         if isinstance(exc, TextlensError | FileNotFoundError | ValueError):
             print(f"textlens: error: {exc}", file=sys.stderr)

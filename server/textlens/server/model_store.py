@@ -28,6 +28,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+from textlens.server import model_staging
+
 CURRENT_FILE = "CURRENT"
 #: = textlens.server.runtime.artifacts.META_FILE; not imported, so this module needs no torch.
 META_FILE = "textlens_model.json"
@@ -164,20 +166,18 @@ class ModelStore:
     def staging(self) -> Iterator[Path]:
         """A fresh directory to train into; removed if the block raises (or was not published).
 
-        Directories left by killed runs are removed first (`training/staging.py`)."""
-        from textlens.server.training import staging
-
+        Directories left by killed runs are removed first (`model_staging.py`)."""
         base = self.root / STAGING_DIR
         base.mkdir(parents=True, exist_ok=True)
-        staging.sweep(base)
+        model_staging.sweep(base)
         path = Path(tempfile.mkdtemp(prefix="run-", dir=base))
         try:
-            staging.claim(path)
+            model_staging.claim(path)
             yield path
         finally:
             if path.exists():
                 shutil.rmtree(path, ignore_errors=True)
-            staging.release(path)
+            model_staging.release(path)
 
     def publish(self, name: str, staged: Path, promote: bool = True) -> str:
         """Move a finished model directory in as the next version; make it current if `promote`."""

@@ -46,8 +46,10 @@ from pydantic_settings import (
     SettingsConfigDict,
 )
 
-from textlens.client.limits import MAX_MESSAGE_BYTES
-from textlens.client.tls import ROLE_ENV, role_tls_env
+from textlens.contract.limits import MAX_MESSAGE_BYTES
+from textlens.contract.tls_env import ROLE_ENV, role_tls_env
+from textlens.server.dtypes import canonical_dtype
+from textlens.server.token_file import read_token_file
 
 Task = Literal["sentiment", "aspect", "ner", "embed", "classify"]
 
@@ -107,8 +109,6 @@ class ModelSpec(BaseModel):
     @field_validator("dtype")
     @classmethod
     def _known_dtype(cls, value: str) -> str:
-        from textlens.server.inference.candidates import canonical_dtype
-
         return canonical_dtype(value)
 
 
@@ -273,8 +273,6 @@ class ServerSettings(RuntimeSettings):
             if path is not None and not Path(path).is_file():
                 raise ValueError(f"{name} {path} is not a file")
         if self.token_file is not None:
-            from textlens.server.transport.auth import read_token_file
-
             read_token_file(self.token_file)  # a malformed line fails at start, with its number
         return self
 

@@ -1,7 +1,7 @@
-"""Apache Superset integration: the `DuckDB + textlens` engine spec, the demo dashboard bundle,
-and the commands that set a Superset up and bootstrap it over its REST API.
+"""The Apache Superset plugin: the `DuckDB + textlens` engine spec and its function list.
 
-Only `engine_spec` imports Superset (it runs inside Superset's environment);
-the rest is standard library, so `textlens superset ...` works from any
-environment that has textlens, with or without Superset installed.
+Superset loads it through the `superset.db_engine_specs` entry point; only
+`engine_spec` imports Superset (it runs inside Superset's environment). The commands
+that set a Superset up, bootstrap it and build the dashboards are tooling, in
+`textlens.superset_tools`.
 """

@@ -71,7 +71,7 @@ def tiny_config(tiny_models_dir: dict[str, Path], tmp_path_factory: pytest.TempP
 @pytest.fixture(scope="session")
 def tiny_analyzer(tiny_config: Path) -> Iterator[Any]:
     """The runtime over the tiny models, in this process (embedded mode)."""
-    from textlens.server.runtime.embedded import load_analyzer
+    from textlens.server.assembly import load_analyzer
     from textlens.server.settings import load_settings
 
     analyzer = load_analyzer(load_settings(tiny_config).models)

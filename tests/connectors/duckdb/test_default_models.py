@@ -31,8 +31,8 @@ REVIEWS = [
 
 @pytest.fixture(scope="module")
 def backends(default_served: list[Any]) -> Iterator[dict[str, Any]]:
+    from tests.helpers import rebatch
     from textlens.server.runtime.analyzer import Analyzer
-    from textlens.server.runtime.embedded import rebatch
     from textlens.server.transport.inprocess import InProcessServer
 
     analyzer = Analyzer(rebatch(default_served))

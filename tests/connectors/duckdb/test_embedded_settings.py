@@ -35,7 +35,7 @@ with register(con, mode="embedded", config=sys.argv[1]) as tl:
 def test_threads_and_cache_dir_from_the_config_file(
     tiny_models_dir: dict[str, Path], tmp_path: Path
 ) -> None:
-    from textlens.server.inference.hardware import usable_cores
+    from textlens.server.runtime.hardware import usable_cores
 
     threads = usable_cores() + 1  # not what the default (the usable cores) would give
     cache = tmp_path / "cache"

@@ -28,7 +28,7 @@ QUERY = "SELECT list(DISTINCT classify(s, 'topics') ORDER BY 1) FROM t"
 
 @pytest.fixture
 def served(tmp_path: Path, tiny_models_dir: dict[str, Path]) -> Iterator[tuple[Any, Path]]:
-    from textlens.server.runtime.registry import ModelRegistry
+    from textlens.server.assembly import load_models
     from textlens.server.runtime.reload import served_specs
     from textlens.server.settings import ServerSettings
     from textlens.server.transport.inprocess import InProcessServer
@@ -36,7 +36,7 @@ def served(tmp_path: Path, tiny_models_dir: dict[str, Path]) -> Iterator[tuple[A
     registry = tmp_path / "registry"
     publish_tiny_topics(registry, tiny_models_dir["tiny-encoder"], ("alpha", "beta"))
     settings: dict[str, Any] = {"models": [], "registry": registry, "admin_token": TOKEN}
-    models = ModelRegistry.load(served_specs(ServerSettings(**settings)))
+    models = load_models(served_specs(ServerSettings(**settings)))
     with InProcessServer(models, **settings) as server:
         yield server, registry
 

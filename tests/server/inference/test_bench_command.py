@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from textlens.server.cli import main
-from textlens.server.inference.hardware import cpu_info
+from textlens.server.runtime.hardware import cpu_info
 
 pytest.importorskip("onnxruntime", reason="the ONNX backend needs onnxruntime (models extra)")
 

@@ -5,8 +5,9 @@ from __future__ import annotations
 import pytest
 
 from textlens.client.errors import ModelLoadError
-from textlens.server.inference.candidates import canonical_dtype, cpu_candidates
-from textlens.server.inference.hardware import CpuInfo
+from textlens.server.dtypes import canonical_dtype
+from textlens.server.inference.candidates import cpu_candidates
+from textlens.server.runtime.hardware import CpuInfo
 
 ZEN4 = CpuInfo("zen4", "x86_64", frozenset({"avx2", "avx512f", "avx512_bf16", "avx512_vnni"}))
 ZEN3 = CpuInfo("zen3", "x86_64", frozenset({"avx2", "fma"}))

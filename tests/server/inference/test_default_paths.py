@@ -8,8 +8,8 @@ from typing import Any
 import pytest
 
 from textlens.client.errors import ModelLoadError
-from textlens.server.inference.hardware import cpu_info
-from textlens.server.runtime.registry import ModelRegistry
+from textlens.server.assembly import load_models
+from textlens.server.runtime.hardware import cpu_info
 from textlens.server.settings import default_models
 
 pytest.importorskip("onnxruntime", reason="the ONNX backend needs onnxruntime (models extra)")
@@ -64,13 +64,13 @@ def test_every_path_serves_the_default_ner_and_sentiment(backend: str, dtype: st
         (spec,) = [s for s in default_models() if s.task == task]
         pinned = spec.model_copy(update={"backend": backend, "dtype": dtype, "device": "cpu"})
         try:
-            got = ModelRegistry.load([pinned])
+            got = load_models([pinned])
         except ModelLoadError as exc:
             # An explicit precision that fails the parity gate must say so, with the numbers.
             assert "failed the parity gate" in str(exc) and "needs >=" in str(exc)
             assert dtype == "int8", f"{backend}/{dtype} should pass for {name}: {exc}"
             continue
-        reference = ModelRegistry.load(
+        reference = load_models(
             [spec.model_copy(update={"backend": "torch", "dtype": "float32", "device": "cpu"})]
         )
         try:

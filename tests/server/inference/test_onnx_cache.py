@@ -12,10 +12,10 @@ from typing import Any
 
 import pytest
 
+from textlens.server.assembly import load_models
 from textlens.server.inference.candidates import Int8Recipe
 from textlens.server.inference.onnx_export import checksum_file, int8_file
 from textlens.server.runtime.artifacts import sha256_file
-from textlens.server.runtime.registry import ModelRegistry
 from textlens.server.settings import ModelSpec, RuntimeSettings
 
 pytest.importorskip("onnxruntime", reason="the ONNX backend needs onnxruntime (models extra)")
@@ -31,7 +31,7 @@ def start(source: Path, cache: Path) -> str:
         dtype="float32",
         device="cpu",
     )
-    registry = ModelRegistry.load([spec], RuntimeSettings(cache_dir=cache))
+    registry = load_models([spec], RuntimeSettings(cache_dir=cache))
     try:
         registry.models["s"].warm_up()
         return registry.infos()[0].backend
@@ -96,7 +96,7 @@ def test_a_choice_measured_over_a_damaged_export_is_measured_again(
     )
 
     def selection() -> Any:
-        registry = ModelRegistry.load([spec], RuntimeSettings(cache_dir=tmp_path))
+        registry = load_models([spec], RuntimeSettings(cache_dir=tmp_path))
         try:
             return registry.models["s"].model.loaded.selection
         finally:

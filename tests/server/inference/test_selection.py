@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 from textlens.client.errors import ModelLoadError
+from textlens.server.assembly import load_models
 from textlens.server.inference import parity
 from textlens.server.runtime.registry import ModelRegistry
 from textlens.server.settings import ModelSpec, RuntimeSettings
@@ -20,7 +21,7 @@ pytest.importorskip("onnxruntime", reason="the ONNX backend needs onnxruntime (m
 def load(spec: ModelSpec, cache: Path) -> ModelRegistry:
     """On the CPU: these tests are about the CPU's measured choice (a GPU host has its own
     rule, tested in tests/server/test_cuda.py under the `gpu` marker)."""
-    return ModelRegistry.load(
+    return load_models(
         [spec.model_copy(update={"device": "cpu"})], RuntimeSettings(cache_dir=cache)
     )
 

@@ -10,9 +10,10 @@ from pydantic import ValidationError
 
 from textlens.client.results import LanguageResult, NotScored
 from textlens.server.language.detector import RELIABLE_CONFIDENCE
-from textlens.server.language.policy import LanguagePolicy, model_languages, screening
+from textlens.server.language.policy import LanguagePolicy, screening
 from textlens.server.runtime.artifacts import META_FILE, DeltaMeta, read_meta
 from textlens.server.runtime.loading import builtin_models_dir
+from textlens.server.runtime.model_languages import model_languages
 from textlens.server.settings import ModelSpec, default_models, load_settings
 
 

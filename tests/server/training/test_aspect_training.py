@@ -66,11 +66,11 @@ def test_train_aspect_from_sql_and_serve_it(
     meta = json.loads((out / "textlens_model.json").read_text())
     assert meta["task"] == "aspect" and set(meta["id2label"].values()) == {"negative", "positive"}
 
+    from textlens.server.assembly import load_models
     from textlens.server.runtime.analyzer import Analyzer
-    from textlens.server.runtime.registry import ModelRegistry
     from textlens.server.settings import ModelSpec
 
-    registry = ModelRegistry.load([ModelSpec(name="a", task="aspect", source=str(out))])
+    registry = load_models([ModelSpec(name="a", task="aspect", source=str(out))])
     analyzer = Analyzer(registry)
     try:
         text = "sony good great best 1 while intel bad awful worst 1"

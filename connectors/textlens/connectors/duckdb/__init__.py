@@ -12,7 +12,7 @@
 Functions (each also takes a model name: `sentiment(text, 'finance')`):
 `sentiment`, `sentiment_score`, `sentiment_probs`, `entities`, `embed`,
 `classify(text, labels[, model[, hypothesis_template]])`, `classify_scores`.
-See README.md ("DuckDB") for types, NULL handling, caching and errors.
+See docs/sql.md for types, NULL handling, caching and errors.
 """
 
 from __future__ import annotations

@@ -16,7 +16,7 @@ from typing import Protocol, runtime_checkable
 
 import numpy as np
 
-from textlens.client.results import (
+from textlens.contract.results import (
     ClassifyResult,
     Entity,
     LanguageResult,

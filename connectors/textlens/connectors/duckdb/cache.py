@@ -20,7 +20,7 @@ from typing import Any
 
 import numpy as np
 
-from textlens.client.results import ClassifyResult, Entity, SentimentResult
+from textlens.contract.results import ClassifyResult, Entity, SentimentResult
 
 #: Bytes charged per entry on top of its value: key tuple, digest, dict and LRU links.
 ENTRY_OVERHEAD = 240

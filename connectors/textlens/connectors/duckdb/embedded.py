@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from textlens.client.results import (
+from textlens.contract.results import (
     ClassifyResult,
     Entity,
     LanguageResult,
@@ -27,7 +27,7 @@ from textlens.client.results import (
 )
 
 if TYPE_CHECKING:
-    from textlens.server.runtime.analyzer import Analyzer
+    from textlens.server.embedded import Analyzer
 
 _SHARED: dict[str, Analyzer] = {}
 _SHARED_LOCK = threading.Lock()
@@ -35,7 +35,7 @@ _SHARED_LOCK = threading.Lock()
 
 def _import_runtime() -> Any:
     try:
-        from textlens.server.runtime import embedded
+        from textlens.server import embedded
     except ImportError as exc:
         raise ImportError(
             f"the embedded DuckDB mode runs the models in-process and needs the `models` "
@@ -56,14 +56,11 @@ def shared_analyzer(config: str | Path | None = None) -> Analyzer:
         analyzer = _SHARED.get(key)
         if analyzer is None:
             runtime = _import_runtime()
-            from textlens.server.settings import load_settings
-
             # The configured models plus the registry's current versions, and the file's
             # [server] threads and cache_dir, as `textlens serve` (issue 22, item 15: only
             # the models were passed on, so threads and cache_dir were ignored). A broken
             # registered version falls back to an older one, as in `textlens serve` (item 7).
-            settings = load_settings(config)
-            analyzer = runtime.load_configured_analyzer(settings)
+            analyzer = runtime.analyzer_for_config(config)
             if not _SHARED:
                 atexit.register(_close_shared)
             _SHARED[key] = analyzer

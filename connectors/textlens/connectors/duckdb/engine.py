@@ -17,17 +17,17 @@ from typing import Any
 
 import numpy as np
 
-from textlens.client.errors import InvalidInput
-from textlens.client.results import (
+from textlens.connectors.duckdb.backend import RUNTIME_TASK, Backend, ModelResolver
+from textlens.connectors.duckdb.cache import MISSING, CacheKey, CacheStats, ResultCache, text_digest
+from textlens.connectors.duckdb.targets import TARGET_TASKS
+from textlens.contract.errors import InvalidInput
+from textlens.contract.results import (
     ClassifyResult,
     ModelInfo,
     NotScored,
     SentimentResult,
     Truncation,
 )
-from textlens.connectors.duckdb.backend import RUNTIME_TASK, Backend, ModelResolver
-from textlens.connectors.duckdb.cache import MISSING, CacheKey, CacheStats, ResultCache, text_digest
-from textlens.connectors.duckdb.targets import TARGET_TASKS
 
 
 @dataclass(frozen=True)

@@ -22,14 +22,14 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 
-from textlens.client.results import (
+from textlens.connectors.duckdb.targets import AspectMap, EntitySentiments
+from textlens.contract.results import (
     ClassifyResult,
     Entity,
     LanguageResult,
     NotScored,
     SentimentResult,
 )
-from textlens.connectors.duckdb.targets import AspectMap, EntitySentiments
 
 ENTITY_STRUCT = pa.struct(
     [

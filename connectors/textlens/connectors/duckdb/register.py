@@ -24,13 +24,13 @@ from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Literal
 
-from textlens.client.limits import TARGET_ENV
-from textlens.client.results import TRUNCATIONS, ModelInfo, Truncation
 from textlens.connectors.duckdb.backend import Backend
 from textlens.connectors.duckdb.cache import CacheStats, ResultCache
 from textlens.connectors.duckdb.engine import Engine
 from textlens.connectors.duckdb.functions import SqlFunction, macro_sql, sql_functions
 from textlens.connectors.duckdb.udf import ChunkListener, make_udf
+from textlens.contract.limits import TARGET_ENV
+from textlens.contract.results import TRUNCATIONS, ModelInfo, Truncation
 
 if TYPE_CHECKING:
     import duckdb

@@ -25,9 +25,9 @@ from typing import TYPE_CHECKING, TypeVar
 
 import numpy as np
 
-from textlens.client.errors import ServerUnavailable
-from textlens.client.limits import MAX_MESSAGE_BYTES
-from textlens.client.results import (
+from textlens.contract.errors import ServerUnavailable
+from textlens.contract.limits import MAX_MESSAGE_BYTES
+from textlens.contract.results import (
     ClassifyResult,
     Entity,
     LanguageResult,

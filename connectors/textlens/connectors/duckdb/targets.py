@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from textlens.client.results import Entity, NotScored, SentimentResult
+from textlens.contract.results import Entity, NotScored, SentimentResult
 
 if TYPE_CHECKING:
     from textlens.connectors.duckdb.engine import Engine

@@ -14,10 +14,10 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from textlens.client.errors import TextlensError, TextTooLong
 from textlens.connectors.duckdb.chunks import Column, plan_chunk
 from textlens.connectors.duckdb.engine import Engine
 from textlens.connectors.duckdb.functions import SqlFunction
+from textlens.contract.errors import TextlensError, TextTooLong
 
 #: Called after each chunk with (public function name, rows in the chunk).
 ChunkListener = Callable[[str, int], None]

@@ -18,9 +18,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from textlens.client.results import ModelInfo
 from textlens.connectors.duckdb.enrich import quote_ident, quote_literal
 from textlens.connectors.monitor.spec import MonitorSpec
+from textlens.contract.results import ModelInfo
 
 if TYPE_CHECKING:
     import duckdb

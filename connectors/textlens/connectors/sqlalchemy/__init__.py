@@ -11,7 +11,7 @@
 
 Any SQLAlchemy tool (Superset, `pandas.read_sql`, a notebook) gets `sentiment()`,
 `entities()`, `embed()`, ... because the dialect registers them on each new
-DBAPI connection. The URL parameters are in `options.py` (and README.md).
+DBAPI connection. The URL parameters are in `options.py` (and docs/superset.md).
 """
 
 from __future__ import annotations

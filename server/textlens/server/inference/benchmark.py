@@ -20,14 +20,15 @@ from typing import Any
 import torch
 
 from textlens.server.inference.candidates import REFERENCE, cpu_candidates
-from textlens.server.inference.hardware import cpu_info
 from textlens.server.inference.parity import compare
 from textlens.server.inference.probing import Probe
-from textlens.server.inference.selection import MIN_GAIN, InferenceContext, build_engine
-from textlens.server.inference.threads import configure_threads
+from textlens.server.inference.selection import MIN_GAIN, build_engine
 from textlens.server.inference.validation_gate import ruled_out
+from textlens.server.runtime.context import InferenceContext
+from textlens.server.runtime.hardware import cpu_info
 from textlens.server.runtime.loading import load_model
 from textlens.server.runtime.tasks import TASK_MODELS, TaskModel
+from textlens.server.runtime.threads import configure_threads
 from textlens.server.settings import ModelSpec
 
 

@@ -10,12 +10,11 @@ from __future__ import annotations
 import importlib.util
 from dataclasses import dataclass
 
-from textlens.client.errors import ModelLoadError
-from textlens.server.inference.hardware import CpuInfo
+from textlens.contract.errors import ModelLoadError
+from textlens.server.dtypes import canonical_dtype
+from textlens.server.runtime.hardware import CpuInfo
 
 BACKENDS = ("auto", "torch", "onnx")
-DTYPES = ("auto", "float32", "bfloat16", "float16", "int8")
-DTYPE_ALIASES = {"fp32": "float32", "bf16": "bfloat16", "fp16": "float16", "half": "float16"}
 
 
 @dataclass(frozen=True)
@@ -50,13 +49,6 @@ class Candidate:
 
 
 REFERENCE = Candidate("torch", "float32")
-
-
-def canonical_dtype(name: str) -> str:
-    dtype = DTYPE_ALIASES.get(name.lower(), name.lower())
-    if dtype not in DTYPES:
-        raise ValueError(f"unknown dtype {name!r}; use one of {', '.join(DTYPES)}")
-    return dtype
 
 
 def onnxruntime_available() -> bool:

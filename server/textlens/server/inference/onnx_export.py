@@ -25,8 +25,8 @@ from pathlib import Path
 import torch
 
 from textlens.server.inference.candidates import Int8Recipe
-from textlens.server.inference.engines import INPUT_NAMES
 from textlens.server.runtime.artifacts import sha256_file
+from textlens.server.runtime.engine import INPUT_NAMES
 from textlens.server.runtime.networks import TaskNetwork
 
 log = logging.getLogger(__name__)

@@ -7,8 +7,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from textlens.server.inference.engines import Engine
 from textlens.server.inference.probe_set import probe_pairs, probe_texts
+from textlens.server.runtime.engine import Engine
 
 if TYPE_CHECKING:
     from textlens.server.runtime.tasks import EncodedText, TaskModel

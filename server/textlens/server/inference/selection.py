@@ -15,17 +15,15 @@ import json
 import logging
 import os
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import torch
 
-from textlens.client.errors import ModelLoadError
+from textlens.contract.errors import ModelLoadError
 from textlens.server.inference.candidates import REFERENCE, Candidate, Int8Recipe, cpu_candidates
-from textlens.server.inference.cpu_lock import CpuLock
-from textlens.server.inference.engines import Engine, OnnxEngine, TorchEngine
-from textlens.server.inference.hardware import cpu_info
+from textlens.server.inference.onnx_engine import OnnxEngine
 from textlens.server.inference.onnx_export import (
     export_dir,
     fp32_file,
@@ -36,9 +34,10 @@ from textlens.server.inference.parity import Parity, compare
 from textlens.server.inference.probe_set import PROBE_VERSION
 from textlens.server.inference.probing import Probe
 from textlens.server.inference.validation_gate import ruled_out
-
-if TYPE_CHECKING:
-    from textlens.server.runtime.tasks import TaskModel
+from textlens.server.runtime.context import InferenceContext
+from textlens.server.runtime.engine import Engine, Selection, TorchEngine
+from textlens.server.runtime.hardware import cpu_info
+from textlens.server.runtime.tasks import TaskModel
 
 log = logging.getLogger(__name__)
 
@@ -46,16 +45,6 @@ log = logging.getLogger(__name__)
 MIN_GAIN = 1.05
 #: 2: int8 runs row by row (engines.OnnxEngine), so earlier int8 timings are stale.
 SELECTION_FORMAT = 2
-
-
-@dataclass
-class InferenceContext:
-    """What every model of one runtime shares: the cache, the thread count, the CPU lock."""
-
-    cache_dir: Path
-    threads: int
-    #: Forward passes of all CPU models take turns on it, small rounds first.
-    cpu_lock: CpuLock = field(default_factory=CpuLock)
 
 
 @dataclass
@@ -84,18 +73,6 @@ class Trial:
             "error": self.error,
             "passed": self.passed,
         }
-
-
-@dataclass
-class Selection:
-    """The engine a model got: what it runs, why, and what was measured to decide."""
-
-    backend: str
-    dtype: str
-    variant: str
-    reason: str
-    trials: list[dict[str, Any]] = field(default_factory=list)
-    cached: bool = False
 
 
 def build_engine(model: TaskModel, candidate: Candidate, context: InferenceContext) -> Engine:

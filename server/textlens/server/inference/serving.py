@@ -3,30 +3,20 @@
 from __future__ import annotations
 
 import logging
-from pathlib import Path
 
 import torch
 
-from textlens.client.errors import ModelLoadError
-from textlens.server.inference.candidates import canonical_dtype
-from textlens.server.inference.selection import InferenceContext, Selection, select_cpu_engine
-from textlens.server.inference.threads import configure_threads, default_cache_dir
+from textlens.contract.errors import ModelLoadError
+from textlens.server.dtypes import canonical_dtype
+from textlens.server.inference.selection import select_cpu_engine
+from textlens.server.runtime.context import InferenceContext
 from textlens.server.runtime.devices import dtype_name, resolve_device, resolve_dtype
+from textlens.server.runtime.engine import Selection
 from textlens.server.runtime.loading import load_model
 from textlens.server.runtime.tasks import TASK_MODELS, TaskModel
-from textlens.server.settings import ModelSpec, RuntimeSettings
-from textlens.server.topics.network import TopicNetwork
+from textlens.server.settings import ModelSpec
 
 log = logging.getLogger(__name__)
-
-
-def inference_context(settings: RuntimeSettings | None = None) -> InferenceContext:
-    """The shared context of one runtime; also sets torch's thread count."""
-    settings = settings or RuntimeSettings()
-    cache_dir = Path(settings.cache_dir) if settings.cache_dir else default_cache_dir()
-    return InferenceContext(
-        cache_dir=cache_dir.expanduser(), threads=configure_threads(settings.threads)
-    )
 
 
 def load_task_model(spec: ModelSpec, context: InferenceContext) -> TaskModel:
@@ -37,8 +27,8 @@ def load_task_model(spec: ModelSpec, context: InferenceContext) -> TaskModel:
     loaded = load_model(spec.source, spec.task, device, torch.float32, spec.max_length)
     model = TASK_MODELS[spec.task](spec.name, loaded)
     dtype = spec.dtype
-    topics = isinstance(loaded.network, TopicNetwork) and canonical_dtype(dtype) == "auto"
-    if topics:  # nearest-centroid labels flip near the boundaries at lower precision
+    topics = loaded.network.float32_only and canonical_dtype(dtype) == "auto"
+    if topics:  # a topic model: labels flip near the centroid boundaries at lower precision
         dtype = "float32"
     engine, selection = select_cpu_engine(model, spec.backend, dtype, context)
     if topics:

@@ -24,7 +24,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from textlens.client.results import LanguageResult
+from textlens.contract.results import LanguageResult
 from textlens.server.language.clean import clean_for_detection
 
 #: The name the detector answers under (responses, metrics and access-log labels).

@@ -10,7 +10,7 @@ unreliable guesses are scored as before, because short English finance posts
 languages refuses 0.40% of English rows, where requiring confident English would
 refuse 22%.
 
-A model's languages, first that applies:
+A model's languages (`textlens.server.runtime.model_languages`), first that applies:
 1. `ModelSpec.languages` (the server's configuration wins);
 2. `languages` in its `textlens_model.json` (a delta that declares them);
 3. ["en"] for the packaged English MiniLM and anything trained on it
@@ -24,52 +24,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from pathlib import Path
 
-from textlens.client.results import NOT_SCORED_LANGUAGE, LanguageResult, NotScored
+from textlens.contract.results import NOT_SCORED_LANGUAGE, LanguageResult, NotScored
 from textlens.server.settings import ModelSpec
 
-#: What the packaged MiniLM encoder (and every model trained on it) reads.
-BUILTIN_LANGUAGES = ("en",)
 #: The tasks the policy applies to (embeddings and classify are always computed).
 SCREENED_TASKS = frozenset({"sentiment", "aspect", "ner"})
-_BUILTIN = "builtin:"
-#: Deltas on deltas: how far down the base chain a declaration is looked for.
-_MAX_DEPTH = 4
-
-
-def _declared(source: str, depth: int = 0) -> tuple[str, ...] | None:
-    """What a source's files say it reads, without loading (or downloading) anything."""
-    from textlens.server.runtime.artifacts import is_delta_dir, read_meta
-
-    if depth > _MAX_DEPTH:
-        return None
-    if source.startswith(_BUILTIN):
-        from textlens.server.runtime.loading import resolve_directory
-
-        try:
-            directory = resolve_directory(source)
-        except Exception:  # an unknown builtin fails to load anyway, with its own message
-            return BUILTIN_LANGUAGES
-        if is_delta_dir(directory):
-            meta = read_meta(directory)
-            if meta.languages is not None:
-                return tuple(meta.languages)
-        return BUILTIN_LANGUAGES
-    path = Path(source).expanduser()
-    if not path.is_dir() or not is_delta_dir(path):
-        return None  # a hub id or a plain Hugging Face directory: nothing declared
-    meta = read_meta(path)
-    if meta.languages is not None:
-        return tuple(meta.languages)
-    return _declared(meta.base_source, depth + 1)
-
-
-def model_languages(spec: ModelSpec) -> tuple[str, ...] | None:
-    """The languages the model of `spec` reads; None: any (never refused)."""
-    if spec.languages is not None:
-        return tuple(spec.languages)
-    return _declared(spec.source)
 
 
 @dataclass(frozen=True)

@@ -23,21 +23,20 @@ from typing import Any
 
 from ray import serve
 
-from textlens.client.errors import PermissionDenied, TextlensError
+from textlens.contract.errors import PermissionDenied, TextlensError
+from textlens.contract.status import status_for
+from textlens.contract.trailers import ERROR_TRAILER, REPLICA_TRAILER
+from textlens.server.assembly import load_registry
 from textlens.server.runtime.analyzer import Analyzer
 from textlens.server.runtime.reload import Reloader
-from textlens.server.runtime.startup import load_registry
 from textlens.server.settings import load_settings
 from textlens.server.transport.auth import TokenTable
 from textlens.server.transport.core import Call, TextAnalysisCore
 from textlens.server.transport.redact import redact_paths
-from textlens.server.transport.status import status_for
 from textlens.v1 import textlens_pb2 as pb
 
 log = logging.getLogger(__name__)
 
-ERROR_TRAILER = "textlens-error"
-REPLICA_TRAILER = "textlens-replica"
 
 RESPONSES = {
     method.name: getattr(pb, method.output_type.name)

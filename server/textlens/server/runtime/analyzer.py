@@ -9,14 +9,19 @@ async callers wrap the future, sync callers call `.result()`.
 from __future__ import annotations
 
 import threading
-import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from textlens.client.errors import InvalidInput, ShuttingDown, TextTooLong, TooManyTexts, WrongTask
-from textlens.client.results import TRUNCATIONS, ModelInfo
+from textlens.contract.errors import (
+    InvalidInput,
+    ShuttingDown,
+    TextTooLong,
+    TooManyTexts,
+    WrongTask,
+)
+from textlens.contract.results import TRUNCATIONS, ModelInfo
 from textlens.server.runtime.aspects import MAX_TARGET_CHARS, mentions
 from textlens.server.runtime.documents import Reading, document, readings, sentences
 from textlens.server.runtime.registry import ModelRegistry, ServedModel
@@ -24,15 +29,15 @@ from textlens.server.runtime.relay import RowNames
 from textlens.server.runtime.relay import mapped as _mapped
 from textlens.server.runtime.relay import renamed as _renamed
 from textlens.server.runtime.relay import spread as _spread
+from textlens.server.runtime.request_checks import (
+    refuse_cheaply,
+    zero_shot_hypotheses,
+)
 from textlens.server.runtime.screening import screened
-from textlens.server.runtime.tasks import CHARS_PER_TOKEN_CAP, EmbedModel, too_long
+from textlens.server.runtime.tasks import EmbedModel
 
 if TYPE_CHECKING:
     from textlens.server.language.detector import LanguageDetector
-
-MAX_LABELS = 256
-#: Characters in one candidate label (a label is a class name, not a document).
-MAX_LABEL_CHARS = 200
 
 
 @dataclass
@@ -118,7 +123,7 @@ class Analyzer:
     ) -> Submitted:
         if truncation == "error":
             try:
-                _refuse_cheaply(model, inputs)
+                refuse_cheaply(model, inputs)
             except TextTooLong as exc:
                 raise _renamed(exc, names) from None
         return Submitted(model, model.batcher.submit(inputs, truncation, deadline, options))
@@ -299,7 +304,7 @@ class Analyzer:
         labels = list(labels)
         if labels:
             served = self._zero_shot_model(model)
-            hypotheses = self._hypotheses(labels, hypothesis_template)
+            hypotheses = zero_shot_hypotheses(labels, hypothesis_template)
             inputs = self._check(texts, truncation)
             if not inputs:
                 return _done(served, [])
@@ -332,28 +337,6 @@ class Analyzer:
                     f"{self.registry.models[model].model.labels}; send no labels to use it"
                 )
         return self.registry.get("embed", model)
-
-    @staticmethod
-    def _hypotheses(labels: list[str], template: str) -> list[str]:
-        if len(labels) < 2:
-            raise InvalidInput("zero-shot classification needs at least two candidate labels")
-        if len(labels) > MAX_LABELS:
-            raise InvalidInput(f"{len(labels)} candidate labels; the limit is {MAX_LABELS}")
-        if any(not label.strip() for label in labels):
-            raise InvalidInput("candidate labels must not be empty")
-        longest = max(len(label) for label in labels)
-        if longest > MAX_LABEL_CHARS:
-            raise InvalidInput(
-                f"a candidate label has {longest} characters; the limit is {MAX_LABEL_CHARS}"
-            )
-        if len(set(labels)) != len(labels):
-            raise InvalidInput(f"candidate labels must be distinct: {labels}")
-        if template and "{}" not in template:
-            raise InvalidInput(
-                f"hypothesis_template {template!r} has no '{{}}' for the label, "
-                "e.g. 'This text is about {}.'"
-            )
-        return [template.replace("{}", label) if template else label for label in labels]
 
     def language(self, texts: Sequence[str]) -> Detected:
         """Future of list[LanguageResult]: the language of each text ("und": too few letters).
@@ -392,28 +375,3 @@ class Analyzer:
         with self._language_lock:
             if self._language_pool is not None:
                 self._language_pool.shutdown(wait=False, cancel_futures=True)
-
-
-def deadline_in(seconds: float | None) -> float | None:
-    """A monotonic deadline `seconds` from now (None stays None)."""
-    return None if seconds is None else time.monotonic() + seconds
-
-
-def _refuse_cheaply(model: ServedModel, inputs: Sequence[Any]) -> None:
-    """Under `error`, refuse a text no tokenization could fit, before tokenizing it.
-
-    A text of more than `CHARS_PER_TOKEN_CAP` characters per allowed token is
-    refused by its length alone, so a request of a few multi-megabyte texts
-    costs microseconds instead of holding the model's worker for seconds.
-    """
-    limit = model.model.loaded.max_length
-    cap = limit * CHARS_PER_TOKEN_CAP
-    for i, item in enumerate(inputs):
-        text = item[0] if isinstance(item, tuple) else item
-        if len(text) > cap:
-            raise too_long(
-                i,
-                f"has {len(text)} characters; model {model.name} reads at most {limit} tokens "
-                f"(texts over {cap} characters are refused without tokenizing). "
-                "Shorten it or use truncation=truncate",
-            )

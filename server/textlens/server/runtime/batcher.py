@@ -28,8 +28,8 @@ from collections import deque
 from concurrent.futures import CancelledError, Future
 from typing import Any
 
-from textlens.client.errors import DeadlineExceeded, Overloaded, ShuttingDown, TextlensError
-from textlens.server.inference.cpu_lock import lock_wait_seconds, pass_kind
+from textlens.contract.errors import DeadlineExceeded, Overloaded, ShuttingDown, TextlensError
+from textlens.server.runtime.cpu_lock import lock_wait_seconds, pass_kind
 from textlens.server.runtime.jobs import (
     ROW_CHARS,
     BatchModel,

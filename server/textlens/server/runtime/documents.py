@@ -32,7 +32,7 @@ import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from textlens.client.results import SentimentResult
+from textlens.contract.results import SentimentResult
 
 #: A sentence ends at . ! ? (or a line break) before white space and an upper-case
 #: letter, a digit or a quote: "U.S. stocks" and "3.5 stars" stay one sentence.

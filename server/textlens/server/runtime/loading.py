@@ -15,27 +15,24 @@ from __future__ import annotations
 import hashlib
 import importlib.resources
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import torch
 
-from textlens.client.errors import ModelLoadError
-from textlens.server.inference.engines import Engine, TorchEngine
+from textlens.contract.errors import ModelLoadError
 from textlens.server.runtime.artifacts import (
+    DeltaMeta,
     is_delta_dir,
     load_delta_tensors,
     read_meta,
     sha256_file,
 )
+from textlens.server.runtime.engine import Engine, Selection, TorchEngine
 from textlens.server.runtime.lora import merge_lora_factors
 from textlens.server.runtime.networks import TaskNetwork
-from textlens.server.topics.network import KIND as TOPICS_KIND
-from textlens.server.topics.network import TopicNetwork
-
-if TYPE_CHECKING:
-    from textlens.server.inference.selection import Selection
 
 BUILTIN_PREFIX = "builtin:"
 BASE_BUILTIN = "builtin:minilm"
@@ -65,6 +62,20 @@ TASK_KIND = {
     "ner": "token",
     "embed": "embed",
 }
+
+#: Builds the network of a registered model kind from the base encoder and the delta's
+#: metadata; the delta's tensors are loaded into it afterwards.
+NetworkBuilder = Callable[[TaskNetwork, DeltaMeta], TaskNetwork]
+#: Model kinds beyond the task heads, registered by the capability that makes them
+#: (`textlens.server.topics` registers "topics": centroids over the base encoder).
+_NETWORK_KINDS: dict[str, NetworkBuilder] = {}
+
+
+def register_network_kind(kind: str, build: NetworkBuilder) -> None:
+    """Let deltas of `kind` load: `build` makes their network over the base encoder."""
+    if kind in TASK_KIND.values():
+        raise ValueError(f"{kind!r} is a task head's kind, not a new model kind")
+    _NETWORK_KINDS[kind] = build
 
 
 @dataclass
@@ -239,10 +250,16 @@ def build_network(source: str, task: str) -> tuple[TaskNetwork, Any, dict[int, s
         base_dir = resolve_directory(meta.base_source)
         verify_base(base_dir, meta.base_sha256)
         network: TaskNetwork
-        if meta.kind == TOPICS_KIND:  # centroids over the base encoder (textlens.server.topics)
+        build = _NETWORK_KINDS.get(meta.kind)
+        if build is not None:  # a registered kind, made over the base encoder
             encoder, tokenizer = base_network(meta.base_source, base_dir, "embed", {})
-            masks = meta.training.get("masks", [])
-            network = TopicNetwork(encoder.hf, len(meta.id2label) - 1, masks)
+            network = build(encoder, meta)
+        elif meta.kind not in TASK_KIND.values():
+            raise ModelLoadError(
+                f"{source} is a model of kind {meta.kind!r}, which is not registered in this "
+                "process (topic models: import textlens.server.topics, or load models "
+                "through textlens.server.assembly)"
+            )
         else:
             network, tokenizer = base_network(meta.base_source, base_dir, kind, meta.id2label)
         if meta.casing and network.casing is None:

@@ -48,8 +48,17 @@ class TaskNetwork(nn.Module):
     """A Hugging Face model whose forward returns the one tensor a task needs.
 
     `kind` is `sequence` (logits per text), `token` (logits per token) or
-    `embed` (mean-pooled hidden states per text).
+    `embed` (mean-pooled hidden states per text). A model kind registered with the
+    loader (`register_network_kind`) subclasses it and may override the two hooks below.
     """
+
+    #: Served in float32 only: `auto` never picks a lower precision for it (topic
+    #: labels flip near the centroid boundaries at bf16).
+    float32_only = False
+
+    def prepare_texts(self, texts: Sequence[str]) -> list[str]:
+        """The texts as the network was fitted to read them (identity for the task heads)."""
+        return list(texts)
 
     def __init__(self, hf: nn.Module, kind: str, casing: bool = False) -> None:
         super().__init__()

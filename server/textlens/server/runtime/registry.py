@@ -1,7 +1,10 @@
 """The model registry: the only process-wide mutable state textlens has.
 
 It loads every configured model once per device, puts a batcher in front of
-each, and answers "which model serves this task under this name".
+each, and answers "which model serves this task under this name". How a spec
+becomes a model on an engine is not the runtime's business: the caller passes a
+`ModelLoader` (`textlens.server.assembly` passes the inference backends'
+`load_task_model`), so the runtime imports no backend.
 """
 
 from __future__ import annotations
@@ -10,19 +13,22 @@ import functools
 import logging
 import threading
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
-from textlens.client.errors import UnknownModel, WrongTask
-from textlens.client.results import ModelInfo
-from textlens.server.inference.selection import InferenceContext
-from textlens.server.inference.serving import inference_context, load_task_model
-from textlens.server.language.policy import LanguagePolicy, model_languages, screening
+from textlens.contract.errors import ModelLoadError, UnknownModel, WrongTask
+from textlens.contract.results import ModelInfo
+from textlens.server.language.policy import LanguagePolicy, screening
 from textlens.server.runtime.batcher import Batcher
+from textlens.server.runtime.context import InferenceContext, inference_context
+from textlens.server.runtime.model_languages import model_languages
 from textlens.server.runtime.tasks import EmbedModel, TaskModel
 from textlens.server.settings import ModelSpec, RuntimeSettings
 
 log = logging.getLogger(__name__)
+
+#: Loads one configured model onto the engine it runs on, with the runtime's shared context.
+ModelLoader = Callable[[ModelSpec, InferenceContext], TaskModel]
 
 
 #: A name nobody serves is quoted in the error up to this many characters (it is the
@@ -92,10 +98,10 @@ class ServedModel:
         )
 
 
-def serve_model(spec: ModelSpec, context: InferenceContext) -> ServedModel:
+def serve_model(spec: ModelSpec, context: InferenceContext, loader: ModelLoader) -> ServedModel:
     """Load one model onto its engine and start its batcher."""
     started = time.monotonic()
-    model = load_task_model(spec, context)
+    model = loader(spec, context)
     batcher = Batcher(
         model,
         max_batch_tokens=spec.max_batch_tokens,
@@ -109,10 +115,16 @@ class ModelRegistry:
     """Served models by name, and each task's default."""
 
     def __init__(
-        self, served: Iterable[ServedModel], context: InferenceContext | None = None
+        self,
+        served: Iterable[ServedModel],
+        context: InferenceContext | None = None,
+        loader: ModelLoader | None = None,
     ) -> None:
         #: The cache, threads and CPU lock every model of this registry shares (reloads too).
         self.context = context or inference_context()
+        #: What loads a new model or version (reloads, registered models); None: this
+        #: registry only serves the models it was built over.
+        self.loader = loader
         self._swap_lock = threading.Lock()
         self.models, self.defaults = self._index(served)
         #: Registered models that no version of loaded at start: name -> why (startup.py).
@@ -162,15 +174,28 @@ class ModelRegistry:
             self.unserved = {n: why for n, why in self.unserved.items() if n not in models}
         return retired
 
+    def serve(self, spec: ModelSpec) -> ServedModel:
+        """Load `spec` with this registry's loader and context (not yet served: see `swap`)."""
+        if self.loader is None:
+            raise ModelLoadError(
+                f"cannot load {spec.name!r}: this registry was built over loaded models and "
+                "has no model loader"
+            )
+        return serve_model(spec, self.context, self.loader)
+
     @classmethod
     def load(
-        cls, specs: Iterable[ModelSpec], runtime: RuntimeSettings | None = None
+        cls,
+        specs: Iterable[ModelSpec],
+        runtime: RuntimeSettings | None = None,
+        *,
+        loader: ModelLoader,
     ) -> ModelRegistry:
         """Load `specs` (threads and cache from `runtime`, else the TEXTLENS_ environment)."""
         context = inference_context(runtime)
         served = []
         for spec in specs:
-            model = serve_model(spec, context)
+            model = serve_model(spec, context, loader)
             info = model.info()
             log.info(
                 "loaded model %s (task=%s source=%s %s/%s on %s max_length=%d version=%s) in %.2fs",
@@ -185,7 +210,7 @@ class ModelRegistry:
                 model.load_seconds,
             )
             served.append(model)
-        return cls(served, context)
+        return cls(served, context, loader)
 
     def get(self, task: str, name: str = "") -> ServedModel:
         """The model serving `task` under `name` (empty: the task's default)."""

@@ -12,7 +12,7 @@ from collections.abc import Callable
 from concurrent.futures import Future
 from typing import Any
 
-from textlens.client.errors import TextTooLong
+from textlens.contract.errors import TextTooLong
 from textlens.server.runtime.tasks import row_detail
 
 #: Names row `i` of a job as the request knows it ("sentence 2 of text #1").

@@ -16,10 +16,10 @@ import logging
 import threading
 from collections.abc import Sequence
 
-from textlens.client.errors import ModelLoadError, UnknownModel
-from textlens.client.results import ModelReload
+from textlens.contract.errors import ModelLoadError, UnknownModel
+from textlens.contract.results import ModelReload
 from textlens.server.model_store import ModelStore, RegistryError
-from textlens.server.runtime.registry import ModelRegistry, ServedModel, serve_model
+from textlens.server.runtime.registry import ModelRegistry, ServedModel
 from textlens.server.settings import ModelSpec, ServerSettings
 
 log = logging.getLogger(__name__)
@@ -90,7 +90,7 @@ class Reloader:
                             ModelReload(spec.name, current.version, current.version, spec.source)
                         )
                         continue
-                    model = serve_model(spec, self.registry.context)
+                    model = self.registry.serve(spec)
                     loaded.append(model)
                     model.warm_up()
                     previous = current.version if current is not None else ""

@@ -14,7 +14,7 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import Future
 from typing import Any
 
-from textlens.client.results import LanguageResult
+from textlens.contract.results import LanguageResult
 from textlens.server.language.policy import LanguagePolicy
 
 #: The policy reads this many characters of a text: a language is plain long before,

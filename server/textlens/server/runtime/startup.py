@@ -16,9 +16,9 @@ from __future__ import annotations
 
 import logging
 
-from textlens.client.errors import ModelLoadError
+from textlens.contract.errors import ModelLoadError
 from textlens.server.model_store import ModelStore, RegistryError
-from textlens.server.runtime.registry import ModelRegistry, ServedModel, serve_model
+from textlens.server.runtime.registry import ModelLoader, ModelRegistry, ServedModel
 from textlens.server.settings import ModelSpec, ServerSettings
 
 log = logging.getLogger(__name__)
@@ -34,7 +34,7 @@ def serve_registered(
             {"name": name, "task": entry.task, "source": str(entry.path)}
         )
         try:
-            model = serve_model(spec, registry.context)
+            model = registry.serve(spec)
         except Exception as exc:  # a corrupt version: try the next one
             failures.append(f"{entry.version} did not load ({type(exc).__name__}: {exc})")
             log.error("registered model %s %s could not be loaded: %s", name, entry.version, exc)
@@ -55,9 +55,9 @@ def serve_registered(
     return None, why
 
 
-def load_registry(settings: ServerSettings) -> ModelRegistry:
+def load_registry(settings: ServerSettings, loader: ModelLoader) -> ModelRegistry:
     """The configured models, then every registered one that has a version that loads."""
-    registry = ModelRegistry.load(settings.models, settings)
+    registry = ModelRegistry.load(settings.models, settings, loader=loader)
     if settings.registry is None:
         return registry
     store = ModelStore(settings.registry)

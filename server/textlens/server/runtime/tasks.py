@@ -3,7 +3,7 @@
 Each class wraps one `LoadedModel`. `encode` runs on the worker thread (so a
 2048-text chunk never blocks the event loop), `forward` runs one padded batch
 on the model's engine, and `finish` turns one job's raw outputs into
-the plain result types of `textlens.client.results`.
+the plain result types of `textlens.contract.results`.
 """
 
 from __future__ import annotations
@@ -14,14 +14,13 @@ from typing import Any
 
 import numpy as np
 
-from textlens.client.errors import TextTooLong
-from textlens.client.results import ClassifyResult, Entity, SentimentResult
-from textlens.server.inference.engines import Engine
+from textlens.contract.errors import TextTooLong
+from textlens.contract.results import ClassifyResult, Entity, SentimentResult
 from textlens.server.runtime.aspects import pair_input
 from textlens.server.runtime.batcher import Job
+from textlens.server.runtime.engine import Engine
 from textlens.server.runtime.loading import LoadedModel
 from textlens.server.runtime.networks import casing_ids_for
-from textlens.server.topics.network import TopicNetwork
 
 #: Under `truncate`, text beyond this many characters per allowed token is cut
 #: before tokenizing (a 1 MB text costs no more than a long paragraph).
@@ -219,10 +218,8 @@ class ClassifierModel(TaskModel):
     task = "classify"
 
     def encode(self, texts: Sequence[str], truncation: str) -> list[EncodedText]:
-        network = self.loaded.network
-        if isinstance(network, TopicNetwork):  # a topic model reads texts as its fit did
-            texts = network.masked(texts)
-        return super().encode(texts, truncation)
+        # A topic model reads texts as its fit did (its masks); the task heads as they are.
+        return super().encode(self.loaded.network.prepare_texts(texts), truncation)
 
     def finish(
         self, job: Job, encoded: list[EncodedText], outputs: list[Any]

@@ -17,6 +17,8 @@ from typing import Any
 import numpy as np
 import torch
 
+from textlens.server.runtime.artifacts import DeltaMeta
+from textlens.server.runtime.loading import register_network_kind
 from textlens.server.runtime.networks import TaskNetwork
 
 KIND = "topics"
@@ -27,6 +29,10 @@ SCALE = 20.0
 
 class TopicNetwork(TaskNetwork):
     """Mean-pooled encoder output compared with `centroids`; logits per topic plus `outlier`."""
+
+    # Nearest-centroid labels flip near the boundaries at lower precision, so served
+    # topics are the fit's assignments only in float32.
+    float32_only = True
 
     def __init__(
         self, hf: torch.nn.Module, n_topics: int, masks: Sequence[Sequence[str]] = ()
@@ -40,6 +46,14 @@ class TopicNetwork(TaskNetwork):
     def masked(self, texts: Sequence[str]) -> list[str]:
         """The texts as the fit saw them (its `--mask` rules applied)."""
         return apply_masks(self.masks, texts)
+
+    def prepare_texts(self, texts: Sequence[str]) -> list[str]:
+        return self.masked(texts)
+
+    @classmethod
+    def from_meta(cls, encoder: TaskNetwork, meta: DeltaMeta) -> TopicNetwork:
+        """The network a `topics` delta loads into (the runtime's loader calls it)."""
+        return cls(encoder.hf, len(meta.id2label) - 1, meta.training.get("masks", []))
 
     def forward(
         self,
@@ -80,3 +94,6 @@ def apply_masks(masks: Sequence[tuple[re.Pattern[str], str]], texts: Sequence[st
     for pattern, replacement in masks:
         out = [pattern.sub(replacement, t) for t in out]
     return out
+
+
+register_network_kind(KIND, TopicNetwork.from_meta)

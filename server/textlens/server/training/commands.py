@@ -317,7 +317,7 @@ def run_train_command(args: argparse.Namespace) -> int:
 
 
 def run_eval_command(args: argparse.Namespace) -> int:
-    from textlens.server.training.pipeline import run_eval
+    from textlens.server.training.eval_job import run_eval
 
     _threads(args.threads)
     run_eval(

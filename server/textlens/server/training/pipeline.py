@@ -106,7 +106,7 @@ def auto_base(task: str, train: list[Any]) -> str:
     return BASE_BUILTIN
 
 
-def _metric(task: str) -> str:
+def metric_of(task: str) -> str:
     # macro-F1 for every classifier: accuracy rewards a model that ignores a rare class.
     return {"sentiment": "macro_f1", "classify": "macro_f1", "aspect": "macro_f1", "ner": "f1"}[
         task
@@ -273,7 +273,7 @@ def run_training(job: TrainJob) -> dict[str, Any]:
                 )
         print(f"scoring {previous['model']} on the {len(valid)} validation rows", flush=True)
         old, _ = evaluate_rows(previous["path"], job.task, valid, job.config.device)
-        previous |= {"score": old[_metric(job.task)], "evaluation": old}
+        previous |= {"score": old[metric_of(job.task)], "evaluation": old}
     record["command"] = job.command
     store = ModelStore(job.registry) if job.registry is not None else None
     if store is not None and job.register is not None:
@@ -320,8 +320,8 @@ def _train_into(
     report: dict[str, Any] = {
         "kind": "training",
         "task": job.task,
-        "metric": _metric(job.task),
-        "score": validation[_metric(job.task)],
+        "metric": metric_of(job.task),
+        "score": validation[metric_of(job.task)],
         "model_dir": str(out),
         "method": job.config.method,
         "train_rows": len(train),
@@ -351,53 +351,3 @@ def _train_into(
 def _rewrite_report(directory: Path, report: dict[str, Any]) -> None:
     report["model_dir"] = str(directory)
     (directory / "report.json").write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
-
-
-# --- evaluation ---------------------------------------------------------------------
-
-
-def run_eval(
-    model: str,
-    data: Source,
-    out: Path | None = None,
-    task: str | None = None,
-    columns: Columns | None = None,
-    registry: Path | None = None,
-    device: str = "auto",
-) -> dict[str, Any]:
-    """Evaluate any model (registry name, directory, builtin:NAME) on labelled rows."""
-    from textlens.server.runtime.artifacts import is_delta_dir, read_meta
-    from textlens.server.runtime.loading import resolve_directory
-
-    cols = columns or Columns()
-    source = resolve_model(model, registry)
-    directory = resolve_directory(source)
-    if task is None:
-        if not is_delta_dir(directory):
-            raise TrainingDataError(f"{model} is not a textlens model; say which --task it does")
-        task = read_meta(directory).task
-    if task == "ner":
-        token_data = token_rows(data, cols.text, cols.spans, cols.tokens, cols.tags)
-        rows: list[Any] = token_data.rows
-        fp = token_data.fingerprint
-    else:
-        text_data = labelled_rows(task, data, cols, dedupe=False)
-        rows, fp = text_data.rows, text_data.fingerprint
-    evaluation, version = evaluate_rows(source, task, rows, device)
-    report: dict[str, Any] = {
-        "kind": "evaluation",
-        "task": task,
-        "metric": _metric(task),
-        "score": evaluation[_metric(task)],
-        "model": model,
-        "model_source": source,
-        "model_version": version,
-        "data": fp,
-        "evaluation": evaluation,
-    }
-    for line in summary_lines(evaluation):
-        print(line)
-    if out is not None:
-        files = write_report(out, report)
-        print(f"report in {out} ({', '.join(f.name for f in files)})")
-    return report

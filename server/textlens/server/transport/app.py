@@ -16,10 +16,10 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_health.v1.health import aio as health_aio
 from grpc_reflection.v1alpha import reflection
 
+from textlens.server.assembly import load_registry
 from textlens.server.runtime.analyzer import Analyzer
 from textlens.server.runtime.registry import ModelRegistry
 from textlens.server.runtime.reload import Reloader
-from textlens.server.runtime.startup import load_registry
 from textlens.server.settings import ServerSettings
 from textlens.server.transport.access_log import AccessLog
 from textlens.server.transport.auth import TokenTable
@@ -80,13 +80,13 @@ def _warn_if_exposed(settings: ServerSettings, tokens: TokenTable) -> None:
     if settings.tls == "plaintext":
         log.warning(
             "serving on %s in plaintext: texts and tokens cross the network readable; "
-            "set tls_cert and tls_key (README: Security)",
+            "set tls_cert and tls_key (docs/security.md)",
             settings.host,
         )
     if not tokens.reads_need_token:
         log.warning(
             "serving on %s without read tokens: anyone who reaches the port may call the "
-            "data RPCs; set read_tokens or token_file (README: Security)",
+            "data RPCs; set read_tokens or token_file (docs/security.md)",
             settings.host,
         )
 

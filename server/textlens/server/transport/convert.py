@@ -6,7 +6,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from textlens.client.results import (
+from textlens.contract.results import (
     ClassifyResult,
     Entity,
     LanguageResult,

@@ -17,16 +17,11 @@ from typing import Any
 
 from google.protobuf.message import Message
 
-from textlens.client.answer_size import classify_answer_bytes, texts_per_answer
-from textlens.client.errors import AnswerTooLarge, InvalidInput, PermissionDenied
-from textlens.server.runtime.analyzer import (
-    MAX_LABEL_CHARS,
-    MAX_LABELS,
-    Analyzer,
-    Detected,
-    Submitted,
-)
+from textlens.contract.answer_size import classify_answer_bytes, texts_per_answer
+from textlens.contract.errors import AnswerTooLarge, InvalidInput, PermissionDenied
+from textlens.server.runtime.analyzer import Analyzer, Detected, Submitted
 from textlens.server.runtime.reload import Reloader
+from textlens.server.runtime.request_checks import MAX_LABEL_CHARS, MAX_LABELS
 from textlens.server.transport import convert
 from textlens.server.transport.auth import ANONYMOUS, TokenTable
 from textlens.server.transport.redact import public_source

@@ -16,9 +16,9 @@ from typing import Any, TypeVar
 import grpc
 import grpc.aio
 
-from textlens.client.errors import TextlensError
+from textlens.contract.errors import TextlensError
+from textlens.contract.status import status_for
 from textlens.server.transport.auth import TokenTable
-from textlens.server.transport.status import status_for
 
 Req = TypeVar("Req")
 Resp = TypeVar("Resp")

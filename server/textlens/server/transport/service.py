@@ -19,7 +19,9 @@ from typing import TYPE_CHECKING, Any
 import grpc
 from google.protobuf.message import DecodeError, Message
 
-from textlens.client.errors import TextlensError
+from textlens.contract.errors import TextlensError
+from textlens.contract.status import status_for
+from textlens.contract.trailers import ERROR_TRAILER
 from textlens.server.transport.access_log import AccessLog
 from textlens.server.transport.auth import ANONYMOUS
 from textlens.server.transport.core import (
@@ -30,7 +32,6 @@ from textlens.server.transport.core import (
     TextAnalysisCore,
 )
 from textlens.server.transport.redact import redact_paths
-from textlens.server.transport.status import status_for
 from textlens.server.transport.untrusted import served_name, shown
 from textlens.v1 import textlens_pb2 as pb
 
@@ -41,7 +42,6 @@ __all__ = ["SERVICE_NAME", "TextAnalysisService", "generic_handler"]
 
 log = logging.getLogger(__name__)
 
-ERROR_TRAILER = "textlens-error"
 #: An error message may quote the request; the log keeps this many characters of it.
 LOGGED_ERROR_CHARS = 2000
 #: The servicer's handler is the core (kept under its old name for callers).

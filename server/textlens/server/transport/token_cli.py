@@ -29,7 +29,7 @@ def add_token_parser(sub: Any) -> None:
 
 
 def run_token_new(args: argparse.Namespace) -> int:
-    from textlens.server.transport.auth import new_token_line, read_token_file
+    from textlens.server.token_file import new_token_line, read_token_file
 
     token, line = new_token_line(args.role, args.name)
     if args.file is None:

@@ -1,0 +1,29 @@
+"""Defaults both ends must agree on, importable without grpc, numpy or torch.
+
+The server imports MAX_MESSAGE_BYTES too, so a batch the client may send is a
+batch the server accepts (gRPC's own 4 MiB default is too small for 2048 texts).
+"""
+
+from __future__ import annotations
+
+#: gRPC send/receive limit on both ends: 2048 long texts or their vectors fit.
+MAX_MESSAGE_BYTES = 64 * 1024 * 1024
+
+#: Environment variable naming the server when no target is passed.
+TARGET_ENV = "TEXTLENS_TARGET"
+
+#: Where `textlens serve` listens by default.
+DEFAULT_TARGET = "127.0.0.1:50051"
+
+#: Texts per RPC: the DuckDB chunk size, so one SQL chunk is one call.
+DEFAULT_BATCH_SIZE = 2048
+
+#: Seconds a client call may take, retries and all batches included.
+DEFAULT_TIMEOUT = 60.0
+
+#: Retries of an UNAVAILABLE or RESOURCE_EXHAUSTED answer, and the first pause.
+DEFAULT_RETRIES = 4
+DEFAULT_BACKOFF = 0.1
+
+#: Longest pause between two attempts, so a large `retries` does not sleep for minutes.
+MAX_BACKOFF = 5.0
