@@ -92,7 +92,7 @@ bench: venv
 	@mkdir -p bench/results
 	$(PY) bench/serve_throughput.py --json bench/results/serve_throughput.json
 	$(PY) bench/duckdb_udf.py --json bench/results/duckdb_udf.json
-	$(PY) bench/backends.py --json bench/results/backends.json
+	$(PY) bench/backends.py --out bench/results/backends.json
 	$(PY) bench/reliability.py --json bench/results/reliability.json
 
 # On a machine with a CUDA torch: GPU rows/s through gRPC from DuckDB, the naive

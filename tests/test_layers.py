@@ -38,22 +38,18 @@ UNITS: dict[str, str] = {
     "textlens.connectors.duckdb": "duckdb",
     "textlens.connectors.sqlalchemy": "sqlalchemy",
     "textlens.superset_plugin": "superset_plugin",
-    "textlens.superset_tools": "tooling",
     # Commands, batch jobs, demos and tooling: the top, free to import any layer.
-    "textlens.server.cli": "tooling",
+    "textlens.cli": "tooling",
+    "textlens.server.cli": "tooling",  # the deprecated path of textlens.cli, one release
     "textlens.server.demo": "tooling",
     "textlens.server.process": "tooling",
     "textlens.server.inference.benchmark": "tooling",
-    "textlens.server.inference.commands": "tooling",
-    "textlens.server.training.commands": "tooling",
-    "textlens.server.topics.commands": "tooling",
-    "textlens.server.ray_serve.cli": "tooling",
-    "textlens.server.transport.token_cli": "tooling",
     "textlens.server.transport.inprocess": "tooling",
     "textlens.connectors.monitor": "tooling",
     "textlens.connectors.ray_data": "tooling",
     "textlens.connectors.duckdb.sql_command": "tooling",
     "textlens.connectors.duckdb.enrich": "tooling",
+    "textlens.superset_tools": "tooling",
 }
 
 _SERVER_CORE = {"contract", "config", "language", "runtime", "server"}

@@ -1,8 +1,8 @@
 """The path rule: a file's path says its import name, and back.
 
 A *room* is a top-level folder of the repository that holds a `textlens/` folder;
-below the room, the path is the import name (`server/textlens/server/cli.py` is
-`textlens.server.cli`). `textlens` is a namespace package shared by the rooms.
+below the room, the path is the import name (`server/textlens/server/runtime/batcher.py` is
+`textlens.server.runtime.batcher`). `textlens` is a namespace package shared by the rooms.
 pyproject.toml lists the rooms once, for setuptools, mypy, ruff and pytest; this
 test keeps that list, the folders and the importable modules in step.
 """
@@ -104,3 +104,34 @@ def test_no_module_is_over_the_size_limit() -> None:
         and (n := len(path.read_text(encoding="utf-8").splitlines())) > MAX_MODULE_LINES
     }
     assert not long, f"modules over {MAX_MODULE_LINES} lines (split them by job): {long}"
+
+
+def test_tests_share_helpers_not_test_modules_or_conftests() -> None:
+    """Shared code lives in helpers modules and fixtures; a test module or a conftest is
+    never imported (pytest imports them itself, and each import is a second copy)."""
+    import ast
+
+    wrong = []
+    for path in sorted((REPO / "tests").rglob("*.py")):
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        for node in ast.walk(tree):
+            names: list[str] = []
+            if isinstance(node, ast.ImportFrom):
+                names = [node.module or ""] + [f"{node.module}.{a.name}" for a in node.names]
+            elif isinstance(node, ast.Import):
+                names = [a.name for a in node.names]
+            for name in names:
+                last = name.rsplit(".", 1)[-1]
+                if name.startswith("tests") and (last.startswith("test_") or last == "conftest"):
+                    wrong.append(f"{path.relative_to(REPO)}:{node.lineno} imports {name}")
+            if (
+                isinstance(node, ast.ImportFrom)
+                and node.level
+                and (node.module or "")
+                in {
+                    "conftest",
+                    *(p.stem for p in path.parent.glob("test_*.py")),
+                }
+            ):
+                wrong.append(f"{path.relative_to(REPO)}:{node.lineno} imports .{node.module}")
+    assert not wrong, "\n".join(wrong)

@@ -81,7 +81,7 @@ def test_a_local_cluster_keeps_the_proxies_on_loopback(
     home.mkdir()
     env = {k: v for k, v in os.environ.items() if not k.startswith("RAY_")}
     env |= {"HOME": str(home), "PYTHONUNBUFFERED": "1"}
-    command = [sys.executable, "-m", "textlens.server.cli", "ray", "serve"]
+    command = [sys.executable, "-m", "textlens.cli", "ray", "serve"]
     proc = subprocess.Popen(
         [*command, "--config", str(config), "--address", "local"],
         stdout=subprocess.PIPE,
@@ -194,7 +194,7 @@ TINY_TRAIN = ["--epochs", "1", "--max-length", "24", "--batch-size", "8", "--thr
 
 
 def training_db(path: Path) -> Path:
-    from tests.server.training.conftest import topic_rows
+    from tests.server.training.helpers import topic_rows
 
     duckdb = pytest.importorskip("duckdb")
     with duckdb.connect(str(path)) as con:
@@ -237,7 +237,7 @@ def test_train_on_a_full_disk_says_so_in_one_line(
 ) -> None:
     pytest.importorskip("torch", reason="training needs the `models` extra")
     pytest.importorskip("matplotlib", reason="reports need matplotlib")
-    from textlens.server.cli import main
+    from textlens.cli import main
 
     db = training_db(tmp_path / "warehouse.duckdb")
     base = ["--base", str(tiny_models_dir["tiny-encoder"]), "--method", "full"]
@@ -273,7 +273,7 @@ def test_a_killed_training_run_leaves_no_staging_behind(
         "--batch-size", "8", "--threads", "1", "--register", "topics", "--registry", str(registry),
     ]  # fmt: skip
     proc = subprocess.Popen(
-        [sys.executable, "-m", "textlens.server.cli", *argv],
+        [sys.executable, "-m", "textlens.cli", *argv],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )

@@ -18,10 +18,10 @@ from typing import Any
 import grpc
 import pytest
 
+from tests.helpers import free_port
+from tests.reliability.helpers import SpawnedServer, env_int, report, wait_until
 from textlens.client import Client
 from textlens.client.errors import TextlensError
-
-from .conftest import SpawnedServer, env_int, free_port, report, wait_until
 
 duckdb = pytest.importorskip("duckdb", reason="the fault tests query through DuckDB")
 pytest.importorskip("torch", reason="the child server runs the tiny models")

@@ -50,7 +50,7 @@ from ._oracle import (
     expected_codes,
     request_strategy,
 )
-from .conftest import env_float, env_int, report
+from .helpers import env_float, env_int, report
 
 pytestmark = pytest.mark.reliability
 

@@ -21,7 +21,8 @@ from typing import Any
 import grpc
 import pytest
 
-from tests.reliability.conftest import free_port, report, wait_until
+from tests.helpers import free_port
+from tests.reliability.helpers import report, wait_until
 from textlens.v1 import textlens_pb2 as pb
 from textlens.v1 import textlens_pb2_grpc as pb_grpc
 
@@ -180,7 +181,7 @@ def test_classify_whose_answer_cannot_fit_is_refused_before_computing(
     tiny_registry: list[Any], caplog: pytest.LogCaptureFixture
 ) -> None:
     """2,048 texts x 256 long labels: INVALID_ARGUMENT at once, saying how many texts fit."""
-    from tests.reliability.conftest import scrape
+    from tests.reliability.helpers import scrape
 
     caplog.set_level(logging.INFO, logger="textlens.access")
     port = free_port()

@@ -33,7 +33,7 @@ from textlens.client.errors import TextlensError
 from textlens.v1 import textlens_pb2 as pb
 from textlens.v1 import textlens_pb2_grpc as pb_grpc
 
-from .conftest import env_float, env_int, report, wait_until
+from .helpers import env_float, env_int, report, wait_until
 
 pytest.importorskip("torch", reason="the load tests serve the default models")
 

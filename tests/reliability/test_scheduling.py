@@ -32,7 +32,7 @@ from textlens.client.errors import TextTooLong
 from textlens.v1 import textlens_pb2 as pb
 from textlens.v1 import textlens_pb2_grpc as pb_grpc
 
-from .conftest import report, wait_until
+from .helpers import report, wait_until
 
 pytest.importorskip("torch", reason="the tiny models need the `models` extra")
 

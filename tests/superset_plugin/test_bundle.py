@@ -8,7 +8,7 @@ import json
 import zipfile
 from pathlib import Path
 
-from textlens.server.cli import build_parser
+from textlens.cli.main import build_parser
 from textlens.superset_plugin.functions import FUNCTION_NAMES
 from textlens.superset_tools import dashboard
 from textlens.superset_tools.bootstrap import warehouse_uri

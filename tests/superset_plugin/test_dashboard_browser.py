@@ -17,7 +17,7 @@ import pytest
 from textlens.superset_tools.dashboard import VOICE, Board
 from textlens.superset_tools.market_charts import MARKET
 
-from .conftest import ADMIN, ARTIFACTS
+from .helpers import ADMIN, ARTIFACTS
 
 pytestmark = pytest.mark.superset
 

@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 
-from tests.superset_plugin.conftest import ADMIN
+from tests.superset_plugin.helpers import ADMIN
 
 pytestmark = pytest.mark.superset
 

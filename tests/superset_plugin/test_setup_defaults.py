@@ -15,8 +15,8 @@ from typing import Any
 
 import pytest
 
-from textlens.server.cli import build_parser, main
-from textlens.superset_tools.cli import PASSWORD_ENV, setup_password
+from textlens.cli.main import build_parser, main
+from textlens.cli.superset import PASSWORD_ENV, setup_password
 from textlens.superset_tools.config import CONFIG_NAME, render, write_config
 
 

@@ -11,7 +11,7 @@ from typing import Any
 import duckdb
 import pytest
 
-from tests.superset_plugin.conftest import ADMIN
+from tests.superset_plugin.helpers import ADMIN
 from textlens.connectors.duckdb.sample_data import INCIDENT
 from textlens.superset_plugin.functions import FUNCTION_NAMES
 from textlens.superset_tools import alert, dashboard

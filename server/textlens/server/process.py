@@ -35,7 +35,7 @@ class ServerProcess:
         cmd = [
             sys.executable,
             "-m",
-            "textlens.server.cli",
+            "textlens.cli",
             "serve",
             "--host",
             host,

@@ -19,53 +19,11 @@ import pytest
 duckdb = pytest.importorskip("duckdb", reason="the DuckDB connector needs the `duckdb` extra")
 pytest.importorskip("pyarrow", reason="the DuckDB connector needs the `duckdb` extra")
 
-from tests.conftest import TINY_TASK_MODELS_TOML  # noqa: E402
 from textlens.connectors.duckdb import (  # noqa: E402
     EmbeddedBackend,
     Registration,
     register,
 )
-
-#: The tiny-model config: one model per task (TINY_TASK_MODELS_TOML), plus a second
-#: embed model with the same size (for `embed(text, model)`) and a fine-tuned classifier.
-TINY_TOML = (
-    TINY_TASK_MODELS_TOML
-    + """
-[[models]]
-name = "tiny-embed-short"
-task = "embed"
-source = "{encoder}"
-device = "cpu"
-max_length = 8
-max_wait_ms = 1
-
-[[models]]
-name = "tiny-classifier"
-task = "classify"
-source = "{sequence}"
-device = "cpu"
-max_wait_ms = 1
-"""
-)
-#: The tiny models' size: hidden_size in tests/conftest.py.
-TINY_DIM = 32
-#: Tokens the tiny models accept (max_position_embeddings in tests/conftest.py).
-TINY_MAX_TOKENS = 128
-
-
-@pytest.fixture(scope="session")
-def tiny_config(tiny_models_dir: dict[str, Path], tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A `textlens serve --config` TOML serving the tiny models (see TINY_TOML)."""
-    path = tmp_path_factory.mktemp("duckdb-config") / "tiny.toml"
-    path.write_text(
-        TINY_TOML.format(
-            sequence=tiny_models_dir["tiny-sequence"],
-            token=tiny_models_dir["tiny-token"],
-            encoder=tiny_models_dir["tiny-encoder"],
-        ),
-        encoding="utf-8",
-    )
-    return path
 
 
 @pytest.fixture(scope="session")
@@ -77,15 +35,6 @@ def tiny_analyzer(tiny_config: Path) -> Iterator[Any]:
     analyzer = load_analyzer(load_settings(tiny_config).models)
     yield analyzer
     analyzer.close()
-
-
-@pytest.fixture(scope="session")
-def tiny_server(tiny_config: Path) -> Iterator[Any]:
-    """A real `textlens serve` child process over the tiny models, on a loopback port."""
-    from textlens.server.process import ServerProcess
-
-    with ServerProcess(tiny_config, env={"OMP_NUM_THREADS": "1"}) as server:
-        yield server
 
 
 @pytest.fixture

@@ -22,7 +22,7 @@ def textlens(*args: str | Path, timeout: float = 300) -> subprocess.CompletedPro
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
     env.pop("TEXTLENS_TARGET", None)
     return subprocess.run(
-        [sys.executable, "-m", "textlens.server.cli", *map(str, args)],
+        [sys.executable, "-m", "textlens.cli", *map(str, args)],
         capture_output=True,
         text=True,
         timeout=timeout,
@@ -109,7 +109,7 @@ def test_sql_errors_are_one_line(tiny_server: Any, warehouse: Path) -> None:
     assert "textlens: error:" in done.stderr and "UnknownModel" in done.stderr
     assert "Traceback" not in done.stderr
     down = textlens("sql", "SELECT 1", "--target", "127.0.0.1:1")
-    assert down.returncode == 2 and "127.0.0.1:1 is unavailable" in down.stderr
+    assert down.returncode == 1 and "127.0.0.1:1 is unavailable" in down.stderr
 
 
 def test_sql_embedded_mode(tiny_config: Path) -> None:

@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import same_batch_tolerance
+from tests.helpers import same_batch_tolerance
 from textlens.connectors.duckdb import EmbeddedBackend, Registration, register
 
 duckdb = pytest.importorskip("duckdb")

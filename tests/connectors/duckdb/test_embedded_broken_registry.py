@@ -15,7 +15,7 @@ import pytest
 pytest.importorskip("duckdb")
 pytest.importorskip("torch", reason="embedded mode needs the `models` extra")
 
-from tests.conftest import TOPIC_TEXTS, publish_broken_version, publish_tiny_topics
+from tests.helpers import TOPIC_TEXTS, publish_broken_version, publish_tiny_topics
 
 
 def test_embedded_falls_back_past_a_broken_registered_version(

@@ -33,7 +33,7 @@ class Enrich:
         env = {**os.environ, "OMP_NUM_THREADS": "1"}
         env.pop("TEXTLENS_TARGET", None)
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "textlens.server.cli", "enrich", *map(str, args)],
+            [sys.executable, "-m", "textlens.cli", "enrich", *map(str, args)],
             stderr=subprocess.PIPE,
             stdout=subprocess.DEVNULL,
             env=env,

@@ -10,8 +10,16 @@ from typing import Any
 
 import pytest
 
-from tests.connectors.duckdb.conftest import TINY_DIM, TINY_MAX_TOKENS
-from tests.connectors.duckdb.helpers import LONG, TEXTS, UNICODE, assert_equal, column, with_texts
+from tests.connectors.duckdb.helpers import (
+    LONG,
+    TEXTS,
+    TINY_DIM,
+    TINY_MAX_TOKENS,
+    UNICODE,
+    assert_equal,
+    column,
+    with_texts,
+)
 
 LABELS = ["sports", "business", "travel"]
 #: Every function's SQL (the `t` table has the column `review`) and the DuckDB type it returns.

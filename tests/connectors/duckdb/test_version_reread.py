@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import TOPIC_TEXTS, publish_tiny_topics
+from tests.helpers import TOPIC_TEXTS, publish_tiny_topics
 
 pytest.importorskip("torch", reason="serving needs the `models` extra")
 duckdb = pytest.importorskip("duckdb")

@@ -15,8 +15,8 @@ from pathlib import Path
 import pytest
 
 from tests.connectors.duckdb.helpers import declared
-from tests.connectors.monitor.conftest import write_stream
 from tests.connectors.monitor.helpers import parquet_rows as _rows
+from tests.connectors.monitor.helpers import write_stream
 
 pytest.importorskip("duckdb")
 

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from tests.connectors.monitor.conftest import START, TICKERS, Spike, stream, write_stream
+from tests.connectors.monitor.helpers import START, TICKERS, Spike, stream, write_stream
 from tests.connectors.monitor.helpers import parquet_rows as _rows
 
 SPIKE = Spike("CRUX", first_day=50, days=4, share=0.7)

@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from tests.conftest import say
+from tests.helpers import say
 from tests.ray_local import tiny_ray_toml
 
 pytestmark = pytest.mark.ray
@@ -80,7 +80,7 @@ def test_same_rows_ids_and_answers_as_the_duckdb_enrich(
     capsys: pytest.CaptureFixture[str],
     request: pytest.FixtureRequest,
 ) -> None:
-    from textlens.server.cli import main
+    from textlens.cli import main
 
     source = str(workdir / "reviews.parquet")
     started = time.monotonic()
@@ -138,7 +138,7 @@ def test_a_failed_run_writes_nothing_and_keeps_the_old_output(
     is untouched, no temporary file is left beside it."""
     import duckdb
 
-    from textlens.server.cli import main
+    from textlens.cli import main
 
     source = workdir / "with_a_long_text.parquet"
     duckdb.sql(
@@ -167,7 +167,7 @@ def test_a_failed_run_writes_nothing_and_keeps_the_old_output(
 def test_wrong_arguments_are_refused_before_ray_starts(
     workdir: Path, extra: list[str], message: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from textlens.server.cli import main
+    from textlens.cli import main
 
     args = [a.replace("{dir}", str(workdir)) for a in extra]
     assert main([*enrich_args(workdir, workdir / "never.parquet", *args), "--ray"]) == 2
@@ -176,7 +176,7 @@ def test_wrong_arguments_are_refused_before_ray_starts(
 
 
 def test_out_must_be_one_parquet_file(workdir: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    from textlens.server.cli import main
+    from textlens.cli import main
 
     args = enrich_args(workdir, workdir / "out.csv", "--table", str(workdir / "reviews.parquet"))
     assert main([*args, "--ray"]) == 2
@@ -207,7 +207,7 @@ def test_ctrl_c_stops_the_run_and_writes_nothing(workdir: Path) -> None:
     err_path = workdir / "interrupted.stderr"
     with err_path.open("w") as err:
         child = subprocess.Popen(
-            [sys.executable, "-m", "textlens.server.cli", *args, "--ray-actors", "1"],
+            [sys.executable, "-m", "textlens.cli", *args, "--ray-actors", "1"],
             stderr=err,
             env=env,
         )

@@ -1,7 +1,6 @@
 """Fixtures for the `duckdb+textlens` dialect tests: a real tiny-model server and a DuckDB file.
 
-The tiny server and its config come from the DuckDB connector's conftest (same
-session-scoped fixtures, so a combined run may start one server per package).
+The tiny server and its config are tests/connectors/conftest.py's (one per session).
 """
 
 from __future__ import annotations
@@ -12,10 +11,6 @@ import pytest
 
 pytest.importorskip("sqlalchemy", reason="the dialect needs the `sqlalchemy` extra")
 pytest.importorskip("duckdb_engine", reason="the dialect needs the `sqlalchemy` extra")
-
-from tests.connectors.duckdb.conftest import tiny_config, tiny_server
-
-__all__ = ["tiny_config", "tiny_server"]
 
 #: Reviews in the test warehouse: enough for several DuckDB chunks per thread.
 N_REVIEWS = 300

@@ -220,7 +220,7 @@ def test_table_reflection_under_both_sqlalchemy_lines(warehouse: Path, tiny_serv
     `get_pk_constraint` and `pandas.read_sql_table` failed too (`Type with name REGCLASS
     does not exist`); the dialect's compiler drops that condition. Checked on the dev
     venv's 2.0 and, in Superset's venv, on 1.4."""
-    from tests.superset_plugin.conftest import SUPERSET_VENV
+    from tests.superset_plugin.helpers import SUPERSET_VENV
 
     link = url(warehouse, tiny_server.target)
     memory = f"duckdb+textlens:///:memory:?textlens_target={tiny_server.target}"

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from textlens.server.cli import main
+from textlens.cli import main
 from textlens.server.runtime.hardware import cpu_info
 
 pytest.importorskip("onnxruntime", reason="the ONNX backend needs onnxruntime (models extra)")

@@ -16,8 +16,7 @@ from typing import Any
 import grpc
 import pytest
 
-from tests.conftest import publish_tiny_topics, say
-from tests.helpers import free_port
+from tests.helpers import free_port, publish_tiny_topics, say
 from tests.ray_local import tiny_ray_toml
 from textlens.v1 import textlens_pb2 as pb
 from textlens.v1 import textlens_pb2_grpc as pb_grpc

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import batch_tolerance
+from tests.helpers import batch_tolerance
 from textlens.client import Client
 
 POSITIVE = ["I love it", "Absolutely wonderful, would buy again", "Great value and fast shipping"]

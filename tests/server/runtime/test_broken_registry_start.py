@@ -16,12 +16,8 @@ import pytest
 
 pytest.importorskip("torch", reason="serving needs the `models` extra")
 
-from tests.conftest import (
-    TINY_TASK_MODELS_TOML,
-    TOPIC_TEXTS,
-    publish_broken_version,
-    publish_tiny_topics,
-)
+from tests.helpers import TOPIC_TEXTS, publish_broken_version, publish_tiny_topics
+from tests.tiny_models import TINY_TASK_MODELS_TOML
 from textlens.client import Client
 from textlens.client.errors import UnknownModel
 from textlens.server.process import ServerProcess

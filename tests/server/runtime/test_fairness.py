@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from tests.conftest import batch_tolerance
+from tests.helpers import batch_tolerance
 from textlens.client import Client
 
 WORDS = tuple(

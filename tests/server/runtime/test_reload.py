@@ -16,7 +16,7 @@ import pytest
 
 pytest.importorskip("torch", reason="serving needs the `models` extra")
 
-from tests.conftest import TOPIC_TEXTS, publish_tiny_topics
+from tests.helpers import TOPIC_TEXTS, publish_tiny_topics
 from textlens.client import Client
 from textlens.client.errors import (
     ModelLoadError,
@@ -222,9 +222,9 @@ def test_registry_watch_serves_new_versions_by_itself(
 
 
 def test_reload_command(server: InProcessServer, capsys: pytest.CaptureFixture[str]) -> None:
-    from textlens.server.cli import main
+    from textlens.cli import main
 
     assert main(["reload", "--target", server.target, "--token", TOKEN]) == 0
     assert "topics" in (out := capsys.readouterr().out) and "unchanged" in out
-    assert main(["reload", "--target", server.target, "--token", "nope"]) == 2
+    assert main(["reload", "--target", server.target, "--token", "nope"]) == 1  # refused
     assert "operator token is wrong" in capsys.readouterr().err

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from tests.server.topics.conftest import TOPIC_WORDS, known_topic_rows, write_news
+from tests.server.topics.helpers import TOPIC_WORDS, known_topic_rows, write_news
 
 pytestmark = pytest.mark.filterwarnings("ignore::FutureWarning")
 
@@ -56,7 +56,7 @@ def test_same_rows_in_another_order_another_process_and_seed_give_the_same_model
     argv[argv.index("--registry") + 1] = str(tmp_path / "registry")
     # Another process, as a cron job would be: nothing may depend on the process.
     done = subprocess.run(
-        [sys.executable, "-m", "textlens.server.cli", *argv], capture_output=True, text=True
+        [sys.executable, "-m", "textlens.cli", *argv], capture_output=True, text=True
     )
     assert done.returncode == 0, done.stderr[-2000:]
     first, second = _version_dir(topics_fitted), tmp_path / "registry" / "news-topics" / "v1"
@@ -102,7 +102,7 @@ def test_report_sizes_are_what_classify_returns(topics_fitted: dict[str, Any]) -
 def test_bad_input_is_refused_before_fitting(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from textlens.server.cli import main
+    from textlens.cli import main
 
     db = tmp_path / "w.duckdb"
     write_news(db, known_topic_rows(2))
@@ -123,9 +123,9 @@ def test_bad_input_is_refused_before_fitting(
 def test_masks_apply_at_fit_and_when_served(topics_fitted: dict[str, Any], tmp_path: Path) -> None:
     import duckdb
 
-    from tests.server.topics.conftest import COMPANIES
+    from tests.server.topics.helpers import COMPANIES
+    from textlens.cli import main
     from textlens.connectors.duckdb import register
-    from textlens.server.cli import main
 
     argv = list(topics_fitted["argv"])
     argv[argv.index("--registry") + 1] = str(tmp_path / "registry")

@@ -15,7 +15,7 @@ def test_monitor_groups_by_the_topics_of_a_registered_model(
 ) -> None:
     import duckdb
 
-    from textlens.server.cli import main
+    from textlens.cli import main
 
     config = tmp_path / "embedded.toml"
     config.write_text(f'[server]\nregistry = "{topics_fitted["registry"]}"\n')

@@ -25,9 +25,9 @@ def test_served_remotely_identically_and_hot_reloaded(
 ) -> None:
     import duckdb
 
+    from textlens.cli import main
     from textlens.client import Client
     from textlens.connectors.duckdb import register
-    from textlens.server.cli import main
     from textlens.server.process import ServerProcess
 
     registry = tmp_path / "registry"

@@ -10,7 +10,7 @@ import pytest
 pytest.importorskip("torch", reason="training needs the `models` extra")
 duckdb = pytest.importorskip("duckdb")
 
-from textlens.server.cli import main  # noqa: E402
+from textlens.cli import main  # noqa: E402
 from textlens.server.training.sources import Source, TrainingDataError, pair_rows  # noqa: E402
 
 TINY = ["--epochs", "2", "--max-length", "32", "--batch-size", "8", "--threads", "1"]

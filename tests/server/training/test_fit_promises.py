@@ -13,8 +13,8 @@ import pytest
 
 torch = pytest.importorskip("torch", reason="training needs the `models` extra")
 
-from tests.server.training.conftest import topic_rows  # noqa: E402
-from textlens.server.cli import main  # noqa: E402
+from tests.server.training.helpers import topic_rows  # noqa: E402
+from textlens.cli import main  # noqa: E402
 from textlens.server.training.loop import class_weights, fit  # noqa: E402
 from textlens.server.training.trainer import TrainConfig  # noqa: E402
 

@@ -11,7 +11,8 @@ import pytest
 torch = pytest.importorskip("torch", reason="training needs the `models` extra")
 pytest.importorskip("matplotlib", reason="reports need matplotlib (the `models` extra)")
 
-from textlens.server.cli import main  # noqa: E402
+from tests.server.training.helpers import topic_rows  # noqa: E402
+from textlens.cli import main  # noqa: E402
 from textlens.server.training.mixture import (  # noqa: E402
     MixRecipe,
     epoch_indices,
@@ -19,8 +20,6 @@ from textlens.server.training.mixture import (  # noqa: E402
     source_quotas,
     worst_source,
 )
-
-from .conftest import topic_rows  # noqa: E402
 
 #: The tiny models' topic words stand in for polarity: learnable in seconds.
 AS_POLARITY = {"sports": "positive", "money": "negative", "travel": "neutral"}
@@ -140,7 +139,7 @@ def test_pair_loss_needs_polarity_labels(tiny_models_dir: dict[str, Path], tmp_p
 def test_cli_defaults_are_the_recipe_defaults() -> None:
     import argparse
 
-    from textlens.server.training.commands import _mixture, add_train_parser
+    from textlens.cli.train import _mixture, add_train_parser
 
     parser = argparse.ArgumentParser()
     add_train_parser(parser.add_subparsers())

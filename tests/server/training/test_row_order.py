@@ -11,8 +11,8 @@ import pytest
 pytest.importorskip("torch", reason="training needs the `models` extra")
 duckdb = pytest.importorskip("duckdb")
 
-from tests.server.training.conftest import topic_rows  # noqa: E402
-from textlens.server.cli import main  # noqa: E402
+from tests.server.training.helpers import topic_rows  # noqa: E402
+from textlens.cli import main  # noqa: E402
 from textlens.server.training.pipeline import TrainJob, load_job_data  # noqa: E402
 from textlens.server.training.sources import Source, majority_labels, text_rows  # noqa: E402
 from textlens.server.training.trainer import TrainConfig  # noqa: E402

@@ -28,7 +28,7 @@ def test_tickets_are_deterministic_varied_and_partly_unlabelled(tmp_path: Path) 
 def test_topic_model_from_sql_reaches_90_macro_f1(tmp_path: Path) -> None:
     """Acceptance: a few thousand rows, 1 epoch, on CPU in minutes, >= 0.90 macro-F1."""
     pytest.importorskip("torch")
-    from textlens.server.cli import main
+    from textlens.cli import main
 
     db = tmp_path / "warehouse.duckdb"
     write_tickets(db, rows=3000)

@@ -15,7 +15,7 @@ import pytest
 pytest.importorskip("torch", reason="training needs the `models` extra")
 pytest.importorskip("matplotlib", reason="reports need matplotlib (the `models` extra)")
 
-from textlens.server.cli import main
+from textlens.cli import main
 
 PNG = b"\x89PNG\r\n\x1a\n"
 QUERY = "SELECT body AS text, topic AS label FROM tickets WHERE labelled"

@@ -189,7 +189,7 @@ def test_token_cli_appends_a_line_the_server_accepts(tmp_path: Any) -> None:
     import contextlib
     import io
 
-    from textlens.server.cli import main
+    from textlens.cli import main
     from textlens.server.transport.auth import TokenTable
 
     file = tmp_path / "tokens.txt"

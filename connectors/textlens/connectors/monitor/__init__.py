@@ -7,7 +7,7 @@ writes `windows.parquet`, `alerts.parquet` and `scores.parquet` atomically.
 The method is in `textlens.connectors.monitor.spikes`.
 
 The names below load on first use (PEP 562): `textlens --help` imports
-`textlens.connectors.monitor.cli` to build its parser, and that must work on the
+`textlens.cli.monitor` to build its parser, and that must work on the
 base install, which has neither DuckDB nor pyarrow (issue 22, item 14).
 """
 

@@ -59,7 +59,7 @@ class MonitorSpec:
 
     def __post_init__(self) -> None:
         for role, name in [
-            ("--text", self.text),
+            ("--text-column", self.text),
             ("--time", self.time),
             *[("--by", b) for b in self.by],
         ]:

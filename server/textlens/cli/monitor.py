@@ -8,6 +8,8 @@ import os
 from pathlib import Path
 from typing import Any
 
+from textlens.cli.options import TARGET_ENV, add_backend_options, add_text_column, use_registry
+
 
 def _timestamp(value: str) -> dt.datetime:
     try:
@@ -27,9 +29,9 @@ def add_monitor_parser(sub: Any) -> None:
         "its trailing baseline (two-proportion z-test) and writes windows.parquet, "
         "alerts.parquet and scores.parquet to --out, atomically. Opens --db read-only.",
     )
-    monitor.add_argument("--db", type=Path, required=True, help="the DuckDB warehouse (read-only)")
+    add_backend_options(monitor, db_required=True)
     monitor.add_argument("--table", required=True, help="table (or schema.table) to watch")
-    monitor.add_argument("--text", required=True, help="the text column")
+    add_text_column(monitor, old=["--text"])
     monitor.add_argument("--time", required=True, help="the timestamp/date column")
     monitor.add_argument(
         "--by", action="append", default=[], help="group column, e.g. ticker (repeatable)"
@@ -57,12 +59,6 @@ def add_monitor_parser(sub: Any) -> None:
         help="recompute windows from here on, keep earlier outputs (cron)",
     )
     monitor.add_argument("--out", type=Path, required=True, help="output directory")
-    monitor.add_argument(
-        "--target",
-        default=os.environ.get("TEXTLENS_TARGET"),
-        help="textlens server host:port (default $TEXTLENS_TARGET; none: embedded)",
-    )
-    monitor.add_argument("--config", type=Path, default=None, help="embedded mode: TOML config")
     monitor.add_argument("--sentiment-model", default=None, help="sentiment model name")
     monitor.add_argument(
         "--sentiment-column", default=None,
@@ -78,12 +74,13 @@ def run_monitor_command(args: argparse.Namespace) -> int:
     from textlens.connectors.duckdb.enrich import unscored_summary
     from textlens.connectors.monitor import MonitorSpec, run_monitor
 
+    use_registry(args)
     spec = MonitorSpec(
-        db=args.db, table=args.table, text=args.text, time=args.time, out=args.out,
+        db=args.db, table=args.table, text=args.text_column, time=args.time, out=args.out,
         by=args.by, by_topic=args.by_topic, window=args.window, baseline=args.baseline,
         cooldown=args.cooldown, min_n=args.min_n, min_baseline_n=args.min_baseline_n,
         threshold=args.threshold, min_lift=args.min_lift, examples=args.examples,
-        since=args.since, target=args.target, config=args.config,
+        since=args.since, target=args.target or os.environ.get(TARGET_ENV), config=args.config,
         sentiment_model=args.sentiment_model, sentiment_column=args.sentiment_column,
         progress=not args.no_progress,
     )  # fmt: skip

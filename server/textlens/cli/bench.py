@@ -7,6 +7,8 @@ import json
 from pathlib import Path
 from typing import Any
 
+from textlens.cli.options import RenamedOption
+
 
 def add_bench_parser(sub: Any) -> None:
     bench = sub.add_parser(
@@ -25,7 +27,15 @@ def add_bench_parser(sub: Any) -> None:
     )
     bench.add_argument("--rows", type=int, default=1000, help="synthetic reviews per model")
     bench.add_argument("--threads", type=int, default=0, help="0: the cores this process may use")
-    bench.add_argument("--json", type=Path, default=None, help="also write the JSON here")
+    bench.add_argument(
+        "--out",
+        "--json",
+        dest="out",
+        type=Path,
+        default=None,
+        action=RenamedOption,
+        help="also write the JSON to this file (--json: the old name)",
+    )
     bench.set_defaults(func=run_bench_command)
 
 
@@ -37,6 +47,6 @@ def run_bench_command(args: argparse.Namespace) -> int:
     result = run_bench(specs, rows=args.rows, threads=args.threads)
     text = json.dumps(result)
     print(text)
-    if args.json:
-        args.json.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
+    if args.out:
+        args.out.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
     return 0

@@ -1,6 +1,6 @@
 """The `textlens train` and `textlens eval` sub-commands: arguments in, pipeline called.
 
-Kept apart from `textlens.server.cli` so the CLI module stays a table of
+Kept apart from `textlens.cli.main` so the CLI module stays a table of
 commands; nothing heavy (torch, duckdb) is imported until a command runs.
 """
 
@@ -8,13 +8,13 @@ from __future__ import annotations
 
 import argparse
 import errno
-import os
 import shlex
 import sys
 from pathlib import Path
 from typing import Any
 
-REGISTRY_ENV = "TEXTLENS_REGISTRY"
+from textlens.cli.options import add_registry_option, add_text_column
+
 #: What a full disk says through libraries that do not raise OSError (safetensors' Rust
 #: writer: "IoError(Os { code: 28, kind: StorageFull, ... })").
 DISK_FULL_WORDS = ("No space left on device", "StorageFull", "Disk quota exceeded")
@@ -42,16 +42,6 @@ def disk_full_message(exc: BaseException, where: Path | None, outcome: str) -> s
     )
 
 
-def add_registry_option(parser: argparse.ArgumentParser) -> None:
-    """`--registry DIR`, defaulting to $TEXTLENS_REGISTRY (train, eval, topics fit)."""
-    parser.add_argument(
-        "--registry",
-        type=Path,
-        default=Path(os.environ[REGISTRY_ENV]) if os.environ.get(REGISTRY_ENV) else None,
-        help=f"model registry directory (default ${REGISTRY_ENV})",
-    )
-
-
 def _add_data_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--db", type=Path, default=None, help="DuckDB database file the query reads"
@@ -67,7 +57,7 @@ def _add_data_options(parser: argparse.ArgumentParser) -> None:
         default=None,
         help="a .csv/.parquet/.jsonl file instead of --query (or .conll for --task ner)",
     )
-    parser.add_argument("--text-column", default="text")
+    add_text_column(parser, default="text")
     parser.add_argument("--label-column", default="label")
     parser.add_argument(
         "--aspect-column", default="aspect", help="aspect: the target (aspect, company) column"

@@ -45,7 +45,7 @@ def enrich_on_ray_command(args: argparse.Namespace, models: dict[str, str]) -> i
     try:
         result = enrich_on_ray(
             table=args.table,
-            column=args.column,
+            column=args.text_column,
             out=args.out,
             tasks=[t.strip() for t in args.tasks.split(",") if t.strip()],
             labels=[x.strip() for x in args.labels.split(",") if x.strip()] if args.labels else [],

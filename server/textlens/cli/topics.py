@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from textlens.server.training.commands import add_registry_option
+from textlens.cli.options import add_registry_option, add_text_column
 
 
 def _topic_count(value: str) -> int | None:
@@ -39,7 +39,7 @@ def add_topics_parser(sub: Any) -> None:
     fit.add_argument("--db", type=Path, default=None, help="DuckDB database the query reads")
     fit.add_argument("--query", default=None, help='e.g. "SELECT id, body AS text FROM news"')
     fit.add_argument("--data", type=Path, default=None, help="a .csv/.parquet/.jsonl instead")
-    fit.add_argument("--text-column", default="text")
+    add_text_column(fit, default="text")
     fit.add_argument("--register", default=None, metavar="NAME", help="register as NAME")
     add_registry_option(fit)
     fit.add_argument("--out", type=Path, default=None, help="write the model here instead")

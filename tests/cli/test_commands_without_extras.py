@@ -31,7 +31,7 @@ class NotInstalled(importlib.abc.MetaPathFinder):
         return None
 
 sys.meta_path.insert(0, NotInstalled())
-from textlens.server.cli import main
+from textlens.cli import main
 raise SystemExit(main(sys.argv[1:]))
 """
 

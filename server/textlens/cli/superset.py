@@ -1,6 +1,6 @@
 """`textlens superset ...`: set up a local Superset, make the demo warehouse, bootstrap, demo.
 
-Argument parsing only at import (server/textlens/server/cli.py builds every parser for
+Argument parsing only at import (server/textlens/cli/main.py builds every parser for
 `--help`); each command imports what it needs when it runs.
 """
 

@@ -1,0 +1,5 @@
+"""`python -m textlens.cli ...` is the `textlens` command."""
+
+from textlens.cli.main import main
+
+raise SystemExit(main())
