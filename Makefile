@@ -26,7 +26,7 @@ SUPERSET_HASH := $(shell { cat pyproject.toml scripts/superset/setup_venv.sh \
 SUPERSET_STAMP := $(SUPERSET_VENV)/.stamp-$(SUPERSET_HASH)
 
 .DEFAULT_GOAL := help
-.PHONY: help venv demo test test-all lint typecheck format proto serve bench bench-gpu clean \
+.PHONY: help venv demo test test-all lint typecheck format proto docs serve bench bench-gpu clean \
 	superset-venv superset-demo test-superset
 
 # Model code never reaches the hub (models are local or in the HF cache) and
@@ -42,6 +42,7 @@ help:
 	@echo "make typecheck  mypy only"
 	@echo "make format     ruff format and ruff check --fix"
 	@echo "make proto      regenerate proto/textlens/v1 from textlens.proto"
+	@echo "make docs       regenerate docs/configuration.md's table of TEXTLENS_* variables"
 	@echo "make serve      run \`textlens serve \$$(ARGS)\`"
 	@echo "make bench      gRPC serving, DuckDB UDF and backend benchmarks (~35 min on 2 cores)"
 	@echo "make bench-gpu  GPU rows/s via gRPC from DuckDB + the GPU tests (needs CUDA torch)"
@@ -136,6 +137,10 @@ format: venv
 
 proto: venv
 	$(PY) scripts/gen_proto.py
+
+# docs/configuration.md's table of TEXTLENS_* variables, generated from the code.
+docs: venv
+	$(PY) scripts/env_table.py
 
 clean:
 	rm -rf .build build dist .pytest_cache .mypy_cache .ruff_cache *.egg-info

@@ -2,7 +2,7 @@
 
     python bench/duckdb_udf.py [--rows 20000] [--duplicates 0.5] [--naive-rows N] [--json out.json]
 
-On the same N synthetic product reviews (textlens.connectors.duckdb.sample_data:
+On the same N synthetic product reviews (textlens.samples.reviews:
 1-4 sentences, ~180 characters / ~40 tokens on average), in one run:
 
 1. ceiling   the bare runtime in a Python loop: `Analyzer.sentiment(chunk)` per
@@ -77,7 +77,7 @@ def main() -> int:
     import torch
 
     from textlens.connectors.duckdb import EmbeddedBackend, register
-    from textlens.connectors.duckdb.sample_data import review_texts
+    from textlens.samples.reviews import review_texts
     from textlens.server.assembly import load_analyzer
     from textlens.server.process import ServerProcess
     from textlens.server.settings import default_models

@@ -23,7 +23,7 @@ from typing import Any
 
 
 def texts_of_64_tokens(n: int, tokenizer: Any) -> list[str]:
-    from textlens.connectors.duckdb.sample_data import review_texts
+    from textlens.samples.reviews import review_texts
 
     out = []
     for text in review_texts(n, seed=5):

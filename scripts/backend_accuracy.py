@@ -74,7 +74,7 @@ def main() -> int:
     from textlens.server.settings import default_models
     from textlens.server.training import sentiment_mix
     from textlens.server.training.data import read_conll
-    from textlens.server.training.metrics import classification_report, span_f1_report
+    from textlens.server.training.scores import classification_report, span_f1_report
     from textlens.server.training.source_report import source_metrics
 
     cpu = cpu_info()

@@ -21,8 +21,8 @@ import numpy as np
 
 
 def main() -> None:
-    from textlens.connectors.monitor import MonitorSpec, run_monitor
-    from textlens.connectors.monitor.simulate import write_stationary
+    from textlens.monitor import MonitorSpec, run_monitor
+    from textlens.samples.headline_streams import write_stationary
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--groups", type=int, default=100)

@@ -23,7 +23,7 @@ import pytest
 
 from tests.helpers import REPO_ROOT, SHARED_DATA, say
 from tests.pki import make_pki
-from tests.tiny_models import build_tiny_models
+from tests.tiny_models import TINY_TOML, build_tiny_models
 
 # --------------------------------------------------------------------------
 # Environment
@@ -106,6 +106,30 @@ def tiny_models_dir(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]
     pytest.importorskip("torch", reason="the tiny models need the `models` extra")
     pytest.importorskip("transformers", reason="the tiny models need the `models` extra")
     return build_tiny_models(tmp_path_factory.mktemp("tiny-models"))
+
+
+@pytest.fixture(scope="session")
+def tiny_config(tiny_models_dir: dict[str, Path], tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A `textlens serve --config` TOML serving the tiny models (see TINY_TOML)."""
+    path = tmp_path_factory.mktemp("duckdb-config") / "tiny.toml"
+    path.write_text(
+        TINY_TOML.format(
+            sequence=tiny_models_dir["tiny-sequence"],
+            token=tiny_models_dir["tiny-token"],
+            encoder=tiny_models_dir["tiny-encoder"],
+        ),
+        encoding="utf-8",
+    )
+    return path
+
+
+@pytest.fixture(scope="session")
+def tiny_server(tiny_config: Path) -> Iterator[Any]:
+    """A real `textlens serve` child process over the tiny models, on a loopback port."""
+    from textlens.server.process import ServerProcess
+
+    with ServerProcess(tiny_config, env={"OMP_NUM_THREADS": "1"}) as server:
+        yield server
 
 
 # ---------------------------------------------------------------------------

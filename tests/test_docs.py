@@ -133,8 +133,8 @@ def docs_server(default_served: list[Any]) -> Iterator[str]:
 def _warehouse(directory: Path) -> Path:
     import duckdb
 
-    from textlens.connectors.duckdb.market_data import create_news_table
-    from textlens.connectors.duckdb.sample_data import create_reviews_table
+    from textlens.samples.market_news import create_news_table
+    from textlens.samples.reviews import create_reviews_table
 
     path = directory / "warehouse.duckdb"
     with duckdb.connect(str(path)) as con:

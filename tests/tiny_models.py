@@ -158,3 +158,26 @@ source = "{encoder}"
 device = "cpu"
 max_wait_ms = 1
 """
+
+
+#: The tiny-model config: one model per task (TINY_TASK_MODELS_TOML), plus a second
+#: embed model with the same size (for `embed(text, model)`) and a fine-tuned classifier.
+TINY_TOML = (
+    TINY_TASK_MODELS_TOML
+    + """
+[[models]]
+name = "tiny-embed-short"
+task = "embed"
+source = "{encoder}"
+device = "cpu"
+max_length = 8
+max_wait_ms = 1
+
+[[models]]
+name = "tiny-classifier"
+task = "classify"
+source = "{sequence}"
+device = "cpu"
+max_wait_ms = 1
+"""
+)

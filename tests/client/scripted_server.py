@@ -23,7 +23,7 @@ from types import TracebackType
 
 import grpc
 
-from textlens.client.status import ERROR_METADATA_KEY
+from textlens.client.rpc_errors import ERROR_METADATA_KEY
 from textlens.v1 import textlens_pb2 as pb
 from textlens.v1 import textlens_pb2_grpc as pb_grpc
 

@@ -19,7 +19,7 @@ def _modules_after(statement: str) -> list[str]:
 
 def test_importing_the_client_loads_no_heavy_modules() -> None:
     modules = _modules_after(
-        "import textlens.client as c\nc.Client, c.AsyncClient\nimport textlens.client.convert"
+        "import textlens.client as c\nc.Client, c.AsyncClient\nimport textlens.client.wire"
     )
     assert "textlens.client.sync" in modules and "textlens.client.aio" in modules
     loaded = [m for m in modules if m.split(".")[0] in HEAVY or m.startswith(HEAVY)]

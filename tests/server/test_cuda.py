@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 import torch
 
-from textlens.connectors.duckdb.sample_data import review_texts
+from textlens.samples.reviews import review_texts
 from textlens.server.assembly import load_models
 from textlens.server.runtime.registry import ModelRegistry, ServedModel
 from textlens.server.settings import ModelSpec, default_models

@@ -10,7 +10,7 @@ from textlens.server.runtime.registry import ServedModel
 from textlens.server.training import sentiment_mix
 from textlens.server.training.data import read_conll
 from textlens.server.training.defaults import sentiment_split
-from textlens.server.training.metrics import classification_report, span_f1_report
+from textlens.server.training.scores import classification_report, span_f1_report
 from textlens.server.training.source_report import source_metrics
 from textlens.server.training.trainer import predict_texts, predict_word_tags
 

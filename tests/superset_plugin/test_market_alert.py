@@ -26,7 +26,7 @@ from typing import Any
 
 import pytest
 
-from textlens.connectors.duckdb.market_data import INCIDENT_START, INCIDENT_TICKER, TICKERS
+from textlens.samples.market_news import INCIDENT_START, INCIDENT_TICKER, TICKERS
 from textlens.superset_tools import alert
 
 pytestmark = pytest.mark.superset

@@ -10,7 +10,7 @@ from typing import Any
 import duckdb
 import pytest
 
-from textlens.connectors.duckdb.market_data import (
+from textlens.samples.market_news import (
     COMPANIES,
     INCIDENT_END,
     INCIDENT_START,

@@ -12,7 +12,7 @@ import duckdb
 import pytest
 
 from tests.superset_plugin.helpers import ADMIN
-from textlens.connectors.duckdb.sample_data import INCIDENT
+from textlens.samples.reviews import INCIDENT
 from textlens.superset_plugin.functions import FUNCTION_NAMES
 from textlens.superset_tools import alert, dashboard
 from textlens.superset_tools.api import SupersetError

@@ -17,19 +17,19 @@ from typing import Any, TypeVar
 import grpc
 import grpc.aio
 
-from textlens.client import convert
+from textlens.client import wire
 from textlens.client.channel import (
     create_aio_channel,
     resolve_token,
     text_analysis_stub,
 )
-from textlens.client.convert import Job, Matrix, Vector, VectorDtype
 from textlens.client.health import UNHEALTHY_CODES, check_request, health_modules, is_serving
+from textlens.client.options import Settings
 from textlens.client.replicas import ReplicaCounts
 from textlens.client.retry import RetryPolicy
-from textlens.client.settings import Settings
-from textlens.client.status import deadline_error, from_rpc_error, rpc_code
+from textlens.client.rpc_errors import deadline_error, from_rpc_error, rpc_code
 from textlens.client.tls import ChannelOption, TLSArg, channel_security
+from textlens.client.wire import Job, Matrix, Vector, VectorDtype
 from textlens.contract import errors
 from textlens.contract.limits import (
     DEFAULT_BACKOFF,
@@ -106,7 +106,7 @@ class AsyncClient:
         `NotScored` (with its reason) where the model was not asked: by default, a
         text confidently in a language the model does not read (docs/language.md).
         """
-        return await self._run(convert.sentiment_job(texts, model, truncation, self._batch_size))
+        return await self._run(wire.sentiment_job(texts, model, truncation, self._batch_size))
 
     async def aspect_sentiment(
         self,
@@ -116,7 +116,7 @@ class AsyncClient:
         truncation: Truncation = "truncate",
     ) -> list[SentimentResult | NotScored | None]:
         """Sentiment of texts[i] toward targets[i]; None where the text does not mention it."""
-        job = convert.aspect_sentiment_job(texts, targets, model, truncation, self._batch_size)
+        job = wire.aspect_sentiment_job(texts, targets, model, truncation, self._batch_size)
         return await self._run(job)
 
     async def entities(
@@ -127,12 +127,12 @@ class AsyncClient:
     ) -> list[list[Entity] | NotScored | None]:
         """Named entities of each text as code-point spans (None for None; `NotScored`
         where the model was not asked, e.g. the text's language)."""
-        return await self._run(convert.entities_job(texts, model, truncation, self._batch_size))
+        return await self._run(wire.entities_job(texts, model, truncation, self._batch_size))
 
     async def language(self, texts: Sequence[str | None]) -> list[LanguageResult | None]:
         """The language of each text (None for None): an ISO 639 code, or "und" when the
         text has too few letters to tell, with the detector's confidence and `reliable`."""
-        return await self._run(convert.language_job(texts, self._batch_size))
+        return await self._run(wire.language_job(texts, self._batch_size))
 
     async def embed(
         self,
@@ -143,7 +143,7 @@ class AsyncClient:
         normalize: bool = True,
     ) -> list[Vector | None]:
         """One float32 vector per text (None for None); float16 is a wire format only."""
-        job = convert.embed_job(texts, model, truncation, dtype, normalize, self._batch_size)
+        job = wire.embed_job(texts, model, truncation, dtype, normalize, self._batch_size)
         return await self._run(job)
 
     async def embed_array(
@@ -155,7 +155,7 @@ class AsyncClient:
         normalize: bool = True,
     ) -> Matrix:
         """The vectors of the non-None texts as one (n, dim) array of `dtype` (see Client)."""
-        job = convert.embed_array_job(texts, model, truncation, dtype, normalize, self._batch_size)
+        job = wire.embed_array_job(texts, model, truncation, dtype, normalize, self._batch_size)
         return await self._run(job)
 
     async def classify(
@@ -171,7 +171,7 @@ class AsyncClient:
         Every result carries a score per label, so long label lists send fewer
         texts per RPC than `batch_size`: as many as their answers fit one message.
         """
-        job = convert.classify_job(
+        job = wire.classify_job(
             texts, labels, model, hypothesis_template, truncation, self._batch_size
         )
         return await self._run(job)
@@ -180,7 +180,7 @@ class AsyncClient:
 
     async def list_models(self) -> list[ModelInfo]:
         """The models the server serves."""
-        return await self._run(convert.list_models_job())
+        return await self._run(wire.list_models_job())
 
     async def model_versions(self) -> dict[str, str]:
         """{model name: version}; a version changes whenever the model's weights change."""
@@ -191,8 +191,8 @@ class AsyncClient:
     ) -> list[ModelReload]:
         """Admin: serve the registry's current versions; see `Client.reload_models`."""
         self._ensure_channel()
-        job = convert.reload_models_job(names)
-        rpc = functools.partial(self._stub.ReloadModels, metadata=convert.admin_metadata(token))
+        job = wire.reload_models_job(names)
+        rpc = functools.partial(self._stub.ReloadModels, metadata=wire.admin_metadata(token))
         deadline = time.monotonic() + self._settings.timeout
         responses = [await self._invoke(job.method, rpc, r, deadline) for r in job.requests]
         return job.finish(responses)

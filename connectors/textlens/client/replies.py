@@ -1,6 +1,6 @@
 """Answers in: protobuf results to the client's plain result types, vectors from bytes.
 
-The other half of `convert.py` (requests out): kept apart so each stays small.
+The other half of `wire.py` (requests out): kept apart so each stays small.
 """
 
 from __future__ import annotations

@@ -15,15 +15,15 @@ from typing import Any, TypeVar
 
 import grpc
 
-from textlens.client import convert
+from textlens.client import wire
 from textlens.client.channel import create_channel, resolve_token, text_analysis_stub
-from textlens.client.convert import Job, Matrix, Vector, VectorDtype
 from textlens.client.health import UNHEALTHY_CODES, check_request, health_modules, is_serving
+from textlens.client.options import Settings
 from textlens.client.replicas import ReplicaCounts
 from textlens.client.retry import RetryPolicy
-from textlens.client.settings import Settings
-from textlens.client.status import deadline_error, from_rpc_error, rpc_code
+from textlens.client.rpc_errors import deadline_error, from_rpc_error, rpc_code
 from textlens.client.tls import ChannelOption, TLSArg
+from textlens.client.wire import Job, Matrix, Vector, VectorDtype
 from textlens.contract import errors
 from textlens.contract.limits import (
     DEFAULT_BACKOFF,
@@ -110,7 +110,7 @@ class Client:
         `NotScored` (with its reason) where the model was not asked: by default, a
         text confidently in a language the model does not read (docs/language.md).
         """
-        return self._run(convert.sentiment_job(texts, model, truncation, self._batch_size))
+        return self._run(wire.sentiment_job(texts, model, truncation, self._batch_size))
 
     def aspect_sentiment(
         self,
@@ -126,7 +126,7 @@ class Client:
         possessive endings allowed); see the AspectSentimentRequest comment in
         textlens.proto.
         """
-        job = convert.aspect_sentiment_job(texts, targets, model, truncation, self._batch_size)
+        job = wire.aspect_sentiment_job(texts, targets, model, truncation, self._batch_size)
         return self._run(job)
 
     def entities(
@@ -137,12 +137,12 @@ class Client:
     ) -> list[list[Entity] | NotScored | None]:
         """Named entities of each text as code-point spans (None for None; `NotScored`
         where the model was not asked, e.g. the text's language)."""
-        return self._run(convert.entities_job(texts, model, truncation, self._batch_size))
+        return self._run(wire.entities_job(texts, model, truncation, self._batch_size))
 
     def language(self, texts: Sequence[str | None]) -> list[LanguageResult | None]:
         """The language of each text (None for None): an ISO 639 code, or "und" when the
         text has too few letters to tell, with the detector's confidence and `reliable`."""
-        return self._run(convert.language_job(texts, self._batch_size))
+        return self._run(wire.language_job(texts, self._batch_size))
 
     def embed(
         self,
@@ -157,7 +157,7 @@ class Client:
         `dtype="float16"` halves the bytes on the wire; the vectors still come
         back as float32. `normalize=False` asks for the raw pooled vectors.
         """
-        job = convert.embed_job(texts, model, truncation, dtype, normalize, self._batch_size)
+        job = wire.embed_job(texts, model, truncation, dtype, normalize, self._batch_size)
         return self._run(job)
 
     def embed_array(
@@ -173,7 +173,7 @@ class Client:
         For bulk work: no per-row objects, and no copy when the texts fit one
         batch (the array is then a read-only view of the received bytes).
         """
-        job = convert.embed_array_job(texts, model, truncation, dtype, normalize, self._batch_size)
+        job = wire.embed_array_job(texts, model, truncation, dtype, normalize, self._batch_size)
         return self._run(job)
 
     def classify(
@@ -189,7 +189,7 @@ class Client:
         Every result carries a score per label, so long label lists send fewer
         texts per RPC than `batch_size`: as many as their answers fit one message.
         """
-        job = convert.classify_job(
+        job = wire.classify_job(
             texts, labels, model, hypothesis_template, truncation, self._batch_size
         )
         return self._run(job)
@@ -198,7 +198,7 @@ class Client:
 
     def list_models(self) -> list[ModelInfo]:
         """The models the server serves."""
-        return self._run(convert.list_models_job())
+        return self._run(wire.list_models_job())
 
     def model_versions(self) -> dict[str, str]:
         """{model name: version}; a version changes whenever the model's weights change."""
@@ -214,8 +214,8 @@ class Client:
         answer: a reload that failed changed nothing and says why.
         """
         self._check_open()
-        job = convert.reload_models_job(names)
-        metadata = convert.admin_metadata(token)
+        job = wire.reload_models_job(names)
+        metadata = wire.admin_metadata(token)
         deadline = time.monotonic() + self._settings.timeout
         rpc = self._stub.ReloadModels
         responses = [self._invoke(job.method, rpc, r, deadline, metadata) for r in job.requests]

@@ -15,6 +15,7 @@ import os
 import warnings
 from typing import Literal
 
+#: The CA (PEM) a client verifies servers with; unset: the system's roots.
 CA_ENV = "TEXTLENS_TLS_CA"
 #: Each role's certificate and key (PEM): a client's for mTLS, `textlens serve`'s own.
 ROLE_ENV = {
@@ -24,6 +25,7 @@ ROLE_ENV = {
 CERT_ENV, KEY_ENV = ROLE_ENV["client"]
 #: The old shared names: read by a role only when its own names are unset (deprecated).
 SHARED_CERT_ENV = "TEXTLENS_TLS_CERT"
+#: The old shared key name: read by a role only when its own names are unset (deprecated).
 SHARED_KEY_ENV = "TEXTLENS_TLS_KEY"
 #: Variables only the other role reads: beside them the shared names are ambiguous
 #: (a client's shell has a CA to verify servers with; a server's, its clients' CA).
@@ -31,7 +33,9 @@ OTHER_ROLE_ENV = {
     "client": ("TEXTLENS_TLS_CLIENT_CA",),
     "server": ("TEXTLENS_TLS_CA", "TEXTLENS_TLS_SERVER_NAME", "TEXTLENS_TLS"),
 }
+#: The name the server's certificate must carry when the target's host is not it.
 SERVER_NAME_ENV = "TEXTLENS_TLS_SERVER_NAME"
+#: `true`: clients speak TLS with the system's roots (no CA file needed).
 FLAG_ENV = "TEXTLENS_TLS"
 _TRUE = {"1", "true", "yes", "on"}
 

@@ -99,7 +99,7 @@ def _model_overrides(pairs: Sequence[str]) -> dict[str, str]:
 def _sql(args: argparse.Namespace) -> int:
     import duckdb
 
-    from textlens.connectors.duckdb.sql_command import run_sql
+    from textlens.jobs.sql import run_sql
 
     use_registry(args)
     try:
@@ -124,7 +124,7 @@ def _sql(args: argparse.Namespace) -> int:
 def _enrich(args: argparse.Namespace) -> int:
     import duckdb
 
-    from textlens.connectors.duckdb.enrich import enrich
+    from textlens.jobs.enrich import enrich
 
     use_registry(args)
     if args.ray:

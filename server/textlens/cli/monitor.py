@@ -1,4 +1,4 @@
-"""`textlens monitor`: the command line over `textlens.connectors.monitor.run_monitor`."""
+"""`textlens monitor`: the command line over `textlens.monitor.run_monitor`."""
 
 from __future__ import annotations
 
@@ -8,7 +8,8 @@ import os
 from pathlib import Path
 from typing import Any
 
-from textlens.cli.options import TARGET_ENV, add_backend_options, add_text_column, use_registry
+from textlens.cli.options import add_backend_options, add_text_column, use_registry
+from textlens.contract.limits import TARGET_ENV
 
 
 def _timestamp(value: str) -> dt.datetime:
@@ -71,8 +72,8 @@ def add_monitor_parser(sub: Any) -> None:
 def run_monitor_command(args: argparse.Namespace) -> int:
     import duckdb
 
-    from textlens.connectors.duckdb.enrich import unscored_summary
-    from textlens.connectors.monitor import MonitorSpec, run_monitor
+    from textlens.jobs.enrich import unscored_summary
+    from textlens.monitor import MonitorSpec, run_monitor
 
     use_registry(args)
     spec = MonitorSpec(

@@ -16,10 +16,10 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from textlens.contract.limits import TARGET_ENV
+
 #: The model registry directory, when `--registry` is not given.
 REGISTRY_ENV = "TEXTLENS_REGISTRY"
-#: The textlens server, when `--target` is not given.
-TARGET_ENV = "TEXTLENS_TARGET"
 
 
 class RenamedOption(argparse.Action):

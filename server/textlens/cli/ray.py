@@ -63,8 +63,9 @@ def _ray() -> Any:
 
 def _serve(args: argparse.Namespace) -> int:
     _ray()
-    from textlens.server.ray_serve.app import APP_NAME, RaySettings, run
+    from textlens.server.ray_serve.app import APP_NAME, run
     from textlens.server.ray_serve.exposure import connect_or_start, report
+    from textlens.server.settings import RaySettings
 
     settings = RaySettings.from_config(args.config)
     local = connect_or_start(args.address, settings)

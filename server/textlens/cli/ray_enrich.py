@@ -28,7 +28,7 @@ def add_ray_enrich_options(parser: argparse.ArgumentParser) -> None:
 def enrich_on_ray_command(args: argparse.Namespace, models: dict[str, str]) -> int:
     """`textlens enrich --ray ...`; the exit status."""
     try:
-        from textlens.connectors.ray_data.enrich import RayOptions, enrich_on_ray, ray_failure
+        from textlens.jobs.ray_enrich import RayOptions, enrich_on_ray, ray_failure
     except ImportError:
         raise ValueError(
             "enrich --ray needs Ray Data: pip install 'textlens[ray]' (ray[serve,data]==2.60.0)"

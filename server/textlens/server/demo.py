@@ -158,7 +158,7 @@ def sql_demo(db: Path = DEMO_DB, reviews: int = 3000) -> int:
     import duckdb
 
     from textlens.connectors.duckdb import register
-    from textlens.connectors.duckdb.sample_data import DECLINING, create_reviews_table
+    from textlens.samples.reviews import DECLINING, create_reviews_table
 
     print("\n--- SQL: the same models as DuckDB functions (embedded mode) ---\n", flush=True)
     db.parent.mkdir(parents=True, exist_ok=True)

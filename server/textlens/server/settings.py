@@ -127,6 +127,27 @@ def default_models() -> list[ModelSpec]:
     ]
 
 
+class RaySettings(BaseModel):
+    """The `[ray]` table: replica resources, concurrency, autoscaling, proxy ports."""
+
+    num_replicas: int | str = 1
+    min_replicas: int = Field(default=1, ge=0)
+    max_replicas: int = Field(default=4, ge=1)
+    target_ongoing_requests: float = Field(default=4, gt=0)
+    num_cpus: float = Field(default=1, ge=0)
+    num_gpus: float = Field(default=0, ge=0)
+    max_ongoing_requests: int = Field(default=8, ge=1)
+    max_queued_requests: int = -1
+    grpc_port: int = 9000
+    http_port: int = 8000
+    host: str = "127.0.0.1"
+
+    @classmethod
+    def from_config(cls, config: Path | str | None) -> RaySettings:
+        """The `[ray]` table of `config` (None: $TEXTLENS_CONFIG), as `load_settings` reads it."""
+        return load_settings(config).ray
+
+
 class RuntimeSettings(BaseSettings):
     """What the in-process runtime needs beyond its models (embedded DuckDB reads only these)."""
 
@@ -164,9 +185,14 @@ class _ServerTLSEnv(PydanticBaseSettingsSource):
 
 
 class ServerSettings(RuntimeSettings):
-    """Server-wide settings."""
+    """Server-wide settings: `[server]`, `[[models]]` and `[ray]` of one TOML file."""
 
+    #: `textlens ray serve`: replicas, their resources, Serve's proxies (the `[ray]` table).
+    ray: RaySettings = Field(default_factory=RaySettings)
+
+    #: The address the gRPC server binds; 0.0.0.0 only with TLS and tokens (docs/security.md).
     host: str = "127.0.0.1"
+    #: The gRPC port (0: any free port, printed at start).
     port: int = Field(default=50051, ge=0, le=65535)
     #: Texts in one request; the DuckDB connector sends 2048.
     max_texts_per_request: int = Field(default=8192, gt=0)
@@ -182,10 +208,13 @@ class ServerSettings(RuntimeSettings):
     #: Prometheus /metrics on this port (0 = any free port; unset = no metrics endpoint),
     #: bound to `metrics_host`.
     metrics_port: int | None = Field(default=None, ge=0, le=65535)
+    #: The address /metrics binds (loopback by default: metrics are not for the network).
     metrics_host: str = "127.0.0.1"
     #: RPCs in progress at once; more get RESOURCE_EXHAUSTED from gRPC (0 = no cap).
     max_concurrent_rpcs: int = Field(default=256, ge=0)
+    #: Log level of the `textlens` loggers (DEBUG, INFO, WARNING, ERROR).
     log_level: str = "INFO"
+    #: `json`: one JSON object per log line, for log shippers.
     log_format: Literal["text", "json"] = "text"
     #: Operator token for admin RPCs (ReloadModels); empty disables them.
     admin_token: str = ""
@@ -199,22 +228,26 @@ class ServerSettings(RuntimeSettings):
     #: With read tokens, health and reflection need one too unless opened here
     #: (open health for load balancers and Kubernetes probes, which send no token).
     open_health: bool = False
+    #: Open gRPC reflection without a token (see `open_health`).
     open_reflection: bool = False
     #: TLS: the server's certificate chain and private key (PEM). Both or neither.
     #: Env: TEXTLENS_SERVER_TLS_CERT / TEXTLENS_SERVER_TLS_KEY.
     tls_cert: Path | None = None
+    #: See `tls_cert`.
     tls_key: Path | None = None
     #: mTLS: only clients with a certificate signed by this CA (PEM) may connect.
     tls_client_ca: Path | None = None
     #: Seconds between the server's keepalive pings on an idle connection (finds dead
     #: peers behind NATs and load balancers), and how long a ping may go unanswered.
     keepalive_seconds: float = Field(default=60.0, gt=0)
+    #: Seconds a keepalive ping may go unanswered before the connection is closed.
     keepalive_timeout_seconds: float = Field(default=20.0, gt=0)
     #: Clients may ping at most this often (more: gRPC's GOAWAY `too_many_pings`).
     min_client_ping_seconds: float = Field(default=10.0, ge=0)
     #: Close connections idle this long / older than this (0 = never); a maximum age
     #: spreads long-lived clients over new replicas behind a load balancer.
     max_connection_idle_seconds: float = Field(default=0.0, ge=0)
+    #: See `max_connection_idle_seconds`.
     max_connection_age_seconds: float = Field(default=0.0, ge=0)
     #: Access log: the share of RPCs logged as one structured line each on the
     #: `textlens.access` logger (method, model, texts, status, ms, peer, token identity;
@@ -286,6 +319,8 @@ class ServerSettings(RuntimeSettings):
 
 def load_settings(config: Path | str | None = None, **overrides: Any) -> ServerSettings:
     """Settings from a TOML file (or `TEXTLENS_CONFIG`), env vars and overrides."""
+    #: The TOML file (`[server]`, `[[models]]`, `[ray]`) when no `--config` is given: read by
+    #: `textlens serve`, every command, the embedded DuckDB mode and the Ray replicas.
     path = config or os.environ.get("TEXTLENS_CONFIG")
     data: dict[str, Any] = {}
     if path:
@@ -296,6 +331,8 @@ def load_settings(config: Path | str | None = None, **overrides: Any) -> ServerS
         data.update(raw.get("server", {}))
         if "models" in raw:
             data["models"] = raw["models"]
+        if "ray" in raw:
+            data["ray"] = raw["ray"]
     env_keys = {k[len("TEXTLENS_") :].lower() for k in os.environ if k.startswith("TEXTLENS_")}
     # The certificate pair: only the server's own names win over the file; the shared
     # TEXTLENS_TLS_CERT/_KEY may be a client's (issue 22, item 18).

@@ -16,11 +16,11 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from textlens.connectors.duckdb.enrich import EnrichResult, enrich
+from textlens.jobs.enrich import EnrichResult, enrich
 from textlens.superset_tools.market_datasets import monitor_dir
 
 if TYPE_CHECKING:
-    from textlens.connectors.monitor import MonitorResult
+    from textlens.monitor import MonitorResult
 
 ENRICHED_TABLE = "reviews_enriched"
 NEWS_TABLE = "news"
@@ -43,7 +43,7 @@ def prepare_warehouse(db: Path, target: str, reviews: int = 3000) -> EnrichResul
     """(Re)create `reviews` and enrich it through the server at `target` (remote mode)."""
     import duckdb
 
-    from textlens.connectors.duckdb.sample_data import create_reviews_table
+    from textlens.samples.reviews import create_reviews_table
 
     db.parent.mkdir(parents=True, exist_ok=True)
     with duckdb.connect(str(db)) as con:
@@ -64,7 +64,7 @@ def write_market_news(db: Path, n: int = NEWS_ROWS) -> int:
     """(Re)create the `news` table (generated headlines and posts) in `db`."""
     import duckdb
 
-    from textlens.connectors.duckdb.market_data import create_news_table
+    from textlens.samples.market_news import create_news_table
 
     db.parent.mkdir(parents=True, exist_ok=True)
     with duckdb.connect(str(db)) as con:
@@ -78,7 +78,7 @@ def fit_market_topics(db: Path, registry: Path, *, refit: bool = False) -> str:
     Skipped when the registry already has a current `news-topics` (the fit is
     deterministic; about half a minute on two cores). Needs `textlens[topics]`.
     """
-    from textlens.connectors.duckdb.market_data import topic_masks
+    from textlens.samples.market_news import topic_masks
     from textlens.server.model_store import ModelStore
     from textlens.server.topics.clustering import ClusterConfig
     from textlens.server.topics.fit import TopicsJob, run_topics_fit
@@ -103,7 +103,7 @@ def fit_market_topics(db: Path, registry: Path, *, refit: bool = False) -> str:
 
 def prepare_market(db: Path, target: str, out: Path | None = None) -> MonitorResult:
     """Run the monitor by ticker and by topic over `db` (read-only) through `target`."""
-    from textlens.connectors.monitor import MonitorSpec, run_monitor
+    from textlens.monitor import MonitorSpec, run_monitor
 
     return run_monitor(
         MonitorSpec(

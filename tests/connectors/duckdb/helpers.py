@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from tests.tiny_models import TINY_TASK_MODELS_TOML
+from tests.tiny_models import TINY_TOML as TINY_TOML
 
 #: A text far over every model's window (~2000 tokens).
 LONG = "the movie was good and the acting was great " * 200
@@ -60,29 +60,6 @@ def declared(tiny: dict[str, Path], other_languages: str = "null") -> str:
     return text.format(
         sequence=tiny["tiny-sequence"], token=tiny["tiny-token"], encoder=tiny["tiny-encoder"]
     )
-
-
-#: The tiny-model config: one model per task (TINY_TASK_MODELS_TOML), plus a second
-#: embed model with the same size (for `embed(text, model)`) and a fine-tuned classifier.
-TINY_TOML = (
-    TINY_TASK_MODELS_TOML
-    + """
-[[models]]
-name = "tiny-embed-short"
-task = "embed"
-source = "{encoder}"
-device = "cpu"
-max_length = 8
-max_wait_ms = 1
-
-[[models]]
-name = "tiny-classifier"
-task = "classify"
-source = "{sequence}"
-device = "cpu"
-max_wait_ms = 1
-"""
-)
 
 
 #: The tiny models' size: hidden_size in tests/conftest.py.

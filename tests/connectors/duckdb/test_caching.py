@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 
 from textlens.connectors.duckdb import RemoteBackend, ResultCache, register
-from textlens.connectors.duckdb.sample_data import create_reviews_table
+from textlens.samples.reviews import create_reviews_table
 
 Registered = Callable[..., tuple[Any, Any]]
 

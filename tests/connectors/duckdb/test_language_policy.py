@@ -105,7 +105,7 @@ def test_other_languages_score_in_embedded_mode(connected: Callable[..., Any]) -
 
 
 def test_enrich_counts_the_rows_not_scored(configs: dict[str, Path], tmp_path: Path) -> None:
-    from textlens.connectors.duckdb.enrich import enrich
+    from textlens.jobs.enrich import enrich
 
     db = tmp_path / "warehouse.duckdb"
     with duckdb.connect(str(db)) as con:

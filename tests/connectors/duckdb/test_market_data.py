@@ -8,7 +8,7 @@ from collections import Counter
 import duckdb
 import pytest
 
-from textlens.connectors.duckdb.market_data import (
+from textlens.samples.market_news import (
     ANALYSTS,
     COMPANIES,
     END,

@@ -47,7 +47,7 @@ def test_the_cache_is_bounded_by_default_and_evicts_beyond_its_bound(tiny_analyz
     assert (DEFAULT_MAX_ENTRIES, DEFAULT_MAX_BYTES) == (100_000, 256 * 1024 * 1024)  # README
     con = duckdb.connect()
     with register(con, backend=EmbeddedBackend(tiny_analyzer)) as tl:
-        cache = tl.engine.cache
+        cache = tl.cache
         assert (cache.max_entries, cache.max_bytes) == (100_000, 256 * 1024 * 1024)
     small = ResultCache(max_entries=10)
     with register(con, backend=EmbeddedBackend(tiny_analyzer), cache=small) as tl:

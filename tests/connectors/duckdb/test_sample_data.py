@@ -6,7 +6,7 @@ import datetime as dt
 
 import pytest
 
-from textlens.connectors.duckdb.sample_data import (
+from textlens.samples.reviews import (
     DECLINE_FROM,
     DECLINING,
     INCIDENT,

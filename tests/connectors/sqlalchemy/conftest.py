@@ -21,7 +21,7 @@ def warehouse(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A DuckDB file with a `reviews` table (sample_data), closed: tests open it read-only."""
     import duckdb
 
-    from textlens.connectors.duckdb.sample_data import create_reviews_table
+    from textlens.samples.reviews import create_reviews_table
 
     path = tmp_path_factory.mktemp("sqlalchemy") / "warehouse.duckdb"
     with duckdb.connect(str(path)) as con:

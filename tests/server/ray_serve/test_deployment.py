@@ -73,7 +73,8 @@ def cluster(config: Path, ray_local: Any, request: pytest.FixtureRequest) -> Ite
     """The Serve gRPC proxy's target, with the textlens app on two replicas."""
     from ray import serve
 
-    from textlens.server.ray_serve.app import RaySettings, run
+    from textlens.server.ray_serve.app import run
+    from textlens.server.settings import RaySettings
 
     started = time.monotonic()
     settings = RaySettings.from_config(config).model_copy(
@@ -172,7 +173,8 @@ def versions_by_replica(cluster: str, calls: int = 24) -> dict[str, str]:
 def test_a_registry_update_reaches_every_replica(
     cluster: str, config: Path, tiny_models_dir: dict[str, Path]
 ) -> None:
-    from textlens.server.ray_serve.app import RaySettings, update_registry_version
+    from textlens.server.ray_serve.app import update_registry_version
+    from textlens.server.settings import RaySettings
 
     before = versions_by_replica(cluster)
     assert len(before) >= 2 and len(set(before.values())) == 1, before
@@ -302,7 +304,8 @@ def test_back_pressure_is_resource_exhausted_and_the_client_retries(
     import concurrent.futures
 
     from textlens.client import Client
-    from textlens.server.ray_serve.app import RaySettings, run
+    from textlens.server.ray_serve.app import run
+    from textlens.server.settings import RaySettings
 
     ports = {"grpc_port": int(cluster.rsplit(":", 1)[1])}
     tight = RaySettings.from_config(config).model_copy(

@@ -9,7 +9,7 @@ import pytest
 
 duckdb = pytest.importorskip("duckdb")
 
-from textlens.server.training.tickets import TOPICS, make_tickets, write_tickets  # noqa: E402
+from textlens.samples.tickets import TOPICS, make_tickets, write_tickets  # noqa: E402
 
 
 def test_tickets_are_deterministic_varied_and_partly_unlabelled(tmp_path: Path) -> None:

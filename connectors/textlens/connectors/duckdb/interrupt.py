@@ -3,9 +3,8 @@
 Why: DuckDB's Python API looks for a pending SIGINT only between the tasks it
 runs on the calling thread. With more than one DuckDB thread, a COPY or a
 CREATE TABLE AS over our UDFs is one long task on a worker thread, so a Ctrl-C
-was acted on only when the whole query had finished (measured: 9.5 s after the
-signal on a 10 s query with 2 threads; hours on a warehouse) and then threw the
-finished work away. Here the query runs on a helper thread while the main
+was acted on only when the whole query had finished (hours, on a warehouse) and
+then threw the finished work away. Here the query runs on a helper thread while the main
 thread waits in Python, where the signal arrives at once; it calls
 `con.interrupt()`, waits for DuckDB to unwind (tens of milliseconds), and
 re-raises `KeyboardInterrupt`, so the caller's all-or-nothing cleanup runs.

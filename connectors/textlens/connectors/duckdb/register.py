@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from textlens.connectors.duckdb.backend import Backend
 from textlens.connectors.duckdb.cache import CacheStats, ResultCache
-from textlens.connectors.duckdb.engine import Engine
+from textlens.connectors.duckdb.cached_compute import CachedCompute
 from textlens.connectors.duckdb.functions import SqlFunction, macro_sql, sql_functions
 from textlens.connectors.duckdb.udf import ChunkListener, make_udf
 from textlens.contract.limits import TARGET_ENV
@@ -57,14 +57,14 @@ class Registration:
     def __init__(
         self,
         con: duckdb.DuckDBPyConnection,
-        engine: Engine,
+        compute: CachedCompute,
         functions: dict[str, SqlFunction],
         private_names: dict[str, str],
         *,
         owns_backend: bool,
     ) -> None:
         self.con = con
-        self.engine = engine
+        self.compute = compute
         #: Public SQL name -> function.
         self.functions = functions
         #: Public SQL name -> the private UDF its macro calls (unique to this registration).
@@ -76,7 +76,7 @@ class Registration:
 
     @property
     def backend(self) -> Backend:
-        return self.engine.backend
+        return self.compute.backend
 
     @property
     def mode(self) -> str:
@@ -85,18 +85,18 @@ class Registration:
 
     @property
     def cache(self) -> ResultCache:
-        return self.engine.cache
+        return self.compute.cache
 
     def stats(self) -> CacheStats:
         """Rows seen, duplicates folded, cache hits/misses and texts computed so far."""
-        return self.engine.stats()
+        return self.compute.stats()
 
     def reset_stats(self) -> None:
-        self.engine.reset_stats()
+        self.compute.reset_stats()
 
     def models(self) -> list[ModelInfo]:
         """The models behind the functions (fresh from the backend)."""
-        return self.engine.resolver.models(refresh=True)
+        return self.compute.resolver.models(refresh=True)
 
     def add_listener(self, listener: ChunkListener) -> None:
         """Call `listener(function, rows)` after every chunk a function finishes (progress bars)."""
@@ -246,15 +246,15 @@ def register(
     if backend is None:
         backend = choose_backend(target, mode, config, timeout, token, tls, inflight)
     try:
-        engine = Engine(
+        compute = CachedCompute(
             backend,
             cache if cache is not None else ResultCache(),
             truncation=truncation,
             version_ttl=VERSION_TTL if backend.mode == "remote" else None,
         )
-        embed_info = engine.resolver.resolve("embed", chosen.get("embed", ""))
-        engine.embed_dim = embed_info.dim if embed_info is not None else None
-        return _create(con, engine, chosen, prefix, owns_backend)
+        embed_info = compute.resolver.resolve("embed", chosen.get("embed", ""))
+        compute.embed_dim = embed_info.dim if embed_info is not None else None
+        return _create(con, compute, chosen, prefix, owns_backend)
     except BaseException:
         if owns_backend:
             backend.close()
@@ -263,7 +263,7 @@ def register(
 
 def _create(
     con: duckdb.DuckDBPyConnection,
-    engine: Engine,
+    compute: CachedCompute,
     models: dict[str, str],
     prefix: str,
     owns_backend: bool,
@@ -271,9 +271,9 @@ def _create(
 
     functions: dict[str, SqlFunction] = {}
     private: dict[str, str] = {}
-    registration = Registration(con, engine, functions, private, owns_backend=owns_backend)
+    registration = Registration(con, compute, functions, private, owns_backend=owns_backend)
     token = secrets.token_hex(4)
-    for fn in sql_functions(engine.embed_dim):
+    for fn in sql_functions(compute.embed_dim):
         public = f"{prefix}{fn.name}"
         private_name = f"_textlens_{public}_{token}"
         # Plain strings for the UDF kind and NULL handling: DuckDB accepts them in every
@@ -281,7 +281,7 @@ def _create(
         create_function: Any = con.create_function
         create_function(
             private_name,
-            make_udf(fn, public, engine, registration.listeners),
+            make_udf(fn, public, compute, registration.listeners),
             fn.parameter_types,
             fn.return_type,
             type="arrow",

@@ -1,6 +1,6 @@
 """Target-level sentiment in SQL: `aspect_sentiment*` and `entity_sentiment`.
 
-Both come down to (text, target) pairs, which the engine computes and caches
+Both come down to (text, target) pairs, which the compute computes and caches
 per pair (model version, text, target): the same review asked about
 `['battery', 'screen']` and later about `['screen', 'price']` computes the
 screen pair once. The server decides whether a text mentions a target; a
@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 from textlens.contract.results import Entity, NotScored, SentimentResult
 
 if TYPE_CHECKING:
-    from textlens.connectors.duckdb.engine import Engine
+    from textlens.connectors.duckdb.cached_compute import CachedCompute
 
 #: What `aspect_sentiment` computes per text: aspect -> result (None: not mentioned).
 AspectMap = dict[str, SentimentResult | NotScored | None]
@@ -24,12 +24,14 @@ AspectMap = dict[str, SentimentResult | NotScored | None]
 EntitySentiments = list[tuple[Entity, SentimentResult | NotScored | None]]
 
 
-def aspect_maps(engine: Engine, options: tuple[Any, ...], texts: list[str]) -> list[AspectMap]:
+def aspect_maps(
+    compute: CachedCompute, options: tuple[Any, ...], texts: list[str]
+) -> list[AspectMap]:
     """Per text, each distinct aspect of the list (in list order) -> its result."""
     aspects, model = options
     names = list(dict.fromkeys(aspects))  # MAP keys are unique: a repeated aspect once
     pairs = [(text, name) for text in texts for name in names]
-    results = engine.pair_results(model, pairs)
+    results = compute.pair_results(model, pairs)
     width = len(names)
     return [
         dict(zip(names, results[k * width : (k + 1) * width], strict=True))
@@ -38,27 +40,27 @@ def aspect_maps(engine: Engine, options: tuple[Any, ...], texts: list[str]) -> l
 
 
 def entity_sentiments(
-    engine: Engine, options: tuple[Any, ...], texts: list[str]
+    compute: CachedCompute, options: tuple[Any, ...], texts: list[str]
 ) -> list[EntitySentiments | NotScored]:
     """Per text, the spans of `entities(text)` with the sentiment toward each span's text
     (`NotScored` where the entity model was not asked about the text)."""
     entities_model, model = options
-    answers: list[list[Entity] | NotScored] = engine.results("entities", (entities_model,), texts)
+    answers: list[list[Entity] | NotScored] = compute.results("entities", (entities_model,), texts)
     read = [
         (text, found)
         for text, found in zip(texts, answers, strict=True)
         if not isinstance(found, NotScored)
     ]
     pairs = list(dict.fromkeys((text, e.text) for text, found in read for e in found))
-    by_pair = dict(zip(pairs, engine.pair_results(model, pairs), strict=True))
+    by_pair = dict(zip(pairs, compute.pair_results(model, pairs), strict=True))
     return [
         found if isinstance(found, NotScored) else [(e, by_pair[(text, e.text)]) for e in found]
         for text, found in zip(texts, answers, strict=True)
     ]
 
 
-#: SQL task -> how the engine computes it from pairs.
-TARGET_TASKS: dict[str, Callable[[Engine, tuple[Any, ...], list[str]], list[Any]]] = {
+#: SQL task -> how the compute computes it from pairs.
+TARGET_TASKS: dict[str, Callable[[CachedCompute, tuple[Any, ...], list[str]], list[Any]]] = {
     "aspect": aspect_maps,
     "entity_sentiment": entity_sentiments,
 }

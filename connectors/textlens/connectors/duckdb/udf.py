@@ -1,6 +1,6 @@
 """The arrow UDF body, written once for every function and both backends.
 
-Per chunk: plan (dedup, NULLs) -> one engine call per option group -> build
+Per chunk: plan (dedup, NULLs) -> one compute call per option group -> build
 the distinct answers as arrow -> `take` into row order. Textlens errors are
 re-raised with the SQL function and the backend named, so the DuckDB error an
 analyst sees says which server failed and what to do.
@@ -14,8 +14,8 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from textlens.connectors.duckdb.cached_compute import CachedCompute
 from textlens.connectors.duckdb.chunks import Column, plan_chunk
-from textlens.connectors.duckdb.engine import Engine
 from textlens.connectors.duckdb.functions import SqlFunction
 from textlens.contract.errors import TextlensError, TextTooLong
 
@@ -43,7 +43,7 @@ def contextualize(err: TextlensError, function: str, where: str) -> TextlensErro
 def make_udf(
     fn: SqlFunction,
     public_name: str,
-    engine: Engine,
+    compute: CachedCompute,
     listeners: list[ChunkListener],
 ) -> Callable[..., pa.Array]:
     """The arrow UDF behind `public_name`: text and option columns in, one array out."""
@@ -53,11 +53,11 @@ def make_udf(
             plan = plan_chunk(columns)
             values: list[Any] = []
             for group in plan.groups:
-                values.extend(engine.results(fn.task, group.options, group.texts))
+                values.extend(compute.results(fn.task, group.options, group.texts))
             out = pc.take(fn.build(values), plan.slots)
         except TextlensError as err:
-            raise contextualize(err, public_name, engine.backend.describe()) from err
-        engine.count(rows=plan.size - plan.nulls, nulls=plan.nulls, chunks=1)
+            raise contextualize(err, public_name, compute.backend.describe()) from err
+        compute.count(rows=plan.size - plan.nulls, nulls=plan.nulls, chunks=1)
         for listener in listeners:
             listener(public_name, plan.size)
         return out

@@ -31,7 +31,7 @@ from textlens.connectors.sqlalchemy.options import TextlensOptions
 if TYPE_CHECKING:
     import duckdb
 
-    from textlens.connectors.duckdb.metrics import DuckdbMetrics
+    from textlens.connectors.duckdb.cache_metrics import DuckdbMetrics
 
 #: Databases that are private to one connection (no shared instance).
 PRIVATE_DATABASES = ("", ":memory:")
@@ -43,8 +43,9 @@ _ANCHOR_LOCK = threading.Lock()
 #: One cache for every connection of the process: its keys include the model version.
 CACHE = ResultCache()
 #: The process's DuckDB metrics endpoint, started with the first anchor when
-#: TEXTLENS_DUCKDB_METRICS_PORT is set (`textlens.connectors.duckdb.metrics`).
+#: TEXTLENS_DUCKDB_METRICS_PORT is set (`textlens.connectors.duckdb.cache_metrics`).
 METRICS_PORT_ENV = "TEXTLENS_DUCKDB_METRICS_PORT"
+#: The address that metrics endpoint binds (default 127.0.0.1).
 METRICS_HOST_ENV = "TEXTLENS_DUCKDB_METRICS_HOST"
 _METRICS: list[DuckdbMetrics] = []
 
@@ -141,7 +142,7 @@ def _start_metrics() -> None:
     port = os.environ.get(METRICS_PORT_ENV, "").strip()
     if not port or _METRICS:
         return
-    from textlens.connectors.duckdb.metrics import DuckdbMetrics
+    from textlens.connectors.duckdb.cache_metrics import DuckdbMetrics
 
     metrics = DuckdbMetrics(anchor_registrations)
     metrics.start(os.environ.get(METRICS_HOST_ENV, "127.0.0.1"), int(port))

@@ -216,7 +216,7 @@ def run_bench(
     """Benchmark every CPU path of `specs`; returns the machine-readable result."""
     import onnxruntime
 
-    from textlens.connectors.duckdb.sample_data import review_texts
+    from textlens.samples.reviews import review_texts
 
     threads = configure_threads(threads)
     cpu = cpu_info()

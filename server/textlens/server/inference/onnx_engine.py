@@ -21,14 +21,12 @@ class OnnxEngine:
 
     int8 runs each row on its own, unpadded. Dynamic quantization scales the
     activations by the range of the whole input tensor, so in a padded batch a
-    text's answer moved with its neighbours: on 512 financial headlines scored
-    once in one batch and once in batches of 7, 10 labels (2%) flipped and
-    scores moved by up to 0.39. Alone, a text's answer is a function of the
-    text. One row is too small a matrix to share between cores, so the int8
-    session runs one thread per call and `threads` rows run at once: on
-    generated reviews (40 tokens, AVX2, 2 threads) 208 rows/s, against 229
-    batched and 159 for rows one after another on two threads. The selection
-    times this very engine, so it serves only where it still wins.
+    text's answer moved with its neighbours (labels flipped with the batch a text
+    shared; docs/inference-backends.md has the measurement). Alone, a text's answer
+    is a function of the text. One row is too small a matrix to share between
+    cores, so the int8 session runs one thread per call and `threads` rows run at
+    once. The selection times this very engine, so it serves only where it still
+    wins.
     """
 
     backend = "onnx"

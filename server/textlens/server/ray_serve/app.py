@@ -1,4 +1,5 @@
-"""Starting the deployment: Ray options from the `[ray]` table of textlens.toml.
+"""Starting the deployment: Ray options from the `[ray]` table of textlens.toml
+(`ServerSettings.ray`, read with the rest of the file, $TEXTLENS_CONFIG included).
 
 [ray]
 num_replicas = 2            # or "auto" with min_replicas/max_replicas/target_ongoing_requests
@@ -11,38 +12,14 @@ http_port = 8000
 
 from __future__ import annotations
 
-import tomllib
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, Field
+from textlens.server.settings import RaySettings, load_settings
 
 APP_NAME = "textlens"
 PROXY_FIELDS = {"grpc_port", "http_port", "host"}
 SERVICER = "textlens.v1.textlens_pb2_grpc.add_TextAnalysisServicer_to_server"
-
-
-class RaySettings(BaseModel):
-    """The `[ray]` table: replica resources, concurrency, autoscaling, proxy ports."""
-
-    num_replicas: int | str = 1
-    min_replicas: int = Field(default=1, ge=0)
-    max_replicas: int = Field(default=4, ge=1)
-    target_ongoing_requests: float = Field(default=4, gt=0)
-    num_cpus: float = Field(default=1, ge=0)
-    num_gpus: float = Field(default=0, ge=0)
-    max_ongoing_requests: int = Field(default=8, ge=1)
-    max_queued_requests: int = -1
-    grpc_port: int = 9000
-    http_port: int = 8000
-    host: str = "127.0.0.1"
-
-    @classmethod
-    def from_config(cls, config: Path | str | None) -> RaySettings:
-        if config is None:
-            return cls()
-        raw = tomllib.loads(Path(config).read_text(encoding="utf-8"))
-        return cls(**raw.get("ray", {}))
 
 
 def deployment_options(ray: RaySettings) -> dict[str, Any]:
@@ -74,7 +51,7 @@ def run(
     from ray import serve
     from ray.serve.config import gRPCOptions
 
-    ray = ray or RaySettings.from_config(config)
+    ray = ray or load_settings(config).ray
     serve.start(
         http_options={"host": ray.host, "port": ray.http_port},
         grpc_options=gRPCOptions(port=ray.grpc_port, grpc_servicer_functions=[SERVICER]),
@@ -124,9 +101,9 @@ def update_registry_version(
     if config is None and ray is None:
         launched = running_launch_args()
         stored = launched.get("ray")
-        settings = RaySettings(**stored) if stored else RaySettings.from_config(launched["config"])
+        settings = RaySettings(**stored) if stored else load_settings(launched["config"]).ray
         _deploy(launched["config"], launched.get("overrides") or {}, settings, version)
         return str(launched["config"]) if launched["config"] else None
-    settings = ray or RaySettings.from_config(config)
+    settings = ray or load_settings(config).ray
     _deploy(str(config) if config else None, {}, settings, version)
     return str(config) if config else None

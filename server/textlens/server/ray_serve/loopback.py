@@ -17,6 +17,8 @@ from __future__ import annotations
 import os
 from typing import Any
 
+#: Set by `textlens ray serve` for a local cluster's workers: the address Serve's gRPC
+#: proxy binds (`[ray] host`), not every interface.
 HOST_ENV = "TEXTLENS_RAY_PROXY_HOST"
 HOOK = f"{__name__}.bind_grpc_proxy"
 ALL_INTERFACES = {"", "0.0.0.0", "::", "[::]"}

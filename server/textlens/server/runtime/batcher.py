@@ -57,7 +57,8 @@ log = logging.getLogger(__name__)
 
 #: A pass is cut to about this many seconds of this model's measured compute, so a small
 #: job (of this model between passes, of another on the CPU lock) waits about this long
-#: for the pass in progress: a 16,384-token pass of short sentences took 2 s on 2 cores.
+#: for the pass in progress (a full token budget of short sentences takes seconds on a
+#: small CPU).
 PASS_SECONDS = 0.25
 #: ... but never to fewer padded tokens than this (a pass stays a batch).
 MIN_PASS_TOKENS = 1024

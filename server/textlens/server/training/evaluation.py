@@ -29,8 +29,8 @@ def evaluate_rows(
     """Score a model on loaded rows (text/label or words/tags) as training does; + its version."""
     from textlens.server.runtime.devices import resolve_device
     from textlens.server.runtime.loading import build_network
-    from textlens.server.training.metrics import classification_report, span_f1_report
     from textlens.server.training.predict import predict_texts, predict_word_tags
+    from textlens.server.training.scores import classification_report, span_f1_report
 
     network, tokenizer, id2label, version, max_length = build_network(source, task)
     dev = resolve_device(device)

@@ -32,8 +32,8 @@ from torch.nn import functional as F
 
 from textlens.server.runtime.devices import resolve_device
 from textlens.server.training.loop import fit, length_batches, seed_everything
-from textlens.server.training.metrics import classification_report
 from textlens.server.training.predict import encode_texts, predict_probs
+from textlens.server.training.scores import classification_report
 from textlens.server.training.source_report import source_metrics
 from textlens.server.training.train_config import TrainConfig
 from textlens.server.training.trainer import _prepare_network, _save

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from textlens.server.training.metrics import classification_report
+from textlens.server.training.scores import classification_report
 
 
 def source_metrics(

@@ -28,7 +28,6 @@ from textlens.server.runtime.loading import (
 from textlens.server.runtime.lora import add_lora
 from textlens.server.runtime.networks import TaskNetwork
 from textlens.server.training.loop import class_weights, fit, length_batches, seed_everything
-from textlens.server.training.metrics import classification_report, span_f1_report
 from textlens.server.training.predict import (
     encode_texts,
     encode_words,
@@ -37,6 +36,7 @@ from textlens.server.training.predict import (
     predict_word_tags,
     token_labels,
 )
+from textlens.server.training.scores import classification_report, span_f1_report
 from textlens.server.training.train_config import TrainConfig
 
 __all__ = [

@@ -28,7 +28,7 @@ from textlens.server.transport.model_health import ModelHealthServicer
 from textlens.server.transport.service import SERVICE_NAME, TextAnalysisService, generic_handler
 
 if TYPE_CHECKING:
-    from textlens.server.transport.metrics import ServerMetrics
+    from textlens.server.transport.server_metrics import ServerMetrics
 
 log = logging.getLogger(__name__)
 
@@ -167,7 +167,7 @@ async def serve(
     reloader = Reloader(registry, settings)
     metrics = None
     if settings.metrics_port is not None:
-        from textlens.server.transport.metrics import ServerMetrics
+        from textlens.server.transport.server_metrics import ServerMetrics
 
         metrics = ServerMetrics(registry)
         metrics.start(settings.metrics_host, settings.metrics_port)

@@ -22,7 +22,7 @@ from textlens.contract.errors import AnswerTooLarge, InvalidInput, PermissionDen
 from textlens.server.runtime.analyzer import Analyzer, Detected, Submitted
 from textlens.server.runtime.reload import Reloader
 from textlens.server.runtime.request_checks import MAX_LABEL_CHARS, MAX_LABELS
-from textlens.server.transport import convert
+from textlens.server.transport import messages
 from textlens.server.transport.auth import ANONYMOUS, TokenTable
 from textlens.server.transport.redact import public_source
 from textlens.v1 import textlens_pb2 as pb
@@ -130,10 +130,10 @@ class TextAnalysisCore:
         sub = self.analyzer.sentiment(
             request.texts,
             request.model,
-            convert.truncation_of(request.truncation),
+            messages.truncation_of(request.truncation),
             call.deadline,
         )
-        return convert.sentiment_response(await _wait(sub), sub.model.name, sub.model.version)
+        return messages.sentiment_response(await _wait(sub), sub.model.name, sub.model.version)
 
     async def AspectSentiment(
         self, request: pb.AspectSentimentRequest, call: Call
@@ -142,13 +142,13 @@ class TextAnalysisCore:
             request.texts,
             request.targets,
             request.model,
-            convert.truncation_of(request.truncation),
+            messages.truncation_of(request.truncation),
             call.deadline,
         )
-        return convert.aspect_response(await _wait(sub), sub.model.name, sub.model.version)
+        return messages.aspect_response(await _wait(sub), sub.model.name, sub.model.version)
 
     async def Entities(self, request: pb.EntitiesRequest, call: Call) -> pb.EntitiesResponse:
-        if request.offsets not in (pb.OFFSET_UNIT_CODE_POINT, *convert.OFFSET_ENCODINGS):
+        if request.offsets not in (pb.OFFSET_UNIT_CODE_POINT, *messages.OFFSET_ENCODINGS):
             raise InvalidInput(
                 f"unknown offset unit {int(request.offsets)}; use OFFSET_UNIT_CODE_POINT (0), "
                 "OFFSET_UNIT_UTF16 (1) or OFFSET_UNIT_UTF8_BYTE (2)"
@@ -156,16 +156,16 @@ class TextAnalysisCore:
         sub = self.analyzer.entities(
             request.texts,
             request.model,
-            convert.truncation_of(request.truncation),
+            messages.truncation_of(request.truncation),
             call.deadline,
         )
-        return convert.entities_response(
+        return messages.entities_response(
             await _wait(sub), sub.model.name, sub.model.version, request.texts, request.offsets
         )
 
     async def Embed(self, request: pb.EmbedRequest, call: Call) -> pb.EmbedResponse:
         normalize = not request.skip_normalize
-        if request.dtype not in convert.VECTOR_DTYPES:
+        if request.dtype not in messages.VECTOR_DTYPES:
             raise InvalidInput(
                 f"unknown vector dtype {int(request.dtype)}; use VECTOR_DTYPE_FLOAT32 (0) or "
                 "VECTOR_DTYPE_FLOAT16 (1)"
@@ -173,12 +173,12 @@ class TextAnalysisCore:
         sub = self.analyzer.embed(
             request.texts,
             request.model,
-            convert.truncation_of(request.truncation),
+            messages.truncation_of(request.truncation),
             call.deadline,
             normalize=normalize,
         )
         vectors = await _wait(sub)
-        return convert.embed_response(
+        return messages.embed_response(
             vectors,
             self.analyzer.dim(sub.model),
             request.dtype,
@@ -195,17 +195,17 @@ class TextAnalysisCore:
             list(request.labels),
             request.model,
             request.hypothesis_template,
-            convert.truncation_of(request.truncation),
+            messages.truncation_of(request.truncation),
             call.deadline,
         )
-        return convert.classify_response(await _wait(sub), sub.model.name, sub.model.version)
+        return messages.classify_response(await _wait(sub), sub.model.name, sub.model.version)
 
     async def Language(self, request: pb.LanguageRequest, call: Call) -> pb.LanguageResponse:
         found = self.analyzer.language(request.texts)
-        return convert.language_response(await _wait(found), found.name, found.version)
+        return messages.language_response(await _wait(found), found.name, found.version)
 
     async def ListModels(self, request: pb.ListModelsRequest, call: Call) -> pb.ListModelsResponse:
-        return convert.models_response(self.analyzer.list_models())
+        return messages.models_response(self.analyzer.list_models())
 
     async def ReloadModels(
         self, request: pb.ReloadModelsRequest, call: Call

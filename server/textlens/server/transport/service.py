@@ -36,7 +36,7 @@ from textlens.server.transport.untrusted import served_name, shown
 from textlens.v1 import textlens_pb2 as pb
 
 if TYPE_CHECKING:
-    from textlens.server.transport.metrics import ServerMetrics
+    from textlens.server.transport.server_metrics import ServerMetrics
 
 __all__ = ["SERVICE_NAME", "TextAnalysisService", "generic_handler"]
 

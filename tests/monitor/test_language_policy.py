@@ -15,8 +15,8 @@ from pathlib import Path
 import pytest
 
 from tests.connectors.duckdb.helpers import declared
-from tests.connectors.monitor.helpers import parquet_rows as _rows
-from tests.connectors.monitor.helpers import write_stream
+from tests.monitor.helpers import parquet_rows as _rows
+from tests.monitor.helpers import write_stream
 
 pytest.importorskip("duckdb")
 
@@ -29,8 +29,8 @@ DAY = dt.datetime(2026, 3, 2)
 def test_monitor_counts_the_rows_not_scored(
     tiny_models_dir: dict[str, Path], tmp_path: Path
 ) -> None:
-    from textlens.connectors.duckdb.enrich import unscored_summary
-    from textlens.connectors.monitor import MonitorSpec, run_monitor
+    from textlens.jobs.enrich import unscored_summary
+    from textlens.monitor import MonitorSpec, run_monitor
 
     config = tmp_path / "tiny.toml"
     config.write_text(declared(tiny_models_dir), encoding="utf-8")

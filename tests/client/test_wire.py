@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 
 from textlens.client import errors
-from textlens.client.convert import (
+from textlens.client.results import ClassifyResult, Entity, ModelInfo, SentimentResult
+from textlens.client.wire import (
     Batch,
     classify_job,
     clean_text,
@@ -21,7 +22,6 @@ from textlens.client.convert import (
     truncation_enum,
     unpack_vectors,
 )
-from textlens.client.results import ClassifyResult, Entity, ModelInfo, SentimentResult
 from textlens.v1 import textlens_pb2 as pb
 
 # --- NULLs ------------------------------------------------------------------

@@ -26,8 +26,8 @@ from __future__ import annotations
 import datetime as dt
 from typing import TYPE_CHECKING
 
-from textlens.connectors.duckdb.enrich import quote_ident, quote_literal
-from textlens.connectors.monitor.spec import MonitorSpec
+from textlens.connectors.duckdb.quoting import quote_ident, quote_literal
+from textlens.monitor.spec import MonitorSpec
 
 if TYPE_CHECKING:
     import duckdb

@@ -23,8 +23,9 @@ from typing import TYPE_CHECKING
 from textlens.connectors.duckdb.cache import CacheStats
 from textlens.connectors.duckdb.interrupt import run_interruptibly
 from textlens.connectors.duckdb.progress import RowProgress
+from textlens.connectors.duckdb.quoting import quote_ident, quote_literal
 from textlens.connectors.duckdb.session import open_session
-from textlens.connectors.duckdb.sql_command import copy_query
+from textlens.jobs.sql import copy_query
 
 if TYPE_CHECKING:
     import duckdb
@@ -44,14 +45,6 @@ SCREENED_TASKS = ("sentiment", "sentiment_probs", "entities", "entity_sentiment"
 #: The detector reads this much of a text when screening (server/textlens/server/runtime/screening.py).
 SCREEN_CHARS = 2000
 FILE_SUFFIXES = (".parquet", ".csv", ".tsv", ".json", ".ndjson", ".jsonl", ".gz", ".zst")
-
-
-def quote_ident(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
-
-
-def quote_literal(value: str) -> str:
-    return "'" + value.replace("'", "''") + "'"
 
 
 def is_file_source(name: str) -> bool:

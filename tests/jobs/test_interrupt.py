@@ -21,7 +21,7 @@ CHILD = r"""
 import json, os, signal, sys, threading, time
 from pathlib import Path
 import duckdb
-from textlens.connectors.duckdb.sql_command import copy_query
+from textlens.jobs.sql import copy_query
 
 out = Path(sys.argv[1])
 con = duckdb.connect(config={"threads": int(sys.argv[2])})

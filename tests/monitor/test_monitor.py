@@ -11,8 +11,8 @@ from typing import Any
 
 import pytest
 
-from tests.connectors.monitor.helpers import START, TICKERS, Spike, stream, write_stream
-from tests.connectors.monitor.helpers import parquet_rows as _rows
+from tests.monitor.helpers import START, TICKERS, Spike, stream, write_stream
+from tests.monitor.helpers import parquet_rows as _rows
 
 SPIKE = Spike("CRUX", first_day=50, days=4, share=0.7)
 ALERT_COLUMNS = [
@@ -22,7 +22,7 @@ ALERT_COLUMNS = [
 
 
 def _run(db: Path, out: Path, **knobs: Any) -> Any:
-    from textlens.connectors.monitor import MonitorSpec, run_monitor
+    from textlens.monitor import MonitorSpec, run_monitor
 
     spec = MonitorSpec(
         db=db, table="news", text="headline", time="published_at", by=["ticker"], out=out,
@@ -184,7 +184,7 @@ def test_a_reader_in_another_process_does_not_block_it(
 
 
 def test_bad_settings_say_what_to_do(tmp_path: Path) -> None:
-    from textlens.connectors.monitor import MonitorSpec
+    from textlens.monitor import MonitorSpec
 
     base: dict[str, Any] = dict(db=tmp_path / "w.duckdb", table="news", text="headline",
                                 time="published_at", out=tmp_path / "o")  # fmt: skip
@@ -206,8 +206,8 @@ def test_false_alert_rate_on_long_stationary_series_is_within_the_normal_tail(
     """40 groups x 300 days, 25 rows a window, 10% negative: the labelled path, no model."""
     import math
 
-    from textlens.connectors.monitor import MonitorSpec, run_monitor
-    from textlens.connectors.monitor.simulate import write_stationary
+    from textlens.monitor import MonitorSpec, run_monitor
+    from textlens.samples.headline_streams import write_stationary
 
     db = tmp_path / "s.duckdb"
     write_stationary(db, groups=40, days=300, rows_per_window=25, p=0.1, seed=3)

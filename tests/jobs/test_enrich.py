@@ -218,7 +218,7 @@ def test_an_existing_file_output_needs_replace(db: Path, tiny_server: Any, tmp_p
 
 def test_a_file_that_appears_mid_run_is_not_overwritten(tmp_path: Path) -> None:
     """The last step without `--replace` cannot clobber a file created meanwhile."""
-    from textlens.connectors.duckdb.sql_command import copy_query
+    from textlens.jobs.sql import copy_query
 
     out = tmp_path / "out.csv"
     out.write_text("someone else's\n")

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from textlens.client import errors
-from textlens.client.convert import aspect_sentiment_job
 from textlens.client.results import SentimentResult
+from textlens.client.wire import aspect_sentiment_job
 from textlens.v1 import textlens_pb2 as pb
 
 

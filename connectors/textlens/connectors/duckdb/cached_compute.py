@@ -1,7 +1,7 @@
 """Distinct texts in, results out: the cache, in-flight sharing and backend calls.
 
 This is where "compute each distinct text once" happens. For a group of
-distinct texts that share options, the engine looks every text up in the
+distinct texts that share options, it looks every text up in the
 cache, waits for texts another DuckDB thread is already computing, and sends
 the rest to the backend in one call. Results are cached under the answering
 model's fingerprint, resolved before the call by `ModelResolver`.
@@ -60,7 +60,7 @@ def ordered(result: Any, order: tuple[str, ...]) -> Any:
     return result
 
 
-class Engine:
+class CachedCompute:
     """Computes tasks for distinct texts over a backend, through a cache."""
 
     def __init__(

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from textlens.connectors.duckdb.enrich import (
+from textlens.jobs.enrich import (
     EnrichResult,
     build_select,
     check_columns,

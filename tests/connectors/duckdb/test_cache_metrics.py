@@ -25,7 +25,7 @@ def scrape(port: int) -> dict[str, float]:
 
 
 def test_registration_metrics_count_hits_and_misses(tiny_server: Any, connect: Any) -> None:
-    from textlens.connectors.duckdb.metrics import DuckdbMetrics
+    from textlens.connectors.duckdb.cache_metrics import DuckdbMetrics
 
     con = connect()
     con.execute("CREATE TABLE t AS SELECT 'text ' || (i % 50) AS s FROM range(200) r(i)")

@@ -9,10 +9,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from textlens.connectors.duckdb.enrich import quote_ident, quote_literal
-from textlens.connectors.monitor.scoring import Scored, score, write_parquet
-from textlens.connectors.monitor.spec import MonitorSpec
-from textlens.connectors.monitor.spikes import bucket_sql, build_windows, episode_starts, spike_test
+from textlens.connectors.duckdb.quoting import quote_ident, quote_literal
+from textlens.monitor.scoring import Scored, score, write_parquet
+from textlens.monitor.spec import MonitorSpec
+from textlens.monitor.spikes import bucket_sql, build_windows, episode_starts, spike_test
 
 if TYPE_CHECKING:
     import duckdb

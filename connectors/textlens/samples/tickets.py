@@ -1,6 +1,6 @@
 """A demo warehouse table of support tickets in four topics, for `textlens train` walkthroughs.
 
-    python -m textlens.server.training.tickets --db warehouse.duckdb --rows 3000
+    python -m textlens.samples.tickets --db warehouse.duckdb --rows 3000
 
 Writes `tickets(id, ticket_text, topic, labelled, labelled_at)`: texts built
 from templates with varied wording (openers, topic phrases, products,

@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from textlens.connectors.duckdb.sample_data import create_reviews_table
+from textlens.samples.reviews import create_reviews_table
 
 duckdb = pytest.importorskip("duckdb")
 
@@ -226,7 +226,7 @@ def test_parquet_outputs_with_embeddings_read_in_pyarrow(tmp_path: Path) -> None
     Parquet in a form pyarrow refuses; our file writer casts them to lists."""
     import pyarrow.parquet as pq
 
-    from textlens.connectors.duckdb.sql_command import copy_query
+    from textlens.jobs.sql import copy_query
 
     out = tmp_path / "embeddings.parquet"
     query = """SELECT i, CASE WHEN i % 3 = 0 THEN NULL ELSE [i, 0.5]::FLOAT[2] END AS "the vec"

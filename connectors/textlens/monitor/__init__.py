@@ -4,7 +4,7 @@ Reads the warehouse read-only (a Superset or another reader can hold it at the
 same time), scores texts through the textlens SQL functions (embedded or a
 server) with a cache next to the outputs, aggregates windows in DuckDB, and
 writes `windows.parquet`, `alerts.parquet` and `scores.parquet` atomically.
-The method is in `textlens.connectors.monitor.spikes`.
+The method is in `textlens.monitor.spikes`.
 
 The names below load on first use (PEP 562): `textlens --help` imports
 `textlens.cli.monitor` to build its parser, and that must work on the
@@ -17,14 +17,14 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from textlens.connectors.monitor.run import MonitorResult, run_monitor
-    from textlens.connectors.monitor.spec import MonitorSpec, parse_duration
+    from textlens.monitor.run import MonitorResult, run_monitor
+    from textlens.monitor.spec import MonitorSpec, parse_duration
 
 _WHERE = {
-    "MonitorResult": "textlens.connectors.monitor.run",
-    "run_monitor": "textlens.connectors.monitor.run",
-    "MonitorSpec": "textlens.connectors.monitor.spec",
-    "parse_duration": "textlens.connectors.monitor.spec",
+    "MonitorResult": "textlens.monitor.run",
+    "run_monitor": "textlens.monitor.run",
+    "MonitorSpec": "textlens.monitor.spec",
+    "parse_duration": "textlens.monitor.spec",
 }
 
 __all__ = ["MonitorResult", "MonitorSpec", "parse_duration", "run_monitor"]

@@ -18,9 +18,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from textlens.connectors.duckdb.enrich import quote_ident, quote_literal
-from textlens.connectors.monitor.spec import MonitorSpec
+from textlens.connectors.duckdb.quoting import quote_ident, quote_literal
 from textlens.contract.results import ModelInfo
+from textlens.monitor.spec import MonitorSpec
 
 if TYPE_CHECKING:
     import duckdb
@@ -68,7 +68,7 @@ def _cache_file(out: Path, function: str, info: ModelInfo) -> Path:
 
 def write_parquet(con: duckdb.DuckDBPyConnection, query: str, path: Path) -> None:
     """COPY `query` to a temporary name and rename it: readers see the old file or the new one."""
-    from textlens.connectors.duckdb.sql_command import copy_query
+    from textlens.jobs.sql import copy_query
 
     path.parent.mkdir(parents=True, exist_ok=True)
     copy_query(con, query, "parquet", path)

@@ -14,7 +14,7 @@ import pytest
 
 from textlens.client import Client, errors
 from textlens.client.retry import RetryPolicy
-from textlens.client.status import ERROR_METADATA_KEY, error_class_from_metadata, from_rpc_error
+from textlens.client.rpc_errors import ERROR_METADATA_KEY, error_class_from_metadata, from_rpc_error
 
 from .scripted_server import Failure, ScriptedServer
 

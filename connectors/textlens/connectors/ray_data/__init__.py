@@ -1,1 +1,0 @@
-"""Bulk enrichment on Ray Data (`textlens enrich --ray`); needs `textlens[ray]`."""
