@@ -22,5 +22,8 @@ from textlens.contract.limits import (
     MAX_MESSAGE_BYTES as MAX_MESSAGE_BYTES,
 )
 from textlens.contract.limits import (
+    SQL_TIMEOUT as SQL_TIMEOUT,
+)
+from textlens.contract.limits import (
     TARGET_ENV as TARGET_ENV,
 )

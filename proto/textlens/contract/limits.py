@@ -18,8 +18,12 @@ DEFAULT_TARGET = "127.0.0.1:50051"
 #: Texts per RPC: the DuckDB chunk size, so one SQL chunk is one call.
 DEFAULT_BATCH_SIZE = 2048
 
-#: Seconds a client call may take, retries and all batches included.
+#: Seconds a client call may take, retries and all batches included (the Python client).
 DEFAULT_TIMEOUT = 60.0
+
+#: Seconds one remote SQL chunk may take, retries and reconnect included (the DuckDB
+#: functions, the dialect, `textlens sql/enrich`): a chunk is up to 2,048 rows of long text.
+SQL_TIMEOUT = 300.0
 
 #: Retries of an UNAVAILABLE or RESOURCE_EXHAUSTED answer, and the first pause.
 DEFAULT_RETRIES = 4

@@ -10,12 +10,16 @@ from __future__ import annotations
 
 import atexit
 import threading
+import time
 from collections.abc import Sequence
+from concurrent.futures import TimeoutError as FuturesTimeout
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from textlens.contract.errors import DeadlineExceeded
+from textlens.contract.limits import SQL_TIMEOUT
 from textlens.contract.results import (
     ClassifyResult,
     Entity,
@@ -79,14 +83,44 @@ class EmbeddedBackend:
 
     mode = "embedded"
 
-    def __init__(self, analyzer: Analyzer, *, owns: bool = False) -> None:
+    def __init__(
+        self, analyzer: Analyzer, *, owns: bool = False, timeout: float | None = SQL_TIMEOUT
+    ) -> None:
         self.analyzer = analyzer
         self._owns = owns
+        #: Seconds one call may take, as a remote chunk's (None: no deadline). Work still
+        #: queued at the deadline is dropped, not computed, and the call fails with
+        #: DeadlineExceeded instead of holding the query forever.
+        self.timeout = timeout
 
     @classmethod
-    def load(cls, config: str | Path | None = None) -> EmbeddedBackend:
+    def load(
+        cls, config: str | Path | None = None, *, timeout: float | None = SQL_TIMEOUT
+    ) -> EmbeddedBackend:
         """Over the shared runtime of `config` (see `shared_analyzer`)."""
-        return cls(shared_analyzer(config))
+        return cls(shared_analyzer(config), timeout=timeout)
+
+    def _deadline(self) -> float | None:
+        return None if self.timeout is None else time.monotonic() + self.timeout
+
+    def _wait(self, submitted: Any, what: str) -> Any:
+        """The call's results, or DeadlineExceeded once its deadline has passed."""
+        # A small margin: the batcher drops expired work itself and fails the future with
+        # its own DeadlineExceeded; this wait is the net under it.
+        wait = None if self.timeout is None else self.timeout + 1.0
+        hint = "raise register(..., timeout=...) or send fewer texts per query"
+        try:
+            return submitted.result(timeout=wait)
+        except DeadlineExceeded as exc:  # the batcher dropped work past the deadline
+            raise DeadlineExceeded(
+                f"embedded textlens {what}() passed its {self.timeout:g}s deadline ({exc}); {hint}"
+            ) from None
+        except FuturesTimeout:
+            submitted.future.cancel()
+            raise DeadlineExceeded(
+                f"embedded textlens {what}() did not finish within its {self.timeout:g}s "
+                f"deadline; {hint}"
+            ) from None
 
     def describe(self) -> str:
         return "embedded textlens runtime (in-process)"
@@ -97,28 +131,31 @@ class EmbeddedBackend:
     def sentiment(
         self, texts: Sequence[str], model: str, truncation: Truncation
     ) -> list[SentimentResult | NotScored]:
-        out: list[SentimentResult | NotScored] = self.analyzer.sentiment(
-            texts, model, truncation
-        ).result()
+        submitted = self.analyzer.sentiment(texts, model, truncation, self._deadline())
+        out: list[SentimentResult | NotScored] = self._wait(submitted, "sentiment")
         return out
 
     def aspect_sentiment(
         self, texts: Sequence[str], targets: Sequence[str], model: str, truncation: Truncation
     ) -> list[SentimentResult | NotScored | None]:
-        submitted = self.analyzer.aspect_sentiment(texts, targets, model, truncation)
-        out: list[SentimentResult | NotScored | None] = submitted.result()
+        submitted = self.analyzer.aspect_sentiment(
+            texts, targets, model, truncation, self._deadline()
+        )
+        out: list[SentimentResult | NotScored | None] = self._wait(submitted, "aspect_sentiment")
         return out
 
     def entities(
         self, texts: Sequence[str], model: str, truncation: Truncation
     ) -> list[list[Entity] | NotScored]:
-        out: list[list[Entity] | NotScored] = self.analyzer.entities(
-            texts, model, truncation
-        ).result()
+        submitted = self.analyzer.entities(texts, model, truncation, self._deadline())
+        out: list[list[Entity] | NotScored] = self._wait(submitted, "entities")
         return out
 
     def embed(self, texts: Sequence[str], model: str, truncation: Truncation) -> np.ndarray:
-        out: np.ndarray = self.analyzer.embed(texts, model, truncation, normalize=True).result()
+        submitted = self.analyzer.embed(
+            texts, model, truncation, normalize=True, deadline=self._deadline()
+        )
+        out: np.ndarray = self._wait(submitted, "embed")
         return out
 
     def classify(
@@ -130,9 +167,14 @@ class EmbeddedBackend:
         truncation: Truncation,
     ) -> list[ClassifyResult]:
         submitted = self.analyzer.classify(
-            texts, labels, model, hypothesis_template, truncation=truncation
+            texts,
+            labels,
+            model,
+            hypothesis_template,
+            truncation=truncation,
+            deadline=self._deadline(),
         )
-        out: list[ClassifyResult] = submitted.result()
+        out: list[ClassifyResult] = self._wait(submitted, "classify")
         return out
 
     def language(self, texts: Sequence[str]) -> list[LanguageResult]:

@@ -29,7 +29,7 @@ from textlens.connectors.duckdb.cache import CacheStats, ResultCache
 from textlens.connectors.duckdb.cached_compute import CachedCompute
 from textlens.connectors.duckdb.functions import SqlFunction, macro_sql, sql_functions
 from textlens.connectors.duckdb.udf import ChunkListener, make_udf
-from textlens.contract.limits import TARGET_ENV
+from textlens.contract.limits import SQL_TIMEOUT, TARGET_ENV
 from textlens.contract.results import TRUNCATIONS, ModelInfo, Truncation
 
 if TYPE_CHECKING:
@@ -40,7 +40,7 @@ if TYPE_CHECKING:
 Mode = Literal["auto", "embedded", "remote"]
 
 #: Seconds one remote chunk may take, retries included (a 2048-row chunk on a busy CPU server).
-DEFAULT_TIMEOUT = 300.0
+DEFAULT_TIMEOUT = SQL_TIMEOUT
 #: How often a remote registration re-reads model fingerprints: a server may be redeployed
 #: or hot-reload a new registered version (ReloadModels), and cache keys carry the
 #: fingerprint, so this bounds how long cached answers of a replaced version can be served.
@@ -184,7 +184,7 @@ def choose_backend(
         raise ValueError(f"target={target!r} contradicts mode='embedded'")
     from textlens.connectors.duckdb.embedded import EmbeddedBackend
 
-    return EmbeddedBackend.load(config)
+    return EmbeddedBackend.load(config, timeout=timeout)
 
 
 def register(

@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, TypeVar
 import numpy as np
 
 from textlens.contract.errors import ServerUnavailable
-from textlens.contract.limits import MAX_MESSAGE_BYTES
+from textlens.contract.limits import MAX_MESSAGE_BYTES, SQL_TIMEOUT
 from textlens.contract.results import (
     ClassifyResult,
     Entity,
@@ -111,7 +111,7 @@ class RemoteBackend:
         cls,
         target: str | Sequence[str] | None = None,
         *,
-        timeout: float = 120.0,
+        timeout: float = SQL_TIMEOUT,
         retries: int = 4,
         token: str | None = None,
         tls: TLSArg = None,

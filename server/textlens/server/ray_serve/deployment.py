@@ -23,16 +23,15 @@ from typing import Any
 
 from ray import serve
 
-from textlens.contract.errors import PermissionDenied, TextlensError
-from textlens.contract.status import status_for
-from textlens.contract.trailers import ERROR_TRAILER, REPLICA_TRAILER
+from textlens.contract.errors import PermissionDenied
+from textlens.contract.trailers import REPLICA_TRAILER
 from textlens.server.assembly import load_registry
 from textlens.server.runtime.analyzer import Analyzer
 from textlens.server.runtime.reload import Reloader
 from textlens.server.settings import load_settings
+from textlens.server.transport.answers import refusal
 from textlens.server.transport.auth import TokenTable
 from textlens.server.transport.core import Call, TextAnalysisCore
-from textlens.server.transport.redact import redact_paths
 from textlens.v1 import textlens_pb2 as pb
 
 log = logging.getLogger(__name__)
@@ -103,12 +102,13 @@ class TextlensReplica:
                 )
             call = Call.of(None, grpc_context.invocation_metadata() if grpc_context else ())
             response, _ = await self.core.handle(method, request, call)
-        except TextlensError as exc:
+        except Exception as exc:  # the same answer as the standalone server (answers.py)
             if grpc_context is None:
                 raise
-            grpc_context.set_code(status_for(exc))
-            grpc_context.set_details(redact_paths(str(exc)))
-            grpc_context.set_trailing_metadata([*trailers, (ERROR_TRAILER, type(exc).__name__)])
+            answer = refusal(method, exc)
+            grpc_context.set_code(answer.code)
+            grpc_context.set_details(answer.message)
+            grpc_context.set_trailing_metadata([*trailers, *answer.trailers])
             return RESPONSES[method]()
         if grpc_context is not None:
             grpc_context.set_trailing_metadata(trailers)

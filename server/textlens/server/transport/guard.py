@@ -17,7 +17,7 @@ import grpc
 import grpc.aio
 
 from textlens.contract.errors import TextlensError
-from textlens.contract.status import status_for
+from textlens.server.transport.answers import refusal
 from textlens.server.transport.auth import TokenTable
 
 Req = TypeVar("Req")
@@ -32,13 +32,14 @@ REFLECTION_PREFIXES = (
 
 def _refusal(handler: grpc.RpcMethodHandler[Any, Any], error: TextlensError) -> Any:
     """A handler of the same shape as `handler` that answers `error`'s status."""
-    code, message = status_for(error), str(error)
+    answer = refusal("health or reflection", error)
+    code, message, trailers = answer.code, answer.message, answer.trailers
 
     async def unary(request: Any, context: grpc.aio.ServicerContext[Any, Any]) -> Any:
-        await context.abort(code, message)
+        await context.abort(code, message, trailing_metadata=trailers)
 
     async def streaming(request: Any, context: grpc.aio.ServicerContext[Any, Any]) -> Any:
-        await context.abort(code, message)
+        await context.abort(code, message, trailing_metadata=trailers)
         yield  # pragma: no cover - abort raises; the yield makes this a generator
 
     kwargs = {

@@ -20,9 +20,8 @@ import grpc
 from google.protobuf.message import DecodeError, Message
 
 from textlens.contract.errors import TextlensError
-from textlens.contract.status import status_for
-from textlens.contract.trailers import ERROR_TRAILER
 from textlens.server.transport.access_log import AccessLog
+from textlens.server.transport.answers import refusal
 from textlens.server.transport.auth import ANONYMOUS
 from textlens.server.transport.core import (
     SERVICE,
@@ -31,7 +30,6 @@ from textlens.server.transport.core import (
     Call,
     TextAnalysisCore,
 )
-from textlens.server.transport.redact import redact_paths
 from textlens.server.transport.untrusted import served_name, shown
 from textlens.v1 import textlens_pb2 as pb
 
@@ -80,27 +78,16 @@ def _guarded(
         try:
             response, identity = await core.handle(name, request, grpc_call(context))
             return response
-        except TextlensError as exc:
-            code = status_for(exc)
-            outcome = code.name
-            message = redact_paths(str(exc))
-            if message != str(exc):  # the full paths stay in the server log, escaped and cut
-                log.info("%s: %s", name, shown(str(exc), LOGGED_ERROR_CHARS, token=False))
-            await context.abort(
-                code, message, trailing_metadata=((ERROR_TRAILER, type(exc).__name__),)
-            )
         except asyncio.CancelledError:
             outcome = "CANCELLED"
             raise
         except Exception as exc:
-            outcome = "INTERNAL"
-            log.exception("%s failed", name)
-            await context.abort(
-                grpc.StatusCode.INTERNAL,
-                f"{name} failed inside the server: {type(exc).__name__}: "
-                f"{redact_paths(str(exc))}. "
-                "This is a textlens bug; the server log has the traceback",
-            )
+            answer = refusal(name, exc)
+            outcome = answer.outcome
+            if isinstance(exc, TextlensError) and answer.message != str(exc):
+                # The full paths stay in the server log, escaped and cut.
+                log.info("%s: %s", name, shown(str(exc), LOGGED_ERROR_CHARS, token=False))
+            await context.abort(answer.code, answer.message, trailing_metadata=answer.trailers)
         finally:
             seconds = time.perf_counter() - started
             # A served name or "unknown", never the request's string (untrusted.py).
