@@ -17,6 +17,7 @@ import grpc
 
 from textlens.client import wire
 from textlens.client.channel import create_channel, resolve_token, text_analysis_stub
+from textlens.client.deadline import call_deadline
 from textlens.client.health import UNHEALTHY_CODES, check_request, health_modules, is_serving
 from textlens.client.options import Settings
 from textlens.client.replicas import ReplicaCounts
@@ -93,6 +94,11 @@ class Client:
     def target(self) -> str:
         """The server address this client calls."""
         return self._settings.target
+
+    @property
+    def timeout(self) -> float:
+        """Seconds a method call may take, retries and all batches included."""
+        return self._settings.timeout
 
     def __repr__(self) -> str:
         return f"Client(target={self.target!r}, timeout={self._settings.timeout:g})"
@@ -278,7 +284,7 @@ class Client:
     def _run(self, job: Job[Any, Out]) -> Out:
         """Send the job's requests in order under one deadline and assemble the answer."""
         self._check_open()
-        deadline = time.monotonic() + self._settings.timeout
+        deadline = call_deadline(self._settings.timeout)
         rpc = getattr(self._stub, job.method)
         responses = [self._invoke(job.method, rpc, request, deadline) for request in job.requests]
         return job.finish(responses)

@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, TypeVar
 
 import numpy as np
 
+from textlens.client.deadline import operation_deadline
 from textlens.contract.errors import ServerUnavailable
 from textlens.contract.limits import MAX_MESSAGE_BYTES, SQL_TIMEOUT
 from textlens.contract.results import (
@@ -174,6 +175,10 @@ class RemoteBackend:
         threads may be inside its retry loop, and a closed channel fails them with a
         bare `ValueError: Cannot invoke RPC on closed channel!` (issue 22, item 19).
         """
+        with operation_deadline(self.client.timeout):  # the reconnect try shares it
+            return self._call_once_more_after_reconnect(fn)
+
+    def _call_once_more_after_reconnect(self, fn: Callable[[Client], T]) -> T:
         client = self._acquire()
         try:
             return fn(client)
