@@ -212,3 +212,26 @@ def _close(namespace: dict[str, Any], fallback: Any) -> None:
             value.close()
         elif hasattr(value, "dispose") and callable(value.dispose):
             value.dispose()
+
+
+def test_the_readme_is_an_entry_point_not_a_manual() -> None:
+    """About 300 lines at most: what textlens is, installs, quickstarts, links into docs/."""
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    assert len(readme.splitlines()) <= 300
+    linked = set(re.findall(r"\]\((docs/[\w.-]+\.md)\)", readme))
+    assert linked, "the README links into docs/"
+    for page in linked:
+        assert (REPO / page).is_file(), page
+    unlinked = {f"docs/{p.name}" for p in (REPO / "docs").glob("*.md")} - linked
+    assert not unlinked, f"docs pages the README does not link: {sorted(unlinked)}"
+
+
+def test_links_between_pages_point_at_pages_that_exist() -> None:
+    broken = []
+    for path in DOCS:
+        for target in re.findall(
+            r"\]\(([^)#:\s]+\.(?:md|png))(?:#[^)]*)?\)", path.read_text("utf-8")
+        ):
+            if not (path.parent / target).is_file():
+                broken.append(f"{path.relative_to(REPO)} -> {target}")
+    assert not broken, broken
