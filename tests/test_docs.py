@@ -235,3 +235,20 @@ def test_links_between_pages_point_at_pages_that_exist() -> None:
             if not (path.parent / target).is_file():
                 broken.append(f"{path.relative_to(REPO)} -> {target}")
     assert not broken, broken
+
+
+def test_the_grpcurl_answers_in_the_docs_use_the_protos_field_names() -> None:
+    """grpcurl over reflection prints proto field names; a shown key that is not one
+    (`modelVersion` was) is a transcript nobody could have seen."""
+    proto = (REPO / "proto" / "textlens" / "v1" / "textlens.proto").read_text("utf-8")
+    fields = set(
+        re.findall(r"^\s*(?:repeated\s+|optional\s+)?[\w.<>, ]+\s+(\w+)\s*=\s*\d+;", proto, re.M)
+    )
+    shown = set()
+    for path in DOCS:
+        for block in blocks(path):
+            if "grpcurl" in block.code and block.lang == "text":
+                answer = block.code.split("\n{", 1)[-1] if "\n{" in block.code else ""
+                shown |= set(re.findall(r'"(\w+)":', answer))
+    assert shown, "no grpcurl answer found in the docs"
+    assert shown <= fields, f"keys grpcurl would not print: {sorted(shown - fields)}"

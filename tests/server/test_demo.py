@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -25,3 +26,26 @@ def test_demo_grpc_part() -> None:
     tesla = [line for line in out.splitlines() if line.startswith("Tesla shares jump")]
     assert [line.split()[-2] for line in tesla] == ["positive", "negative"]
     assert "not mentioned (NULL)" in out and "server stopped cleanly (exit code 0)" in out
+
+
+def test_the_demo_ends_with_commands_that_work_when_pasted(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """After `make demo` the textlens command is in .venv/bin, usually not on the PATH:
+    the last lines say how to put it there, and what they say works in a shell."""
+    import subprocess
+
+    from textlens.server.demo import next_steps
+
+    monkeypatch.setenv("PATH", "/usr/bin:/bin")
+    text = next_steps(tmp_path / "reviews.duckdb")
+    lines = [line.strip() for line in text.strip().splitlines()]
+    how, query = lines[1], lines[2]
+    assert query.startswith('textlens sql "SELECT product, sentiment(review)')
+    assert str(tmp_path / "reviews.duckdb") in query
+    found = subprocess.run(
+        ["bash", "-c", f"{how} && command -v textlens"],
+        capture_output=True, text=True, timeout=30, env={"PATH": "/usr/bin:/bin"},
+    )  # fmt: skip
+    assert found.returncode == 0, found.stderr
+    assert Path(found.stdout.strip()).parent == Path(sys.executable).parent

@@ -181,9 +181,11 @@ def enrich(
         check_columns(con.sql(f"SELECT * FROM {source_sql(table)} LIMIT 0").columns, names, column)
         total = con.execute(f"SELECT count(*) FROM {source_sql(table)}").fetchone()
         rows = int(total[0]) if total else 0
-        first_function = TASK_COLUMNS[tasks[0]][0][1]
+        # Every function the query calls, once each (sentiment and sentiment_score share a
+        # task, but DuckDB runs them as two functions).
+        functions = list(dict.fromkeys(f for t in tasks for _, f in TASK_COLUMNS[t]))
         started = time.monotonic()
-        with RowProgress(registration, first_function, rows, disable=not progress) as bar:
+        with RowProgress(registration, functions, rows, disable=not progress) as bar:
             if out_is_file:
                 copy_query(con, select, _file_format(out), Path(out), replace=replace)
             else:

@@ -10,6 +10,7 @@ MiniLM encoder plus the committed deltas.
 from __future__ import annotations
 
 import argparse
+import shutil
 import sys
 import tempfile
 import time
@@ -185,10 +186,24 @@ def sql_demo(db: Path = DEMO_DB, reviews: int = 3000) -> int:
                 f"{s.deduplicated + s.hits} rows answered from duplicates and the cache. "
                 f"({DECLINING} reviews turn sour after its April firmware update.)"
             )
-    print(
-        f'\nTry it: textlens sql "SELECT product, sentiment(review) FROM reviews LIMIT 5" --db {db}'
-    )
+    print(next_steps(db))
     return 0
+
+
+def next_steps(db: Path | str) -> str:
+    """How to go on from here, with commands that work when pasted: the `textlens`
+    command is in this interpreter's bin directory, which is often not on the PATH."""
+    query = f'textlens sql "SELECT product, sentiment(review) FROM reviews LIMIT 5" --db {db}'
+    here = Path(sys.executable).parent
+    found = shutil.which("textlens")
+    if found is not None and Path(found).parent == here:
+        return f"\nTry it:\n  {query}"
+    activate = here / "activate"
+    how = f"source {activate}" if activate.is_file() else f'export PATH="{here}:$PATH"'
+    return (
+        f"\nTry it: the textlens command is in {here}; put it on your PATH first:\n"
+        f"  {how}\n  {query}"
+    )
 
 
 def main(argv: Sequence[str] | None = None) -> int:

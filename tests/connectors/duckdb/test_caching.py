@@ -157,3 +157,16 @@ def test_disabled_cache_still_folds_duplicates(registered: Registered) -> None:
     s = tl.stats()
     # Each of the two chunks computes its 10 distinct texts; nothing is kept.
     assert s.computed == s.items == s.uncached == 20 and s.entries == 0
+
+
+def test_rows_with_several_targets_never_fold_a_negative_number(
+    registered: Registered, mode: str
+) -> None:
+    """A row asking about three aspects is one row and three cache items: the stats count
+    the rows folded within a chunk, which cannot be negative (it printed -3852)."""
+    con, tl = registered(mode)
+    repeated_table(con, 600, 600)  # every text distinct
+    con.execute("SELECT aspect_sentiment(review, ['movie', 'number', 'acting']) FROM t").fetchall()
+    s = tl.stats()
+    assert s.items > s.rows  # pairs: more items than rows
+    assert s.deduplicated == s.rows - s.distinct == 0

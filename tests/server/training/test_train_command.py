@@ -87,6 +87,18 @@ def test_lora_artifact_is_small_and_registered_versions_count_up(
     assert report["model_dir"] == str(registry / "topics" / "v2")
 
 
+def test_registering_names_the_registered_directory_not_the_staging_one(
+    train: Callable[..., int], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The staging directory is empty once the model is registered: never point at it."""
+    registry = tmp_path / "registry"
+    assert train("--register", "topics", "--registry", str(registry)) == 0
+    out = capsys.readouterr().out
+    assert ".staging" not in out, out
+    final = registry / "topics" / "v1"
+    assert f"registered topics v1 at {final} (" in out and "report.json" in out
+
+
 def test_failed_training_leaves_registry_unchanged(
     train: Callable[..., int], tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

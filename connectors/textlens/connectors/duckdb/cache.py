@@ -55,8 +55,10 @@ class CacheStats:
     """Counters of the work a registration did and saved; `snapshot()` gives a copy.
 
     `rows` non-NULL rows reached the UDFs (`nulls` NULL ones, answered without
-    work); `items` distinct (text, options) pairs remained after de-duplicating
-    each chunk; of those, `hits` came from the cache, `shared` from another
+    work), of which `distinct` were distinct within their chunk; `items` are what the
+    cache looked up: one per distinct text and options, or, for `aspect_sentiment` and
+    `entity_sentiment`, one per distinct (text, target) pair, so there may be more
+    items than rows; of those, `hits` came from the cache, `shared` from another
     thread computing the same text at the same time, and `misses` were
     `computed` by the backend in `calls` backend calls (one per chunk and
     model at most).
@@ -65,6 +67,7 @@ class CacheStats:
     rows: int = 0
     nulls: int = 0
     chunks: int = 0
+    distinct: int = 0
     items: int = 0
     hits: int = 0
     shared: int = 0
@@ -78,8 +81,9 @@ class CacheStats:
 
     @property
     def deduplicated(self) -> int:
-        """Rows answered by another row of the same chunk."""
-        return self.rows - self.items
+        """Rows answered by another row of the same chunk (never negative: a row with
+        several targets is one row, however many pairs it asks about)."""
+        return self.rows - self.distinct
 
     @property
     def hit_rate(self) -> float:

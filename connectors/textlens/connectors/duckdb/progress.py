@@ -2,13 +2,17 @@
 
 A query runs inside DuckDB, so the only place that sees rows go by is the UDF
 itself: the registration calls its listeners after every chunk. Every chunk
-passes through each function of the query, so only one function is counted.
+passes through each function of the query, and the functions run at their own pace
+(`sentiment` can be done with a chunk `embed` is still on), so the bar shows the rows
+that *every* counted function has finished: it reaches 100% when the scoring is done,
+not when the fastest function is.
 """
 
 from __future__ import annotations
 
 import sys
 import threading
+from collections.abc import Sequence
 from types import TracebackType
 from typing import Any, TextIO
 
@@ -16,12 +20,12 @@ from textlens.connectors.duckdb.register import Registration
 
 
 class RowProgress:
-    """Counts the rows one SQL function finishes, as a bar on `file` (stderr)."""
+    """Counts the rows all of `functions` have finished, as a bar on `file` (stderr)."""
 
     def __init__(
         self,
         registration: Registration,
-        function: str,
+        functions: str | Sequence[str],
         total: int,
         *,
         desc: str = "enrich",
@@ -31,7 +35,8 @@ class RowProgress:
         from tqdm import tqdm
 
         self.registration = registration
-        self.function = function
+        self.functions = [functions] if isinstance(functions, str) else list(functions)
+        self._done = dict.fromkeys(self.functions, 0)
         self.rows = 0
         self._lock = threading.Lock()
         self.bar: Any = tqdm(
@@ -46,11 +51,14 @@ class RowProgress:
         )
 
     def __call__(self, function: str, rows: int) -> None:
-        if function != self.function:
+        if function not in self._done:
             return
         with self._lock:
-            self.rows += rows
-            self.bar.update(rows)
+            self._done[function] += rows
+            finished = min(self._done.values())
+            if finished > self.rows:
+                self.bar.update(finished - self.rows)
+                self.rows = finished
 
     def __enter__(self) -> RowProgress:
         self.registration.add_listener(self)

@@ -57,7 +57,7 @@ def make_udf(
             out = pc.take(fn.build(values), plan.slots)
         except TextlensError as err:
             raise contextualize(err, public_name, compute.backend.describe()) from err
-        compute.count(rows=plan.size - plan.nulls, nulls=plan.nulls, chunks=1)
+        compute.count(rows=plan.size - plan.nulls, nulls=plan.nulls, chunks=1, distinct=plan.items)
         for listener in listeners:
             listener(public_name, plan.size)
         return out

@@ -279,7 +279,7 @@ def run_training(job: TrainJob) -> dict[str, Any]:
     if store is not None and job.register is not None:
         store.versions(job.register)  # validates the name before the long part
         with store.staging() as staged:
-            report = _train_into(job, train, valid, record, staged, previous)
+            report = _train_into(job, train, valid, record, staged, previous, announce=False)
             promote = not job.promote_if_better or report["score"] > report["previous"]["score"]
             version = store.publish(job.register, staged, promote=promote)
         report["registered"] = {"name": job.register, "version": version, "promoted": promote}
@@ -292,7 +292,9 @@ def run_training(job: TrainJob) -> dict[str, Any]:
             )
         final = store.root / job.register / version
         _rewrite_report(final, report)
-        print(f"registered {job.register} {version} at {final}", flush=True)
+        # The staging directory is empty by now: name where the model and report are.
+        files = ", ".join(sorted(p.name for p in final.iterdir() if p.is_file()))
+        print(f"registered {job.register} {version} at {final} ({files})", flush=True)
         if job.out is not None:
             print(f"(--out {job.out} ignored: the model is in the registry)", flush=True)
         return report
@@ -307,6 +309,8 @@ def _train_into(
     record: dict[str, Any],
     out: Path,
     previous: dict[str, Any] | None = None,
+    *,
+    announce: bool = True,
 ) -> dict[str, Any]:
     started = time.monotonic()
     if job.task == "ner":
@@ -344,7 +348,8 @@ def _train_into(
             f"{report['metric']}: {previous['score']:.4f} ({previous['model']}) -> "
             f"{report['score']:.4f} (new) on the same validation rows"
         )
-    print(f"model and report in {out} ({', '.join(f.name for f in files)})", flush=True)
+    if announce:
+        print(f"model and report in {out} ({', '.join(f.name for f in files)})", flush=True)
     return report
 
 
