@@ -2,9 +2,8 @@
 
 Each Markdown file is one session, run in order, in a fresh directory holding:
 
-* `warehouse.duckdb` with the demo tables `reviews` (review_id, review_date, product,
-  brand, rating, review), `news` (id, published_at, ticker, source, headline) and
-  `pairs` (a, b);
+* `warehouse.duckdb`, the demo warehouse `textlens demo-data` writes (`reviews`, `news`,
+  `pairs`: textlens.samples.warehouse), smaller;
 * a real textlens server over the default models at the address the docs use for a
   local server (`localhost:50051` / `127.0.0.1:50051` are rewritten to its port).
 
@@ -131,20 +130,11 @@ def docs_server(default_served: list[Any]) -> Iterator[str]:
 
 
 def _warehouse(directory: Path) -> Path:
-    import duckdb
-
-    from textlens.samples.market_news import create_news_table
-    from textlens.samples.reviews import create_reviews_table
+    """The demo warehouse `textlens demo-data` writes, smaller (the examples do not care)."""
+    from textlens.samples.warehouse import create_demo_warehouse
 
     path = directory / "warehouse.duckdb"
-    with duckdb.connect(str(path)) as con:
-        create_reviews_table(con, "reviews", 120)
-        create_news_table(con, "news", 120)
-        con.execute(
-            "CREATE TABLE pairs AS SELECT * FROM (VALUES "
-            "('The battery lasts two days', 'Battery life is excellent'), "
-            "('The battery lasts two days', 'Delivery was late')) t(a, b)"
-        )
+    create_demo_warehouse(path, reviews=120, news=120)
     return path
 
 

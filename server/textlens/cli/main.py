@@ -272,6 +272,10 @@ def build_parser() -> argparse.ArgumentParser:
     add_ray_enrich_options(enrich)
     enrich.set_defaults(func=_enrich)
 
+    from textlens.cli.demo_data import add_demo_data_parser
+
+    add_demo_data_parser(sub)
+
     from textlens.cli.train import add_eval_parser, add_train_parser
 
     add_train_parser(sub)
