@@ -74,11 +74,21 @@ def market_registry(e2e_dir: Path) -> Path:
 
 
 @pytest.fixture(scope="session")
-def textlens_server(market_registry: Path) -> Iterator[Any]:
+def server_metrics_url() -> str:
+    """The textlens server's Prometheus /metrics: how a test counts the texts it scored."""
+    from textlens.superset_tools.local import free_port
+
+    return f"http://127.0.0.1:{free_port()}/metrics"
+
+
+@pytest.fixture(scope="session")
+def textlens_server(market_registry: Path, server_metrics_url: str) -> Iterator[Any]:
     """A real `textlens serve` on the default models and the registry (news-topics)."""
     from textlens.server.process import ServerProcess
 
-    with ServerProcess(env={"TEXTLENS_REGISTRY": str(market_registry)}) as server:
+    port = server_metrics_url.rsplit(":", 1)[1].split("/")[0]
+    env = {"TEXTLENS_REGISTRY": str(market_registry), "TEXTLENS_METRICS_PORT": port}
+    with ServerProcess(env=env) as server:
         yield server
 
 

@@ -19,6 +19,10 @@ stored URL says, each connection gets `textlens_sandbox=true`: no file outside
 `textlens_allowed_directories`, no file writes, no extensions, DuckDB settings
 locked (`connectors/textlens/connectors/sqlalchemy/sandbox.py`). The allowed directories may not
 hold Superset's own home or config (its SECRET_KEY signs the admin's sessions).
+
+Why `limit_method` is `WRAP_SQL`: every returned row is a model call, and
+Superset 6.1's default replaces the user's `LIMIT 20` by its row cap
+(`superset_plugin/limits.py` says why and what the wrap cannot hold).
 """
 
 from __future__ import annotations
@@ -30,10 +34,12 @@ from typing import TYPE_CHECKING, Any, ClassVar, TypedDict
 
 from marshmallow import Schema, fields
 from sqlalchemy.engine.url import URL, make_url
+from superset.db_engine_specs.base import LimitMethod
 from superset.db_engine_specs.duckdb import DuckDBEngineSpec
 
 from textlens.connectors.sqlalchemy.options import allowed_directories
 from textlens.superset_plugin.functions import FUNCTION_NAMES
+from textlens.superset_plugin.limits import run_as_written
 
 if TYPE_CHECKING:
     from superset.models.core import Database
@@ -121,6 +127,8 @@ class TextlensEngineSpec(DuckDBEngineSpec):  # type: ignore[misc]  # Superset is
         "&textlens_target=localhost:50051"
     )
     parameters_schema = TextlensParametersSchema()
+    #: The user's LIMIT stays inside Superset's row cap instead of being replaced by it.
+    limit_method = LimitMethod.WRAP_SQL
     metadata: ClassVar[dict[str, Any]] = {
         **DuckDBEngineSpec.metadata,
         "description": "DuckDB with the textlens SQL functions (sentiment, entities, "
@@ -142,6 +150,11 @@ class TextlensEngineSpec(DuckDBEngineSpec):  # type: ignore[misc]  # Superset is
         """Superset's adjustments, then the sandbox forced on (module doc)."""
         uri, connect_args = super().adjust_engine_params(uri, connect_args, catalog, schema)
         return sandboxed_url(uri), connect_args
+
+    @classmethod
+    def execute(cls, cursor: Any, query: str, database: Database, **kwargs: Any) -> None:
+        """Run `query`; a statement DuckDB cannot nest runs without the row cap's wrap."""
+        super().execute(cursor, run_as_written(query), database, **kwargs)
 
     @classmethod
     def build_sqlalchemy_uri(

@@ -145,8 +145,8 @@ class SupersetClient:
     def execute_sql(self, database_id: int, sql: str, *, limit: int = 1000) -> dict[str, Any]:
         """Run SQL like SQL Lab does (synchronously); raises SupersetError on failure.
 
-        `limit` is SQL Lab's row-limit dropdown: Superset 6.1 puts it in place of
-        the query's own LIMIT over this API, so pass the LIMIT you want here too.
+        `limit` is SQL Lab's row-limit dropdown (the browser's default is 1000): the
+        row cap the engine spec wraps around the query, whose own LIMIT stays inside.
         """
         return dict(
             self.request(
