@@ -67,8 +67,8 @@ def main() -> int:
 
     from textlens.server.assembly import load_models
     from textlens.server.inference.candidates import REFERENCE, cpu_candidates
+    from textlens.server.inference.measurement import build_engine
     from textlens.server.inference.parity import cosines
-    from textlens.server.inference.selection import build_engine
     from textlens.server.runtime.analyzer import Analyzer
     from textlens.server.runtime.hardware import cpu_info
     from textlens.server.settings import default_models

@@ -38,6 +38,10 @@ TEST_ENV = {
     "TOKENIZERS_PARALLELISM": "false",
     "TEXTLENS_CACHE_DIR": os.environ.get("TEXTLENS_TEST_CACHE_DIR")
     or tempfile.mkdtemp(prefix="textlens-test-cache-"),
+    # Tests compare answers across calls: an engine switched in mid-test by a background
+    # measurement would move them (within the gates). Background measurement has its own
+    # tests (tests/server/inference/test_background_measurement.py).
+    "TEXTLENS_MEASURE_ENGINES": "at_load",
 }
 os.environ.update(TEST_ENV)
 

@@ -168,12 +168,17 @@ def check_ok(method: str, msg: Any, body: bytes) -> None:
         text = msg.texts[i]
         if method in ("Sentiment", "AspectSentiment", "Entities") and result.HasField(
             "not_scored"
-        ):  # the language policy: a reliable language the model does not read, nothing else
+        ):  # a reliable language the model does not read, or a sentiment of no text
             why = result.not_scored
-            assert why.reason == "language" and why.language not in ("en", "und"), why
+            if why.reason == "empty":
+                assert method == "Sentiment" and not text.strip(), (method, text)
+                assert not why.language and why.confidence == 0, why
+            else:
+                assert why.reason == "language" and why.language not in ("en", "und"), why
             assert not getattr(result, "label", "") and not getattr(result, "entities", []), result
             continue
         if method == "Sentiment":
+            assert text.strip(), f"the sentiment of {text!r} (no text) must be not_scored"
             _distribution(result.probabilities)
             assert result.label in result.probabilities and -1 <= result.score <= 1
         elif method == "AspectSentiment":

@@ -184,9 +184,13 @@ def check_texts(
     assert len(sentiments) == n
     for text, result in zip(texts, sentiments, strict=True):
         assert (result is None) == (text is None)
-        if isinstance(result, NotScored):  # the language policy (docs/language.md)
+        if isinstance(result, NotScored) and result.reason == "empty":  # no text, no opinion
+            assert text is not None and not cleaned(text).strip(), (text, result)
+            assert (result.language, result.confidence) == ("", 0.0), result
+        elif isinstance(result, NotScored):  # the language policy (docs/language.md)
             assert_not_scored(result)
         elif result is not None:
+            assert text is not None and cleaned(text).strip(), f"sentiment of no text: {text!r}"
             assert result.label in labels["sentiment"]
             assert_distribution(result.probabilities, labels["sentiment"])
             polarity = result.probabilities["positive"] - result.probabilities["negative"]

@@ -1,6 +1,9 @@
 """Re-exported from `textlens.contract.results`, where server and client share it (the same objects)."""
 
 from textlens.contract.results import (
+    NOT_SCORED_EMPTY as NOT_SCORED_EMPTY,
+)
+from textlens.contract.results import (
     NOT_SCORED_LANGUAGE as NOT_SCORED_LANGUAGE,
 )
 from textlens.contract.results import (

@@ -58,6 +58,8 @@ class LanguageResult:
 
 #: `NotScored.reason` of a text in a language the model does not read.
 NOT_SCORED_LANGUAGE = "language"
+#: `NotScored.reason` of an empty or whitespace-only text asked for its sentiment.
+NOT_SCORED_EMPTY = "empty"
 
 
 @dataclass(frozen=True)
@@ -66,7 +68,9 @@ class NotScored:
 
     `reason` is "language": the text is, with `confidence` (the detector's
     probability, at least its reliable threshold), in `language` (ISO 639), which
-    is not one of the languages the model reads (`ModelInfo.languages`). Takes the
+    is not one of the languages the model reads (`ModelInfo.languages`). Or
+    "empty": a sentiment asked of an empty or whitespace-only text (`language`
+    "", `confidence` 0): no text, no opinion. Takes the
     place of a `SentimentResult` (sentiment, aspect sentiment) or of a list of
     entities; never has a label or a score, so it cannot be averaged by mistake.
     """

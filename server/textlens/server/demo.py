@@ -39,6 +39,10 @@ ASPECT_TEXTS = [
 TOPICS = ["product review", "business news", "sports", "travel"]
 
 
+#: How a model's `backend_reason` starts while its engines are measured in the background.
+FOR_NOW = "torch/float32 for now"
+
+
 def _cut(text: str, width: int) -> str:
     return text if len(text) <= width else text[: width - 1] + "…"
 
@@ -59,12 +63,18 @@ def grpc_demo() -> int:
             if not client.health():
                 print("server is not healthy", file=sys.stderr)
                 return 1
-            for info in client.list_models():
+            infos = client.list_models()
+            for info in infos:
                 star = "*" if info.is_default else " "
                 labels = ", ".join(info.labels) if info.labels else f"{info.dim}-dim vectors"
                 print(
                     f" {star} {info.name:18} {info.task:10} {info.device} {info.backend}/{info.dtype:9}"
                     f"  [{labels}]"
+                )
+            if any(FOR_NOW in info.backend_reason for info in infos):
+                print(
+                    "\n (first start on this machine: models answer on torch/float32 while the "
+                    "server measures faster engines in the background; later starts reuse them)"
                 )
             print()
             t0 = time.monotonic()
@@ -80,8 +90,9 @@ def grpc_demo() -> int:
         for text, s, ents, topic in zip(TEXTS, sentiments, entities, topics, strict=True):
             assert s is not None and ents is not None and topic is not None
             shown = _cut(text, 62) if text else "(empty string)"
-            if isinstance(s, NotScored) or isinstance(ents, NotScored):  # not English
-                print(f"{shown:62} {'not scored':>16}  {topic.label:15} -")
+            if isinstance(s, NotScored) or isinstance(ents, NotScored):
+                why = "no text" if isinstance(s, NotScored) and s.reason == "empty" else "not read"
+                print(f"{shown:62} {why + ': not scored':>16}  {topic.label:15} -")
                 continue
             spans = ", ".join(f"{e.text} ({e.label})" for e in ents) or "-"
             print(f"{shown:62} {s.label:>9} {s.score:+6.2f}  {topic.label:15} {spans}")

@@ -159,6 +159,10 @@ class RuntimeSettings(BaseSettings):
     #: Exported/quantized ONNX files and measured engine choices, by model version
     #: (default `$XDG_CACHE_HOME/textlens` or `~/.cache/textlens`).
     cache_dir: Path | None = None
+    #: When a model with `backend`/`dtype` "auto" has no measured engine choice for this
+    #: machine yet: "background" serves it at once on float32 torch and measures the faster
+    #: engines after the start, switching when measured; "at_load" measures before serving.
+    measure_engines: Literal["background", "at_load"] = "background"
 
 
 #: The server's certificate pair: set from TEXTLENS_SERVER_TLS_CERT/_KEY (issue 22,

@@ -52,17 +52,19 @@ def test_null_in_null_out_in_place(registered: Registered, mode: str) -> None:
     with_texts(con)
     for sql in CALLS:
         values = column(con, sql)
-        assert [v is None for v in values] == [t is None for t in TEXTS], sql
+        blank_is_null = sql.startswith("sentiment")  # no text, no opinion: NULL too
+        expected = [t is None or (blank_is_null and not t.strip()) for t in TEXTS]
+        assert [v is None for v in values] == expected, sql
     assert con.execute("SELECT sentiment(NULL), embed(NULL::VARCHAR)").fetchone() == (None, None)
 
 
 def test_empty_string_answers_like_the_server_contract(registered: Registered, mode: str) -> None:
     con, _ = registered(mode)
-    label, probs, spans, vector, topic = con.execute(
-        "SELECT sentiment(''), sentiment_probs(''), entities(''), embed(''), "
-        "classify('', ['a', 'b'])"
+    label, probs, score, spaces, spans, vector, topic = con.execute(
+        "SELECT sentiment(''), sentiment_probs(''), sentiment_score(''), sentiment(' \t '), "
+        "entities(''), embed(''), classify('', ['a', 'b'])"
     ).fetchone()
-    assert label in ("negative", "positive") and set(probs) == {"negative", "positive"}
+    assert (label, probs, score, spaces) == (None, None, None, None)  # no text, no opinion
     assert spans == []  # no text, no spans
     assert len(vector) == TINY_DIM
     assert topic in ("a", "b")
@@ -77,12 +79,15 @@ def test_values_are_consistent(registered: Registered, mode: str) -> None:
         "classify_scores(review, ['sports', 'business', 'travel']), "
         "array_cosine_similarity(embed(review), embed(review)) FROM t WHERE review IS NOT NULL"
     ).fetchall()
-    for _, label, score, probs, topic, scores, self_similarity in rows:
+    for review, label, score, probs, topic, scores, self_similarity in rows:
+        assert list(scores) == LABELS and scores[topic] == max(scores.values())
+        assert self_similarity == pytest.approx(1.0, abs=1e-5)
+        if not review.strip():
+            assert (label, score, probs) == (None, None, None)  # no text, no opinion
+            continue
         assert probs[label] == max(probs.values())
         assert score == pytest.approx(probs["positive"] - probs["negative"], abs=1e-6)
         assert sum(probs.values()) == pytest.approx(1.0, abs=1e-5)
-        assert list(scores) == LABELS and scores[topic] == max(scores.values())
-        assert self_similarity == pytest.approx(1.0, abs=1e-5)
     duplicated = [r for r in rows if r[0] == TEXTS[0]]
     assert len(duplicated) == 2 and duplicated[0] == duplicated[1]
 
@@ -238,7 +243,7 @@ def test_prefix_and_unregister(registered: Registered, mode: str) -> None:
     import duckdb
 
     con, registration = registered(mode, prefix="tl_")
-    assert con.execute("SELECT tl_sentiment('')").fetchone()[0] is not None
+    assert con.execute("SELECT tl_sentiment('fine')").fetchone()[0] is not None
     with pytest.raises(duckdb.CatalogException, match="with name sentiment does not exist"):
         con.execute("SELECT sentiment('')")
     registration.unregister()

@@ -89,3 +89,26 @@ def test_every_path_serves_the_default_ner_and_sentiment(backend: str, dtype: st
         finally:
             got.close()
             reference.close()
+
+
+def test_shipped_engine_choices_are_for_the_current_weights(default_served: list[Any]) -> None:
+    """A record of older weights can never match a key again: dead weight, and a sign that
+    `scripts/ship_engine_choices.py` was not rerun after retraining."""
+    from textlens.server.inference.shipped_choices import choices_file, read_shipped
+
+    for served in default_served:
+        path = choices_file(served.spec.source)
+        assert path is not None
+        for digest, record in read_shipped(path).items():
+            assert record["version"] == served.version, (path, digest)
+            chosen = [
+                t
+                for t in record["trials"]
+                if (t["backend"], t["dtype"], t["recipe"])
+                == (
+                    record["backend"],
+                    record["dtype"],
+                    record["recipe"],
+                )
+            ]
+            assert len(chosen) == 1 and chosen[0]["passed"], (path, digest)

@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from textlens.server.inference.candidates import Candidate, Int8Recipe
-from textlens.server.inference.selection import build_engine
+from textlens.server.inference.measurement import build_engine
 from textlens.server.runtime.context import InferenceContext
 from textlens.server.runtime.loading import load_model
 from textlens.server.runtime.tasks import TASK_MODELS

@@ -20,6 +20,7 @@ from textlens.client.errors import (
     UnknownModel,
     WrongTask,
 )
+from textlens.client.results import NOT_SCORED_EMPTY, NotScored
 from textlens.v1 import textlens_pb2 as pb
 from textlens.v1 import textlens_pb2_grpc as pb_grpc
 
@@ -77,8 +78,16 @@ def test_empty_list_and_empty_string(client: Client) -> None:
     assert client.sentiment([]) == []
     assert client.entities([]) == []
     assert client.embed([]) == []
-    (s,) = client.sentiment([""])
-    assert s is not None and s.label in {"positive", "neutral", "negative"}
+    for blank in ("", "   ", "\n\t\u3000"):  # no text, no opinion (issue 25, item 7)
+        (s,) = client.sentiment([blank])
+        assert s == NotScored(NOT_SCORED_EMPTY, "", 0.0), (blank, s)
+    with_words = client.sentiment(["", "I love it", " ", "broke after a day"])
+    assert [type(r).__name__ for r in with_words] == [
+        "NotScored",
+        "SentimentResult",
+        "NotScored",
+        "SentimentResult",
+    ]
     assert client.entities([""]) == [[]]
     (v,) = client.embed([""])
     assert v is not None and v.shape == (384,)

@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from textlens.client import Client
+from textlens.client.results import NOT_SCORED_EMPTY, NotScored
 from textlens.server.process import ServerProcess
 
 
@@ -68,9 +69,10 @@ def test_sentiment_labels_by_name_and_polarity(client: Client) -> None:
     texts = ["I love it", "terrible, broke after a day", None, ""]
     love, broke, null, empty = client.sentiment(texts)
     assert null is None
+    assert empty == NotScored(NOT_SCORED_EMPTY, "", 0.0)  # no text, no opinion
     assert love is not None and love.label == "positive" and love.score > 0.5
     assert broke is not None and broke.label == "negative" and broke.score < -0.5
-    for r in (love, broke, empty):
+    for r in (love, broke):
         assert r is not None
         assert set(r.probabilities) == {"positive", "neutral", "negative"}
         assert sum(r.probabilities.values()) == pytest.approx(1.0, abs=1e-5)

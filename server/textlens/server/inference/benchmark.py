@@ -20,9 +20,9 @@ from typing import Any
 import torch
 
 from textlens.server.inference.candidates import REFERENCE, cpu_candidates
+from textlens.server.inference.measurement import MIN_GAIN, build_engine
 from textlens.server.inference.parity import compare
 from textlens.server.inference.probing import Probe
-from textlens.server.inference.selection import MIN_GAIN, build_engine
 from textlens.server.inference.validation_gate import ruled_out
 from textlens.server.runtime.context import InferenceContext
 from textlens.server.runtime.hardware import cpu_info

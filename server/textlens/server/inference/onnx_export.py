@@ -15,9 +15,11 @@ place and atomically, instead of failing every start over to torch.
 from __future__ import annotations
 
 import contextlib
+import copy
 import hashlib
 import logging
 import os
+import threading
 import warnings
 from collections.abc import Iterator
 from pathlib import Path
@@ -91,18 +93,40 @@ def _cached(path: Path) -> bool:
     return True
 
 
+class _OnlyErrorsFromThisThread(logging.Filter):
+    """Drops this thread's records below ERROR: an export may run in the background
+    (`runtime.deferred`) while other threads serve, and their logs must go on."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.thread = threading.get_ident()
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return record.thread != self.thread or record.levelno >= logging.ERROR
+
+
 @contextlib.contextmanager
 def _quiet() -> Iterator[None]:
     """The exporter's tracer warnings and the quantizer's advice go nowhere near the user."""
     root = logging.getLogger()
-    level = root.level
-    root.setLevel(logging.ERROR)
+    # With no handler, the quantizer's `logging.warning(...)` would install one
+    # (`basicConfig`) and print; a handler that drops records keeps the root as it was.
+    idle = logging.NullHandler() if not root.handlers else None
+    if idle is not None:
+        root.addHandler(idle)
+    handlers = list(root.handlers)
+    only_errors = _OnlyErrorsFromThisThread()
+    for handler in handlers:
+        handler.addFilter(only_errors)
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             yield
     finally:
-        root.setLevel(level)
+        for handler in handlers:
+            handler.removeFilter(only_errors)
+        if idle is not None:
+            root.removeHandler(idle)
 
 
 def fp32_file(network: TaskNetwork, directory: Path) -> Path:
@@ -116,10 +140,12 @@ def fp32_file(network: TaskNetwork, directory: Path) -> Path:
     sample = tuple(torch.ones(2, 8, dtype=torch.int64) for _ in names)
     axes = {n: {0: "batch", 1: "tokens"} for n in names}
     axes["logits"] = {0: "batch"} if network.kind != "token" else {0: "batch", 1: "tokens"}
-    # The network lives on the CPU in fp32 here (the torch engine's own copy is untouched).
+    # A copy is traced: the served engine may be running this very network on another
+    # thread (a background measurement), and tracing must not share its module state.
+    traced = copy.deepcopy(network).eval()
     with _atomic(path) as tmp, _quiet(), torch.no_grad():
         torch.onnx.export(
-            network,
+            traced,
             sample,
             str(tmp),
             input_names=names,

@@ -6,6 +6,14 @@ serves (float32 torch unless another is at least `MIN_GAIN` faster, so noise
 never buys a lower precision). An explicit dtype must pass the gate or the
 load fails saying why. The outcome is cached per (model version, machine,
 libraries, threads): later starts skip the measurement and, for ONNX, the export.
+
+A first start has no cached choice. If the model ships one measured under the
+very same key (`shipped_choices`), it serves that at once. Otherwise, under
+`measure_engines = "background"` (the default), the model serves on float32
+torch (the gate's reference, so nothing waits for a gate) and the measurement
+runs on the runtime's background work once every model is loaded
+(`runtime.deferred`), swapping the engine in when it is done: the first start
+answers in seconds, and answers change only within the gates when it swaps.
 """
 
 from __future__ import annotations
@@ -15,78 +23,28 @@ import json
 import logging
 import os
 import time
-from dataclasses import dataclass
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import torch
 
-from textlens.contract.errors import ModelLoadError
-from textlens.server.inference.candidates import REFERENCE, Candidate, Int8Recipe, cpu_candidates
-from textlens.server.inference.onnx_engine import OnnxEngine
-from textlens.server.inference.onnx_export import (
-    export_dir,
-    fp32_file,
-    int8_file,
-    library_versions,
-)
-from textlens.server.inference.parity import Parity, compare
+from textlens.server.inference.candidates import REFERENCE, Candidate, cpu_candidates
+from textlens.server.inference.measurement import build_engine, measure
+from textlens.server.inference.onnx_export import library_versions
 from textlens.server.inference.probe_set import PROBE_VERSION
-from textlens.server.inference.probing import Probe
+from textlens.server.inference.shipped_choices import shipped_choice
 from textlens.server.inference.validation_gate import ruled_out
 from textlens.server.runtime.context import InferenceContext
-from textlens.server.runtime.engine import Engine, Selection, TorchEngine
+from textlens.server.runtime.engine import Engine, Selection
 from textlens.server.runtime.hardware import cpu_info
 from textlens.server.runtime.tasks import TaskModel
 
 log = logging.getLogger(__name__)
 
-#: A candidate must beat float32 torch by this factor to be worth a lower precision.
-MIN_GAIN = 1.05
 #: 2: int8 runs row by row (engines.OnnxEngine), so earlier int8 timings are stale.
-SELECTION_FORMAT = 2
-
-
-@dataclass
-class Trial:
-    candidate: Candidate
-    rows_per_s: float | None = None
-    tokens_per_s: float | None = None
-    build_seconds: float = 0.0
-    parity: Parity | None = None
-    error: str = ""
-
-    @property
-    def passed(self) -> bool:
-        return not self.error and (self.parity is None or self.parity.passed)
-
-    def as_dict(self) -> dict[str, Any]:
-        c = self.candidate
-        return {
-            "backend": c.backend,
-            "dtype": c.dtype,
-            "recipe": c.recipe.name if c.recipe else None,
-            "rows_per_s": self.rows_per_s,
-            "tokens_per_s": self.tokens_per_s,
-            "build_seconds": round(self.build_seconds, 3),
-            "parity": self.parity.as_dict() if self.parity else None,
-            "error": self.error,
-            "passed": self.passed,
-        }
-
-
-def build_engine(model: TaskModel, candidate: Candidate, context: InferenceContext) -> Engine:
-    loaded = model.loaded
-    if candidate.backend == "torch":
-        dtype = getattr(torch, candidate.dtype)
-        return TorchEngine(loaded.network, torch.device("cpu"), dtype, context.cpu_lock)
-    directory = export_dir(context.cache_dir, loaded.task, loaded.version)
-    path = fp32_file(loaded.network, directory)
-    if candidate.dtype == "int8":
-        recipe = candidate.recipe or Int8Recipe(per_channel=True, reduce_range=False)
-        path = int8_file(path, recipe)
-    variant = candidate.recipe.name if candidate.recipe else ""
-    return OnnxEngine(path, candidate.dtype, context.threads, context.cpu_lock, variant)
+#: 3: engines timed in interleaved rounds (measurement.ROUNDS), best of each.
+SELECTION_FORMAT = 3
 
 
 def _choice_file(model: TaskModel, backend: str, dtype: str, context: InferenceContext) -> Path:
@@ -125,17 +83,9 @@ def _measured_over_a_damaged_export(data: dict[str, Any]) -> bool:
     return any(marker in error for error in errors for marker in DAMAGED_EXPORT)
 
 
-def _read_choice(
-    path: Path, candidates: list[Candidate]
-) -> tuple[Candidate, dict[str, Any]] | None:
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
-    if not isinstance(data, dict):
-        return None
+def _read_choice(data: dict[str, Any], candidates: list[Candidate]) -> Candidate | None:
     if _measured_over_a_damaged_export(data):
-        log.info("engine choice %s was measured over a damaged ONNX export; measuring again", path)
+        log.info("engine choice of %s was measured over a damaged ONNX export", data.get("model"))
         return None
     for c in candidates:
         recipe = c.recipe.name if c.recipe else None
@@ -144,7 +94,7 @@ def _read_choice(
             data.get("dtype"),
             data.get("recipe"),
         ):
-            return c, data
+            return c
     return None
 
 
@@ -159,9 +109,11 @@ def _write_choice(path: Path, data: dict[str, Any]) -> None:
 
 
 def select_cpu_engine(
-    model: TaskModel, backend: str, dtype: str, context: InferenceContext
+    model: TaskModel, backend: str, dtype: str, context: InferenceContext, note: str = ""
 ) -> tuple[Engine, Selection]:
-    """The engine `backend`/`dtype` resolve to for `model` on this CPU."""
+    """The engine `backend`/`dtype` resolve to for `model` on this CPU (`note` heads the
+    reason). With nothing measured for this machine yet and float32 torch among the
+    candidates, that engine serves at once and the rest are measured in the background."""
     candidates, notes = cpu_candidates(backend, dtype, cpu_info())
     excluded = ruled_out(model.loaded.source, model.loaded.version)
     if excluded and (backend == "auto" or dtype == "auto"):
@@ -172,27 +124,98 @@ def select_cpu_engine(
         why = "as configured" if backend == "torch" and dtype != "auto" else "the only candidate"
         reason = f"torch/float32 {why}" + (f" ({'; '.join(notes)})" if notes else "")
         engine = build_engine(model, REFERENCE, context)
-        return engine, Selection("torch", "float32", "", reason)
+        return engine, Selection("torch", "float32", "", note + reason)
     choice_path = _choice_file(model, backend, dtype, context)
-    hit = _read_choice(choice_path, candidates)
-    if hit is not None:
-        candidate, data = hit
+    for data, where in _known_choices(model, choice_path):
+        hit = _read_choice(data, candidates)
+        if hit is None:
+            continue
         try:
-            engine = build_engine(model, candidate, context)
+            engine = build_engine(model, hit, context)
         except Exception as exc:  # a cleaned cache: measure again
-            log.info(
-                "cached choice %s could not be rebuilt (%s); measuring again", candidate.name, exc
-            )
-        else:
-            return engine, Selection(
-                candidate.backend,
-                candidate.dtype,
-                data.get("recipe") or "",
-                f"{data['reason']} (measured at an earlier start; {choice_path.name})",
-                data.get("trials", []),
-                cached=True,
-            )
-    return _measure(model, candidates, notes, backend, dtype, context, choice_path)
+            log.info("%s choice %s could not be rebuilt (%s); measuring", where, hit.name, exc)
+            continue
+        if where != "cached":
+            _write_choice(choice_path, data)
+        when = {"cached": "at an earlier start", "shipped": "on this CPU kind before release"}
+        return engine, Selection(
+            hit.backend,
+            hit.dtype,
+            data.get("recipe") or "",
+            f"{note}{data['reason']} (measured {when[where]}; {choice_path.name})",
+            data.get("trials", []),
+            cached=True,
+        )
+    if context.measure_engines == "background" and REFERENCE in candidates:
+        return _measure_later(
+            model, candidates, notes, (backend, dtype), context, choice_path, note
+        )
+    engine, selection = _measure(model, candidates, notes, backend, dtype, context, choice_path)
+    selection.reason = note + selection.reason
+    return engine, selection
+
+
+def _known_choices(model: TaskModel, choice_path: Path) -> list[tuple[dict[str, Any], str]]:
+    """This machine's cached choice, then the one shipped with the model for this CPU kind."""
+    found = []
+    try:
+        cached = json.loads(choice_path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        cached = None
+    if isinstance(cached, dict):
+        found.append((cached, "cached"))
+    shipped = shipped_choice(model.loaded.source, choice_path.stem.rsplit("-", 1)[-1])
+    if shipped is not None:
+        found.append((shipped, "shipped"))
+    return found
+
+
+def _measure_later(
+    model: TaskModel,
+    candidates: list[Candidate],
+    notes: list[str],
+    asked: tuple[str, str],
+    context: InferenceContext,
+    choice_path: Path,
+    note: str,
+) -> tuple[Engine, Selection]:
+    """Float32 torch now (the gate's own reference: it passes by definition); the
+    measurement queued on the runtime's background work, switching the engine when done."""
+    loaded = model.loaded
+    names = ", ".join(c.name for c in candidates if not c.is_reference)
+    waiting = Selection(
+        "torch",
+        "float32",
+        "",
+        f"{note}torch/float32 for now: first start on this machine, measuring {names} in the "
+        "background (textlens models shows the choice once made)",
+    )
+
+    def measure(stopping: Callable[[], bool]) -> None:
+        started = time.perf_counter()
+        log.info("%s: measuring %s against torch/float32 in the background", model.name, names)
+        engine, selection = _measure(
+            model, candidates, notes, *asked, context, choice_path, stopping
+        )
+        took = time.perf_counter() - started
+        selection.reason = f"{note}{selection.reason} (measured in the background in {took:.1f}s)"
+        loaded.engine, loaded.selection = engine, selection
+        log.info(
+            "model %s now runs on %s/%s: %s",
+            model.name,
+            selection.backend,
+            selection.dtype,
+            selection.reason,
+        )
+
+    log.info(
+        "model %s: first start on this machine, serving torch/float32 now and measuring %s "
+        "once every model is loaded",
+        model.name,
+        names,
+    )
+    context.deferred.submit(f"measuring {model.name}'s engines", measure)
+    return build_engine(model, REFERENCE, context), waiting
 
 
 def _measure(
@@ -203,83 +226,25 @@ def _measure(
     dtype: str,
     context: InferenceContext,
     choice_path: Path,
+    stopping: Callable[[], bool] | None = None,
 ) -> tuple[Engine, Selection]:
-    probe = Probe(model)
-    reference_engine = build_engine(model, REFERENCE, context)
-    reference = probe.run(reference_engine)
-    ref = Trial(REFERENCE, reference.rows_per_s, reference.tokens / reference.seconds)
-    trials, engines = [ref], {REFERENCE: reference_engine}
-    for candidate in candidates:
-        if candidate.is_reference:
-            continue
-        trial = Trial(candidate)
-        started = time.perf_counter()
-        try:
-            engine = build_engine(model, candidate, context)
-            trial.build_seconds = time.perf_counter() - started
-            run = probe.run(engine)
-        except Exception as exc:
-            trial.error = f"{type(exc).__name__}: {exc}"
-            log.info("%s: candidate %s failed: %s", model.name, candidate.name, trial.error)
-        else:
-            trial.rows_per_s, trial.tokens_per_s = run.rows_per_s, run.tokens / run.seconds
-            trial.parity = compare(probe.kind, candidate.dtype, reference.outputs, run.outputs)
-            engines[candidate] = engine
-        trials.append(trial)
-    allowed = [t for t in trials if t.candidate in candidates and t.passed]
-    if not allowed:
-        failures = "; ".join(
-            f"{t.candidate.name}: {t.error or (t.parity.describe() if t.parity else '?')}"
-            for t in trials
-            if t.candidate in candidates
-        )
-        raise ModelLoadError(
-            f"model {model.name}: backend={backend} dtype={dtype} failed the parity gate against "
-            f"float32 on the probe set ({failures}); use dtype = 'auto' (picks what passes) "
-            "or 'float32'"
-        )
-    best = max(allowed, key=lambda t: t.rows_per_s or 0.0)
-    if REFERENCE in candidates and (best.rows_per_s or 0) < (ref.rows_per_s or 0) * MIN_GAIN:
-        best = ref
-    reason = _reason(best, trials, ref, notes, backend, dtype)
-    recipe = best.candidate.recipe.name if best.candidate.recipe else None
-    record_trials = [t.as_dict() for t in trials]
+    done = measure(model, candidates, notes, (backend, dtype), context, stopping)
+    best = done.best.candidate
+    recipe = best.recipe.name if best.recipe else None
+    record_trials = [t.as_dict() for t in done.trials]
     record = {
         "model": model.name,
         "version": model.loaded.version,
-        "backend": best.candidate.backend,
-        "dtype": best.candidate.dtype,
+        "backend": best.backend,
+        "dtype": best.dtype,
         "recipe": recipe,
-        "reason": reason,
+        "reason": done.reason,
+        "cpu_model": cpu_info().model,
         "cpu_flags": cpu_info().shown_flags(),
         "threads": context.threads,
-        "probe_texts": len(probe.inputs),
+        "probe_texts": done.probe_texts,
         "trials": record_trials,
     }
     _write_choice(choice_path, record)
-    selection = Selection(
-        best.candidate.backend, best.candidate.dtype, recipe or "", reason, record_trials
-    )
-    return engines[best.candidate], selection
-
-
-def _reason(
-    best: Trial, trials: list[Trial], ref: Trial, notes: list[str], backend: str, dtype: str
-) -> str:
-    base = ref.rows_per_s or 1.0
-    asked = f"backend={backend} dtype={dtype}"
-    head = f"{asked}: {best.candidate.name} measured {(best.rows_per_s or 0) / base:.2f}x torch/float32"
-    if best.parity is not None:
-        head += f", {best.parity.metric} {best.parity.value:.4f}"
-    others = []
-    for t in trials:
-        if t is best or t is ref:
-            continue
-        if t.error:
-            others.append(f"{t.candidate.name} failed to build")
-        elif t.parity is not None and not t.parity.passed:
-            others.append(f"{t.candidate.name} failed the gate ({t.parity.describe()})")
-        else:
-            others.append(f"{t.candidate.name} {(t.rows_per_s or 0) / base:.2f}x")
-    tail = "; ".join(others + notes)
-    return f"{head}" + (f"; {tail}" if tail else "")
+    selection = Selection(best.backend, best.dtype, recipe or "", done.reason, record_trials)
+    return done.engine, selection

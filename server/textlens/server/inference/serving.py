@@ -30,12 +30,10 @@ def load_task_model(spec: ModelSpec, context: InferenceContext) -> TaskModel:
     topics = loaded.network.float32_only and canonical_dtype(dtype) == "auto"
     if topics:  # a topic model: labels flip near the centroid boundaries at lower precision
         dtype = "float32"
-    engine, selection = select_cpu_engine(model, spec.backend, dtype, context)
-    if topics:
-        selection.reason = (
-            "topic model: float32 only, so served topics are the fit's assignments; "
-            + selection.reason
-        )
+    note = "topic model: float32 only, so served topics are the fit's assignments; "
+    engine, selection = select_cpu_engine(
+        model, spec.backend, dtype, context, note if topics else ""
+    )
     loaded.engine, loaded.selection = engine, selection
     log.info(
         "model %s runs on %s/%s: %s",

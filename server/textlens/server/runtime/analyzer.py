@@ -21,7 +21,7 @@ from textlens.contract.errors import (
     TooManyTexts,
     WrongTask,
 )
-from textlens.contract.results import TRUNCATIONS, ModelInfo
+from textlens.contract.results import NOT_SCORED_EMPTY, TRUNCATIONS, ModelInfo, NotScored
 from textlens.server.runtime.aspects import MAX_TARGET_CHARS, mentions
 from textlens.server.runtime.documents import Reading, document, readings, sentences
 from textlens.server.runtime.registry import ModelRegistry, ServedModel
@@ -38,6 +38,9 @@ from textlens.server.runtime.tasks import EmbedModel
 
 if TYPE_CHECKING:
     from textlens.server.language.detector import LanguageDetector
+
+#: The sentiment of an empty or whitespace-only text: not an opinion (`screening.screened`).
+BLANK = NotScored(NOT_SCORED_EMPTY, "", 0.0)
 
 
 @dataclass
@@ -145,7 +148,7 @@ class Analyzer:
         def run(kept: list[int]) -> Future[Any]:
             return self._sentiment(served, kept, [inputs[i] for i in kept], truncation, deadline)
 
-        return Submitted(served, self._screened(served, inputs, run))
+        return Submitted(served, self._screened(served, inputs, run, BLANK))
 
     def _sentiment(
         self,
@@ -265,10 +268,14 @@ class Analyzer:
         return Submitted(served, self._screened(served, inputs, run))
 
     def _screened(
-        self, served: ServedModel, texts: list[str], run: Callable[[list[int]], Future[Any]]
+        self,
+        served: ServedModel,
+        texts: list[str],
+        run: Callable[[list[int]], Future[Any]],
+        blank: NotScored | None = None,
     ) -> Future[Any]:
         """`run` over the texts the model's language policy lets through (`screening`)."""
-        return screened(served.policy, texts, self._detect, run)
+        return screened(served.policy, texts, self._detect, run, blank)
 
     def _detect(self, texts: list[str]) -> Future[Any]:
         detector, pool = self._language()

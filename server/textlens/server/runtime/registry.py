@@ -210,6 +210,7 @@ class ModelRegistry:
                 model.load_seconds,
             )
             served.append(model)
+        context.deferred.release()  # every model serves: the background measurements may start
         return cls(served, context, loader)
 
     def get(self, task: str, name: str = "") -> ServedModel:
@@ -246,5 +247,6 @@ class ModelRegistry:
         return [m.info() for m in self.models.values()]
 
     def close(self, timeout: float | None = None) -> None:
+        self.context.deferred.close()
         for model in self.models.values():
             model.batcher.close(timeout)

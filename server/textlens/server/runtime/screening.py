@@ -14,8 +14,9 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import Future
 from typing import Any
 
-from textlens.contract.results import LanguageResult
+from textlens.contract.results import LanguageResult, NotScored
 from textlens.server.language.policy import LanguagePolicy
+from textlens.server.runtime.relay import mapped
 
 #: The policy reads this many characters of a text: a language is plain long before,
 #: and a 4 MB text under truncation=error must still be refused in milliseconds.
@@ -27,13 +28,26 @@ Run = Callable[[list[int]], "Future[list[Any]]"]
 
 
 def screened(
-    policy: LanguagePolicy | None, texts: Sequence[str], detect: Detect, run: Run
+    policy: LanguagePolicy | None,
+    texts: Sequence[str],
+    detect: Detect,
+    run: Run,
+    blank: NotScored | None = None,
 ) -> Future[list[Any]]:
     """Future of one answer per text: `NotScored` where `policy` refuses, else `run`'s.
+
+    With `blank`, empty and whitespace-only texts get `blank` and are neither
+    detected nor run: a model asked about nothing still answers with confidence
+    (the default sentiment model read "" as +0.62 positive), and an opinion
+    about no text is a mistake a dashboard would average in.
 
     Without a policy this is `run` over every position. Cancelling the returned
     future cancels the detection or the model's job, whichever is under way.
     """
+    if blank is not None:
+        filled = [i for i, text in enumerate(texts) if text.strip()]
+        if len(filled) < len(texts):
+            return _around_blanks(policy, texts, detect, run, blank, filled)
     if policy is None:
         return run(list(range(len(texts))))
     outer: Future[list[Any]] = Future()
@@ -85,3 +99,29 @@ def screened(
     outer.add_done_callback(cancel_stages)
     stages[0].add_done_callback(detected)
     return outer
+
+
+def _around_blanks(
+    policy: LanguagePolicy | None,
+    texts: Sequence[str],
+    detect: Detect,
+    run: Run,
+    blank: NotScored,
+    filled: list[int],
+) -> Future[list[Any]]:
+    """`screened` over the texts with words in them; `blank` at the others."""
+    if not filled:
+        done: Future[list[Any]] = Future()
+        done.set_result([blank] * len(texts))
+        return done
+    inner = screened(
+        policy, [texts[i] for i in filled], detect, lambda kept: run([filled[k] for k in kept])
+    )
+
+    def placed(found: list[Any]) -> list[Any]:
+        out: list[Any] = [blank] * len(texts)
+        for i, answer in zip(filled, found, strict=True):
+            out[i] = answer
+        return out
+
+    return mapped(inner, placed)

@@ -190,6 +190,13 @@ async def serve(
     )
     for name, why in registry.unserved.items():
         log.error("not serving registered model %s (no version of it loads): %s", name, why)
+    measuring = registry.context.deferred.pending()
+    if measuring:
+        log.info(
+            "first start on this machine: answering on torch/float32 meanwhile, in the "
+            "background: %s (each model switches when measured; later starts reuse the choice)",
+            "; ".join(measuring),
+        )
     print(READY_LINE.format(host=settings.host, port=port), flush=True)
     if on_ready is not None:
         on_ready(port)
