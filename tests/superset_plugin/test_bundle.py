@@ -77,7 +77,7 @@ MONITOR = "/data/monitor"
 
 def test_bundle_with_market_data_has_both_dashboards() -> None:
     from textlens.superset_tools.datasets import MONITOR_DIR
-    from textlens.superset_tools.market_charts import MARKET
+    from textlens.superset_tools.market_charts import EMAIL_CHARTS, MARKET
     from textlens.superset_tools.market_datasets import MARKET_DATASETS
 
     with zipfile.ZipFile(io.BytesIO(build_bundle(URI, MONITOR))) as archive:
@@ -90,9 +90,10 @@ def test_bundle_with_market_data_has_both_dashboards() -> None:
     assert market <= set(files)
     sql = [files[f]["sql"] for f in market]
     assert all(MONITOR_DIR not in s for s in sql)
-    assert sum(f"'{MONITOR}/" in s for s in sql) == 4  # all but the live one read Parquet
+    assert sum(f"'{MONITOR}/" in s for s in sql) == 5  # all but the live one read Parquet
     charts = {v["uuid"] for f, v in files.items() if f.startswith("charts/")}
-    assert charts == {c.uuid for c in CHARTS} | {c.uuid for c in MARKET.charts}
+    on_boards = {c.uuid for c in CHARTS} | {c.uuid for c in MARKET.charts}
+    assert charts == on_boards | {c.uuid for c in EMAIL_CHARTS}  # the Alert's, on no board
     assert all(sum(c.width for c in row) == 12 for row in MARKET.layout)
     # Without market data, the bundle is "Voice of the customer" alone (as before).
     assert not any(f.startswith("dashboards/market") for f in read_bundle())
@@ -132,3 +133,33 @@ def test_bootstrap_cli_takes_the_monitor_and_alert_recipients() -> None:
          "--alert-email", "a@example.com", "--alert-email", "b@example.com"]
     )  # fmt: skip
     assert str(args.monitor) == "/m" and args.alert_email == ["a@example.com", "b@example.com"]
+
+
+def test_alert_email_rows_are_the_new_alerts_worst_first_as_text(tmp_path: Path) -> None:
+    """The email's dataset on a monitor's output (real DuckDB): formatted, new only, sorted."""
+    import duckdb
+
+    from textlens.superset_tools.market_charts import ALERT_EMAIL_TABLE
+    from textlens.superset_tools.market_datasets import ALERT_EMAIL
+
+    con = duckdb.connect()
+    con.execute(
+        "COPY (SELECT * FROM (VALUES "
+        "('a1', TIMESTAMP '2025-06-23', 'ticker', 'NWM', 28, 0.7857142857142857, "
+        "0.14782608695652175, ['NWM recalls', 'NWM plunges']), "
+        "('a2', TIMESTAMP '2025-06-24', 'topic', 'recall', 40, 0.9, 0.1, ['x']), "
+        "('a0', TIMESTAMP '2025-05-01', 'ticker', 'QBT', 20, 0.95, 0.1, ['old news'])) "
+        "AS t(alert_id, window_start, dimension, group_value, n, negative_share, "
+        f"baseline_share, examples)) TO '{tmp_path}/alerts.parquet' (FORMAT parquet)"
+    )
+    con.execute(
+        "COPY (SELECT TIMESTAMP '2025-06-26' AS window_start) "
+        f"TO '{tmp_path}/windows.parquet' (FORMAT parquet)"
+    )
+    sql = ALERT_EMAIL.config("db-uuid", str(tmp_path))["sql"]
+    columns = ", ".join(ALERT_EMAIL_TABLE.query["columns"])
+    rows = con.execute(f"SELECT {columns} FROM ({sql}) ORDER BY share DESC").fetchall()
+    assert rows == [
+        ("topic recall", "2025-06-24", 40, "90%", "10%", "x"),
+        ("NWM", "2025-06-23", 28, "79%", "15%", "NWM recalls  |  NWM plunges"),
+    ]

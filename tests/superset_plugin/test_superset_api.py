@@ -17,7 +17,7 @@ from textlens.superset_plugin.functions import FUNCTION_NAMES
 from textlens.superset_tools import alert, dashboard
 from textlens.superset_tools.api import SupersetError
 from textlens.superset_tools.charts import CHARTS
-from textlens.superset_tools.market_charts import MARKET, MARKET_CHARTS
+from textlens.superset_tools.market_charts import EMAIL_CHARTS, MARKET, MARKET_CHARTS
 
 pytestmark = pytest.mark.superset
 
@@ -71,7 +71,7 @@ def test_bootstrap_updates_in_place_after_a_change(
     )
 
 
-ALL_CHARTS = CHARTS + MARKET_CHARTS
+ALL_CHARTS = CHARTS + MARKET_CHARTS + EMAIL_CHARTS
 
 
 @pytest.mark.parametrize("chart", ALL_CHARTS, ids=[c.name for c in ALL_CHARTS])

@@ -170,7 +170,9 @@ def add_superset_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]
     setup.set_defaults(func=_setup)
 
     demo = commands.add_parser(
-        "demo", help="textlens server + demo warehouse + Superset + bootstrap, until Ctrl-C"
+        "demo",
+        help="textlens server + demo warehouse + Superset + bootstrap + the Alert's email "
+        "(Redis, Celery, an SMTP sink into <home>/mailbox/), until Ctrl-C",
     )
     demo.add_argument("--venv", type=Path, default=Path(".venv-superset"))
     demo.add_argument("--home", type=Path, default=DEFAULT_HOME)

@@ -16,8 +16,12 @@ appeared" is put in the query and in the grace period:
   long as the alert counts as new. One spike, one email; a spike a week later
   gets its own.
 
-Content: the "Alerts" table chart as TEXT (its rows in the email body; no
-screenshot, so no browser on the workers). Run every minute (`* * * * *`);
+Content: the "Alert email" table chart as TEXT (no screenshot, so no browser
+on the workers): the new alerts only, worst first, numbers formatted by its
+query (`market_alert_email`), with their most negative headlines; the
+description links to the Market pulse dashboard. The subject is fixed per Alert
+in Superset; textlens's EMAIL_HEADER_MUTATOR (`textlens.superset_plugin.alert_email`)
+puts the first row's numbers in it and drops pandas' row-number column. Run every minute (`* * * * *`);
 `textlens superset bootstrap` creates it or updates it in place (found by name).
 """
 
@@ -26,6 +30,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from textlens.superset_plugin.alert_email import SUBJECT_MARK
 from textlens.superset_tools.api import SupersetClient
 
 NAME = "Market pulse: new negative-sentiment spike"
@@ -34,7 +39,19 @@ GRACE_SECONDS = LOOKBACK_DAYS * 24 * 3600
 CRON = "* * * * *"
 #: Where the demo sends it (a local SMTP sink in the tests); `--alert-email` changes it.
 DEFAULT_RECIPIENT = "market-alerts@example.com"
-SUBJECT = "Market pulse alert: negative-sentiment spike"
+#: The Alert's fixed subject; the textlens EMAIL_HEADER_MUTATOR puts the numbers in its place
+#: (`textlens.superset_plugin.alert_email`: it rewrites subjects that carry SUBJECT_MARK).
+SUBJECT = f"{SUBJECT_MARK} negative-sentiment spike"
+
+
+def new_alerts_condition(monitor: str) -> str:
+    """WHERE of the alerts in `monitor`/alerts.parquet that count as new (module docstring)."""
+    path = monitor.replace("'", "''")
+    return (
+        f"window_start >= (SELECT max(window_start)\n"
+        f"                 FROM read_parquet('{path}/windows.parquet'))\n"
+        f"                - INTERVAL {LOOKBACK_DAYS} DAY"
+    )
 
 
 def alert_sql(monitor: str) -> str:
@@ -42,9 +59,7 @@ def alert_sql(monitor: str) -> str:
     path = monitor.replace("'", "''")
     return (
         f"SELECT count(*) AS new_alerts FROM read_parquet('{path}/alerts.parquet')\n"
-        f"WHERE window_start >= (SELECT max(window_start)\n"
-        f"                       FROM read_parquet('{path}/windows.parquet'))\n"
-        f"                      - INTERVAL {LOOKBACK_DAYS} DAY"
+        f"WHERE {new_alerts_condition(monitor)}"
     )
 
 
@@ -56,6 +71,8 @@ class AlertTarget:
     chart_id: int
     monitor: str
     recipients: tuple[str, ...] = (DEFAULT_RECIPIENT,)
+    #: The Market pulse dashboard, linked from the email ("" leaves the link out).
+    dashboard_url: str = ""
 
 
 def alert_payload(target: AlertTarget) -> dict[str, Any]:
@@ -63,10 +80,7 @@ def alert_payload(target: AlertTarget) -> dict[str, Any]:
     return {
         "type": "Alert",
         "name": NAME,
-        "description": (
-            "textlens monitor found a spike of negative sentiment for a ticker (a new row in "
-            "alerts.parquet). The table lists the alerts with their most negative headlines."
-        ),
+        "description": description(target.dashboard_url),
         "email_subject": SUBJECT,
         "active": True,
         "crontab": CRON,
@@ -90,6 +104,18 @@ def alert_payload(target: AlertTarget) -> dict[str, Any]:
     }
 
 
+def description(dashboard_url: str) -> str:
+    """The email's first paragraph (Superset keeps links and a few tags of it)."""
+    text = (
+        "textlens monitor found a new spike of negative sentiment: the share of negative "
+        "headlines in a day far above its usual share. Each new alert, worst first, with "
+        "its most negative headlines."
+    )
+    if dashboard_url:
+        text += f' <a href="{dashboard_url}">Open the Market pulse dashboard</a>.'
+    return text
+
+
 def ensure_alert(client: SupersetClient, target: AlertTarget) -> int:
     """Create the Alert, or update the one named NAME (no duplicate); returns its id."""
     payload = alert_payload(target)
@@ -102,3 +128,11 @@ def ensure_alert(client: SupersetClient, target: AlertTarget) -> int:
         return report_id
     answer = client.request("POST", "/api/v1/report/", body=payload)
     return int(answer["id"])
+
+
+def delete_alert(client: SupersetClient) -> bool:
+    """Delete the Alert named NAME, with its log (the demo starts each run afresh)."""
+    existing = client.find("report", "name", NAME)
+    for report in existing:
+        client.request("DELETE", f"/api/v1/report/{int(report['id'])}")
+    return bool(existing)

@@ -18,8 +18,9 @@ from urllib.parse import quote
 from textlens.superset_tools.alert import DEFAULT_RECIPIENT, AlertTarget, ensure_alert
 from textlens.superset_tools.api import SupersetClient
 from textlens.superset_tools.bundle import DATABASE_FILE, DATABASE_NAME, build_bundle
+from textlens.superset_tools.charts import Chart
 from textlens.superset_tools.dashboard import VOICE, Board
-from textlens.superset_tools.market_charts import ALERTS_TABLE, MARKET
+from textlens.superset_tools.market_charts import ALERT_EMAIL_TABLE, MARKET
 from textlens.superset_tools.market_datasets import monitor_dir
 
 #: Superset's importers, in dependency order (see the module docstring).
@@ -95,6 +96,20 @@ def _fix_charts(client: SupersetClient, board: Board) -> dict[str, int]:
     return {c.name: charts[c.name] for c in board.charts}
 
 
+def _fix_chart(client: SupersetClient, chart: Chart) -> int:
+    """Save the query context of `chart`, which is on no dashboard (found by name); its id."""
+    found = client.find("chart", "slice_name", chart.name)
+    datasets = client.find("dataset", "table_name", chart.dataset.name)
+    if len(found) != 1 or len(datasets) != 1:
+        raise RuntimeError(
+            f"expected one chart {chart.name!r} and one dataset {chart.dataset.name!r}, found "
+            f"{len(found)} and {len(datasets)}"
+        )
+    chart_id = int(found[0]["id"])
+    client.set_query_context(chart_id, chart.query_context(int(datasets[0]["id"])))
+    return chart_id
+
+
 def bootstrap(
     superset_url: str,
     db: str | Path,
@@ -140,9 +155,17 @@ def bootstrap(
     if not market:
         return done
     market_charts = _fix_charts(client, MARKET)
+    market_charts[ALERT_EMAIL_TABLE.name] = _fix_chart(client, ALERT_EMAIL_TABLE)
+    market_url = f"{base}/superset/dashboard/{MARKET.slug}/"
     alert_id = ensure_alert(
         client,
-        AlertTarget(database_id, market_charts[ALERTS_TABLE.name], str(monitor), alert_recipients),
+        AlertTarget(
+            database_id,
+            market_charts[ALERT_EMAIL_TABLE.name],
+            str(monitor),
+            alert_recipients,
+            dashboard_url=market_url,
+        ),
     )
     return Bootstrapped(
         dashboard_id=done.dashboard_id,
@@ -150,7 +173,7 @@ def bootstrap(
         database_id=database_id,
         chart_ids=done.chart_ids,
         market_dashboard_id=int(client.dashboard(MARKET.slug)["id"]),
-        market_url=f"{base}/superset/dashboard/{MARKET.slug}/",
+        market_url=market_url,
         market_chart_ids=market_charts,
         alert_id=alert_id,
     )

@@ -23,7 +23,7 @@ from typing import Any
 from textlens.superset_tools.dashboard import VOICE, Board
 from textlens.superset_tools.datasets import DATASETS
 from textlens.superset_tools.ids import stable_uuid
-from textlens.superset_tools.market_charts import MARKET
+from textlens.superset_tools.market_charts import EMAIL_CHARTS, MARKET
 from textlens.superset_tools.market_datasets import MARKET_DATASETS
 
 DATABASE_NAME = "textlens warehouse"
@@ -83,8 +83,9 @@ def bundle_files(sqlalchemy_uri: str, monitor: str | None) -> dict[str, dict[str
     }
     for board in boards:
         files[f"dashboards/{_slug(board.title)}.yaml"] = board.config()
-        for chart in board.charts:
-            files[f"charts/{_slug(chart.name)}.yaml"] = chart.config()
+    charts = [chart for board in boards for chart in board.charts]
+    for chart in charts + (list(EMAIL_CHARTS) if monitor is not None else []):
+        files[f"charts/{_slug(chart.name)}.yaml"] = chart.config()
     for dataset in datasets:
         path = f"datasets/textlens_warehouse/{dataset.name}.yaml"
         files[path] = dataset.config(DATABASE_UUID, monitor)

@@ -13,6 +13,7 @@ from __future__ import annotations
 from textlens.superset_tools.charts import Chart, time_axis
 from textlens.superset_tools.dashboard import Board
 from textlens.superset_tools.market_datasets import (
+    ALERT_EMAIL,
     ALERTS,
     NEWS_LIVE,
     NEWS_LIVE_DAYS,
@@ -181,6 +182,21 @@ ALERTS_TABLE = Chart(
     width=12,
     height=40,
 )
+EMAIL_COLUMNS = ["alert_on", "day", "items", "negative_share", "baseline_share", "headlines"]
+#: The Superset Alert's content (TEXT: these rows are the email's table); on no dashboard.
+ALERT_EMAIL_TABLE = Chart(
+    "Alert email: new spikes of negative share",
+    ALERT_EMAIL,
+    "table",
+    {
+        "query_mode": "raw",
+        "all_columns": EMAIL_COLUMNS,
+        "order_by_cols": ['["share", false]'],
+        "row_limit": 100,
+    },
+    {"columns": EMAIL_COLUMNS, "orderby": [["share", False]], "row_limit": 100},
+    ("alert_on", "negative_share", "headlines"),
+)
 UNSCORED_SHARE = Chart(
     "Headlines not scored (a language the model does not read), per week",
     SCORING,
@@ -217,3 +233,5 @@ MARKET = Board(
     label_colors={"alert": "#D7263D"},
 )
 MARKET_CHARTS = MARKET.charts
+#: Charts of the bundle that are on no dashboard.
+EMAIL_CHARTS = (ALERT_EMAIL_TABLE,)

@@ -14,6 +14,8 @@ SQL names the directory as MONITOR_DIR, filled in at bootstrap time.
 * `market_scoring`: one row per headline with its week and why it was not
   scored (NULL: scored), for the share of rows not scored (the language policy:
   a headline in a language the sentiment model does not read is NULL).
+* `market_alert_email`: the alerts that count as new for the Superset Alert, worst
+  first, their numbers formatted as text ("79%"): the content of its email.
 * `news_live`: the last NEWS_LIVE_DAYS of headlines, scored live by
   `aspect_sentiment_scores(headline, [ticker])`: sentiment toward the ticker,
   not the headline's overall tone ("NWM rises while QBT slips" is good for NWM).
@@ -23,6 +25,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from textlens.superset_plugin import alert_email as email
+from textlens.superset_tools.alert import new_alerts_condition
 from textlens.superset_tools.datasets import MONITOR_DIR, Dataset
 
 
@@ -110,6 +114,47 @@ ALERTS = Dataset(
         "example_headlines": "Most negative headlines",
     },
 )
+
+
+#: A share as a whole percentage, as text: Superset's email shows a table's values raw.
+def _percent(column: str) -> str:
+    return f"format('{{:.0f}}%', 100 * {column}::DOUBLE)"
+
+
+ALERT_EMAIL = Dataset(
+    "market_alert_email",
+    "The Superset Alert's email: the alerts that count as new, worst first, numbers as text.",
+    [
+        ("alert_on", "VARCHAR", False, None),
+        ("day", "VARCHAR", False, None),
+        ("window_start", "TIMESTAMP", True, None),
+        ("items", "BIGINT", False, None),
+        ("negative_share", "VARCHAR", False, None),
+        ("baseline_share", "VARCHAR", False, None),
+        ("share", "DOUBLE", False, None),
+        ("headlines", "VARCHAR", False, None),
+    ],
+    sql=(
+        "SELECT CASE WHEN dimension = 'ticker' THEN group_value\n"
+        "            ELSE dimension || ' ' || group_value END AS alert_on,\n"
+        "       strftime(window_start, '%Y-%m-%d') AS day, window_start, n AS items,\n"
+        f"       {_percent('negative_share')} AS negative_share,\n"
+        f"       {_percent('baseline_share')} AS baseline_share,\n"
+        "       negative_share AS share, array_to_string(examples, '  |  ') AS headlines\n"
+        f"FROM {TICKER_ALERTS}\n"
+        f"WHERE {new_alerts_condition(MONITOR_DIR)}"
+    ),
+    main_dttm_col="window_start",
+    # The email's column headers; the subject is made of four of them (alert_email.py).
+    verbose_names={
+        "alert_on": email.ALERT_ON,
+        "day": email.DAY,
+        "items": "Items",
+        "negative_share": email.NEGATIVE,
+        "baseline_share": email.BASELINE,
+        "headlines": "Most negative headlines",
+    },
+)
 NEWS_LIVE = Dataset(
     "news_live",
     f"The last {NEWS_LIVE_DAYS} days of headlines, sentiment toward the ticker scored live.",
@@ -149,4 +194,4 @@ SCORING = Dataset(
     sql=f"SELECT date_trunc('week', ts) AS week, not_scored\nFROM {TOPIC_SCORES}",
     main_dttm_col="week",
 )
-MARKET_DATASETS = (TICKER_WEEKS, TOPIC_WEEKS, ALERTS, NEWS_LIVE, SCORING)
+MARKET_DATASETS = (TICKER_WEEKS, TOPIC_WEEKS, ALERTS, ALERT_EMAIL, NEWS_LIVE, SCORING)

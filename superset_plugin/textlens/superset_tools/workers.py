@@ -1,11 +1,13 @@
 """What Superset's Alerts & Reports run on, locally: a loopback Redis, a Celery worker and beat.
 
-Used by the end-to-end test of the "Market pulse" Alert (and usable by hand):
-`RedisServer` runs Debian's `redis-server` on a free 127.0.0.1 port with no
-persistence; `CeleryWorkers` runs `celery --app=superset.tasks.celery_app:app
+Used by `make superset-demo` and the end-to-end test of the "Market pulse"
+Alert: `RedisServer` runs Debian's `redis-server` on a free 127.0.0.1 port with
+no persistence; `CeleryWorkers` runs `celery --app=superset.tasks.celery_app:app
 worker` (one solo process: alerts are few and the machine small) and `beat`
 from Superset's venv, with the same `superset_config.py` and environment as
-the web server, so they share its metadata database and secret key.
+the web server, so they share its metadata database and secret key;
+`AlertDelivery` starts both and an SMTP sink (`smtp_sink.py`) wired together, so
+an Alert's email lands in a mailbox folder.
 """
 
 from __future__ import annotations
@@ -15,12 +17,14 @@ import subprocess
 import tempfile
 import time
 from collections import deque
+from contextlib import ExitStack
 from pathlib import Path
 from threading import Thread
 from types import TracebackType
 from typing import Self
 
 from textlens.superset_tools.local import executable, free_port, superset_env, terminate
+from textlens.superset_tools.smtp_sink import SmtpSink
 
 REDIS_READY = "Ready to accept connections"
 WORKER_READY = "ready."
@@ -138,3 +142,36 @@ class CeleryWorkers(_StopOnExit):
     def stop(self) -> None:
         self.beat.stop()
         self.worker.stop()
+
+
+def delivery_env(redis_url: str, smtp_port: int, superset_url: str) -> dict[str, str]:
+    """What the worker reads (superset_config.py): Redis, the loopback sink, the web server."""
+    return {
+        "TEXTLENS_REDIS_URL": redis_url,
+        "TEXTLENS_SMTP_HOST": "127.0.0.1",
+        "TEXTLENS_SMTP_PORT": str(smtp_port),
+        # A sink on loopback: no TLS, no login, whatever the caller's environment says.
+        "TEXTLENS_SMTP_STARTTLS": "false",
+        "TEXTLENS_SMTP_USER": "",
+        "TEXTLENS_SMTP_PASSWORD": "",
+        "TEXTLENS_SUPERSET_URL": superset_url.rstrip("/") + "/",
+    }
+
+
+class AlertDelivery(_StopOnExit):
+    """Redis, the SMTP sink writing to `mailbox`, and Celery worker and beat for the Superset
+    home `home` served at `superset_url`: what sends its Alerts' emails. Stops all on exit."""
+
+    def __init__(self, venv: Path, home: Path, superset_url: str, mailbox: Path) -> None:
+        self._stack = ExitStack()
+        try:
+            self.redis = self._stack.enter_context(RedisServer())
+            self.sink = self._stack.enter_context(SmtpSink(mailbox))
+            env = delivery_env(self.redis.url, self.sink.port, superset_url)
+            self.workers = self._stack.enter_context(CeleryWorkers(venv, home, env))
+        except BaseException:
+            self._stack.close()
+            raise
+
+    def stop(self) -> None:
+        self._stack.close()
