@@ -24,6 +24,7 @@ from textlens.contract.errors import (
 from textlens.contract.results import NOT_SCORED_EMPTY, TRUNCATIONS, ModelInfo, NotScored
 from textlens.server.runtime.aspects import MAX_TARGET_CHARS, mentions
 from textlens.server.runtime.documents import Reading, document, readings, sentences
+from textlens.server.runtime.ratings import rated
 from textlens.server.runtime.registry import ModelRegistry, ServedModel
 from textlens.server.runtime.relay import RowNames
 from textlens.server.runtime.relay import mapped as _mapped
@@ -169,7 +170,13 @@ class Analyzer:
                 return f"text #{index[row]}"
 
             inner = self._submit(served, inputs, truncation, deadline, names=whole)
-            return _mapped(inner.future, list, whole)
+            if not served.spec.sentences:
+                return _mapped(inner.future, list, whole)
+
+            def read(results: list[Any]) -> list[Any]:  # a stated star rating decides
+                return [rated(text, r) for text, r in zip(inputs, results, strict=True)]
+
+            return _mapped(inner.future, read, whole)
         owners = [(t, k) for t, r in enumerate(reads) for k in range(len(r.units))]
 
         def names(row: int) -> str:

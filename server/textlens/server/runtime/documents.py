@@ -33,6 +33,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from textlens.contract.results import SentimentResult
+from textlens.server.runtime.ratings import rated
 
 #: A sentence ends at . ! ? (or a line break) before white space and an upper-case
 #: letter, a digit or a quote: "U.S. stocks" and "3.5 stars" stay one sentence.
@@ -75,7 +76,9 @@ def readings(texts: Sequence[str], fits: Callable[[Sequence[str]], list[bool]]) 
 
 
 def document(reading: Reading, results: Sequence[SentimentResult]) -> SentimentResult:
-    """One text's result from its units' results (see the module docstring)."""
+    """One text's result from its units' results (see the module docstring); a unit
+    that states a star rating is answered by it (`ratings`)."""
+    results = [rated(unit, r) for unit, r in zip(reading.units, results, strict=True)]
     if not reading.whole:
         return combine(results)
     return _mean(results[0], combine(results[1:]))
