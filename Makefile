@@ -95,6 +95,7 @@ bench: venv
 	$(PY) bench/duckdb_udf.py --json bench/results/duckdb_udf.json
 	$(PY) bench/backends.py --out bench/results/backends.json
 	$(PY) bench/reliability.py --json bench/results/reliability.json
+	$(PY) bench/first_start.py --json bench/results/first_start.json
 
 # On a machine with a CUDA torch: GPU rows/s through gRPC from DuckDB, the naive
 # per-row ratio, then the GPU tests.

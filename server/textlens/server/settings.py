@@ -163,6 +163,9 @@ class RuntimeSettings(BaseSettings):
     #: machine yet: "background" serves it at once on float32 torch and measures the faster
     #: engines after the start, switching when measured; "at_load" measures before serving.
     measure_engines: Literal["background", "at_load"] = "background"
+    #: Serve a built-in model's engine choice measured before release on a machine with this
+    #: very key (CPU, threads, libraries) at once; false: always measure on this machine.
+    shipped_choices: bool = True
 
 
 #: The server's certificate pair: set from TEXTLENS_SERVER_TLS_CERT/_KEY (issue 22,

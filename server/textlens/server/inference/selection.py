@@ -126,7 +126,7 @@ def select_cpu_engine(
         engine = build_engine(model, REFERENCE, context)
         return engine, Selection("torch", "float32", "", note + reason)
     choice_path = _choice_file(model, backend, dtype, context)
-    for data, where in _known_choices(model, choice_path):
+    for data, where in _known_choices(model, choice_path, context.shipped_choices):
         hit = _read_choice(data, candidates)
         if hit is None:
             continue
@@ -155,8 +155,10 @@ def select_cpu_engine(
     return engine, selection
 
 
-def _known_choices(model: TaskModel, choice_path: Path) -> list[tuple[dict[str, Any], str]]:
-    """This machine's cached choice, then the one shipped with the model for this CPU kind."""
+def _known_choices(
+    model: TaskModel, choice_path: Path, shipped: bool
+) -> list[tuple[dict[str, Any], str]]:
+    """This machine's cached choice, then (`shipped`) the one the model ships for its key."""
     found = []
     try:
         cached = json.loads(choice_path.read_text(encoding="utf-8"))
@@ -164,9 +166,9 @@ def _known_choices(model: TaskModel, choice_path: Path) -> list[tuple[dict[str, 
         cached = None
     if isinstance(cached, dict):
         found.append((cached, "cached"))
-    shipped = shipped_choice(model.loaded.source, choice_path.stem.rsplit("-", 1)[-1])
-    if shipped is not None:
-        found.append((shipped, "shipped"))
+    record = shipped_choice(model.loaded.source, choice_path.stem.rsplit("-", 1)[-1])
+    if shipped and record is not None:
+        found.append((record, "shipped"))
     return found
 
 

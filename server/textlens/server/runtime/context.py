@@ -26,6 +26,8 @@ class InferenceContext:
     #: Measure a new machine's engines after the start ("background") or before ("at_load"):
     #: `RuntimeSettings.measure_engines`; a context built by hand (benchmarks) measures at once.
     measure_engines: str = "at_load"
+    #: Use the built-in models' engine choices measured before release (`shipped_choices`).
+    shipped_choices: bool = True
     #: What runs after the start: the background engine measurements.
     deferred: DeferredWork = field(default_factory=DeferredWork)
 
@@ -38,4 +40,5 @@ def inference_context(settings: RuntimeSettings | None = None) -> InferenceConte
         cache_dir=cache_dir.expanduser(),
         threads=configure_threads(settings.threads),
         measure_engines=settings.measure_engines,
+        shipped_choices=settings.shipped_choices,
     )
