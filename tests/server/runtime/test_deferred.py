@@ -65,3 +65,30 @@ def test_close_stops_the_running_job_and_drops_the_rest() -> None:
     assert ran == [] and work.running == ""
     work.submit("after close", lambda _s: ran.append("late"))  # ignored: shutting down
     assert work.pending() == [] and ran == []
+
+
+def test_a_process_that_never_closes_stops_the_job_at_exit() -> None:
+    """A script that leaves its DuckDB connection open: the job is asked to stop at exit
+    (atexit) instead of being frozen mid-pass when the interpreter finalizes."""
+    import subprocess
+    import sys
+
+    script = (
+        "import sys, time\n"
+        "from textlens.server.runtime.deferred import DeferredWork, Stopped\n"
+        "work = DeferredWork()\n"
+        "def job(stopping):\n"
+        "    print('started', flush=True)\n"
+        "    while not stopping():\n"
+        "        time.sleep(0.01)\n"
+        "    print('asked to stop', flush=True)\n"
+        "    raise Stopped\n"
+        "work.submit('job', job)\n"
+        "work.release()\n"
+        "time.sleep(0.5)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["started", "asked", "to", "stop"], done.stdout

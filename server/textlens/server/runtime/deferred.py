@@ -16,6 +16,7 @@ thread inside torch while the interpreter exits.
 
 from __future__ import annotations
 
+import atexit
 import logging
 import queue
 import threading
@@ -63,6 +64,7 @@ class DeferredWork:
                     target=self._run, name="textlens-deferred", daemon=True
                 )
                 self._thread.start()
+                atexit.register(self._at_exit)
 
     def release(self) -> None:
         """Let queued jobs start (the registry calls it once every model is loaded)."""
@@ -91,10 +93,17 @@ class DeferredWork:
             thread = self._thread
         self._released.set()
         self._queue.put(None)
+        if thread is not None:
+            atexit.unregister(self._at_exit)
         if thread is not None and thread is not threading.current_thread():
             thread.join(timeout)
             if thread.is_alive():
                 log.warning("background job %r did not stop within %.0fs", self.running, timeout)
+
+    def _at_exit(self) -> None:
+        """A script that never closed its connection: stop before the interpreter freezes
+        the thread inside torch (a crash message at exit instead of a clean one)."""
+        self.close(timeout=5.0)
 
     def _run(self) -> None:
         self._released.wait()
