@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 import os
+import struct
+import zlib
 from pathlib import Path
+from typing import Any
 
 from tests.helpers import REPO_ROOT
 
@@ -31,3 +36,60 @@ ARTIFACTS = Path(os.environ.get("TEXTLENS_ARTIFACTS", REPO_ROOT / ".build" / "ar
 
 
 ADMIN = ("admin", "admin")
+
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+
+
+#: The docs' screenshots: (dashboard slug, file name in docs/ and in ARTIFACTS).
+SCREENSHOTS = (
+    ("voice-of-the-customer", "superset-dashboard.png"),
+    ("market-pulse", "market-pulse.png"),
+)
+#: PNG text keys the browser test writes into each screenshot it takes.
+DIGEST_KEY = "textlens-dashboard"
+REVIEWS_KEY = "textlens-reviews"
+
+
+def board_digest(board: Any) -> str:
+    """A digest of everything the bundle says about `board`: layout, charts, their datasets.
+
+    The browser test writes it into its screenshot; test_docs_screenshots.py compares the
+    committed docs/*.png with it, so a dashboard changed without a new screenshot fails.
+    """
+    parts = [board.config()]
+    for chart in board.charts:
+        parts += [chart.config(), chart.dataset.config("database", "/monitor")]
+    text = json.dumps(parts, sort_keys=True)
+    return f"{board.slug} {hashlib.sha256(text.encode()).hexdigest()[:16]}"
+
+
+def png_chunks(data: bytes) -> list[tuple[bytes, bytes]]:
+    """(type, body) of each chunk of a PNG."""
+    assert data[:8] == PNG_SIGNATURE, "not a PNG"
+    chunks, at = [], 8
+    while at < len(data):
+        (size,) = struct.unpack(">I", data[at : at + 4])
+        chunks.append((data[at + 4 : at + 8], data[at + 8 : at + 8 + size]))
+        at += 12 + size
+    return chunks
+
+
+def png_text(data: bytes) -> dict[str, str]:
+    """The tEXt entries of a PNG (keyword -> text)."""
+    out = {}
+    for kind, body in png_chunks(data):
+        if kind == b"tEXt":
+            key, _, value = body.partition(b"\0")
+            out[key.decode("latin-1")] = value.decode("latin-1")
+    return out
+
+
+def with_png_text(data: bytes, entries: dict[str, str]) -> bytes:
+    """`data` with tEXt chunks for `entries` added just before its IEND chunk."""
+    extra = b""
+    for key, value in entries.items():
+        body = key.encode("latin-1") + b"\0" + value.encode("latin-1")
+        crc = zlib.crc32(b"tEXt" + body)
+        extra += struct.pack(">I", len(body)) + b"tEXt" + body + struct.pack(">I", crc)
+    end = data.rindex(b"IEND") - 4
+    return data[:end] + extra + data[end:]

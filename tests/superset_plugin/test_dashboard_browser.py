@@ -2,7 +2,9 @@
 error or a warning.
 
 Leaves the screenshots in $TEXTLENS_ARTIFACTS (default .build/artifacts/) for
-CI and for docs/superset-dashboard.png and docs/market-pulse.png.
+CI and for docs/superset-dashboard.png and docs/market-pulse.png, each tagged
+with the digest of the dashboard it shows and the number of reviews behind it
+(PNG text chunks), which test_docs_screenshots.py checks the docs' copies by.
 """
 
 from __future__ import annotations
@@ -14,10 +16,19 @@ from typing import Any
 
 import pytest
 
-from textlens.superset_tools.dashboard import VOICE, Board
-from textlens.superset_tools.market_charts import MARKET
+from textlens.superset_tools.bundle import BOARDS as BUNDLED
+from textlens.superset_tools.dashboard import Board
 
-from .helpers import ADMIN, ARTIFACTS
+from .helpers import (
+    ADMIN,
+    ARTIFACTS,
+    DIGEST_KEY,
+    E2E_REVIEWS,
+    REVIEWS_KEY,
+    SCREENSHOTS,
+    board_digest,
+    with_png_text,
+)
 
 pytestmark = pytest.mark.superset
 
@@ -106,7 +117,7 @@ def log_in(browser: Any, url: str, attempts: int = 3) -> None:
 
 
 #: (dashboard, screenshot file name)
-BOARDS = [(VOICE, "superset-dashboard.png"), (MARKET, "market-pulse.png")]
+BOARDS = [(next(b for b in BUNDLED if b.slug == slug), name) for slug, name in SCREENSHOTS]
 
 
 @pytest.mark.parametrize(("board", "shot_name"), BOARDS, ids=[b.slug for b, _ in BOARDS])
@@ -129,10 +140,18 @@ def test_dashboard_renders_every_chart(
         return holders if done else None
 
     holders = wait_for(charts_done, RENDER_TIMEOUT, f"{len(charts)} charts to render")
+    # The whole dashboard in the screenshot: a window as tall as the page (charts redraw).
+    page = browser.execute_script("return document.documentElement.scrollHeight")
+    viewport = browser.execute_script("return window.innerHeight")
+    if page > viewport:
+        size = browser.get_window_size()
+        browser.set_window_size(size["width"], size["height"] + page - viewport)
+        holders = wait_for(charts_done, RENDER_TIMEOUT, "the charts to redraw")
     time.sleep(2.0)  # echarts animates its first frame
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     shot = ARTIFACTS / shot_name
-    browser.save_screenshot(str(shot))
+    tags = {DIGEST_KEY: board_digest(board), REVIEWS_KEY: str(E2E_REVIEWS)}
+    shot.write_bytes(with_png_text(browser.get_screenshot_as_png(), tags))
     print(f"\nscreenshot: {shot}")
 
     names = {h.get_attribute("data-test-chart-name") for h in holders}

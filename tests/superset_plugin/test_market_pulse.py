@@ -19,12 +19,12 @@ from textlens.samples.market_news import (
 )
 from textlens.superset_tools import alert
 from textlens.superset_tools.market_charts import (
-    ALERTS_TABLE,
+    ALERT_EMAIL_TABLE,
     NEGATIVE_BY_TICKER,
     OUTLIER_TOPIC,
     TOWARD_TICKER,
 )
-from textlens.superset_tools.market_datasets import monitor_dir
+from textlens.superset_tools.market_datasets import OTHER_TICKERS, monitor_dir
 
 pytestmark = pytest.mark.superset
 
@@ -71,7 +71,7 @@ def test_the_alert_is_configured_for_one_email_per_spike(bootstrapped: Any, api:
     assert report["crontab"] == alert.CRON and report["report_format"] == "TEXT"
     assert report["grace_period"] == alert.GRACE_SECONDS
     assert report["validator_type"] == "operator"
-    assert report["chart"]["id"] == bootstrapped.market_chart_ids[ALERTS_TABLE.name]
+    assert report["chart"]["id"] == bootstrapped.market_chart_ids[ALERT_EMAIL_TABLE.name]
     targets = [r["recipient_config_json"] for r in report["recipients"]]
     assert alert.DEFAULT_RECIPIENT in str(targets)
 
@@ -94,10 +94,15 @@ def test_the_line_chart_marks_the_incident_week(bootstrapped: Any, api: Any) -> 
     week = INCIDENT_START - dt.timedelta(days=INCIDENT_START.weekday())
     assert _day(marked[0]["week"]) == week.date()
     incident = [
-        r for r in lines if r["ticker"] == INCIDENT_TICKER and _day(r["week"]) == week.date()
+        r for r in lines if r["series"] == INCIDENT_TICKER and _day(r["week"]) == week.date()
     ]
     assert incident and incident[0]["negative_share"] == pytest.approx(marked[0]["alert"])
     assert marked[0]["alert"] > 0.5
+    # The ticker that alerted has its own line; every other ticker is in the grey one,
+    # which no week takes as high as the incident's.
+    assert {r["series"] for r in lines} == {INCIDENT_TICKER, OTHER_TICKERS}
+    others = [r["negative_share"] for r in lines if r["series"] == OTHER_TICKERS]
+    assert len(others) >= 20 and max(others) < marked[0]["alert"] / 2, others
 
 
 def _day(value: Any) -> dt.date:

@@ -3,7 +3,7 @@
 * `reviews_enriched`: the table `textlens enrich` writes (sentiment, sentiment_score,
   entities precomputed): the fast charts.
 * `review_entities`: a virtual dataset, one row per entity (unnest of the
-  enriched `entities` column).
+  enriched `entities` column), with its review's sentiment.
 * `reviews_live`: a virtual dataset that calls the UDFs live on the most
   recent reviews (SQL a builder can copy).
 * `reviews`: the raw table with *calculated columns* `sentiment(review)` and
@@ -36,6 +36,15 @@ REVIEW_COLUMNS: list[Column] = [
     ("rating", "TINYINT", False, None),
     ("review", "VARCHAR", False, None),
 ]
+#: Display names (legends, table headers) of the review datasets' columns and metrics.
+REVIEW_LABELS = {
+    "review_date": "Date",
+    "product": "Product",
+    "review": "Review",
+    "sentiment_score": "Sentiment",
+    "avg_sentiment": "Avg sentiment",
+    "negative_share": "Negative share",
+}
 #: Days of the newest reviews `reviews_live` scores live.
 LIVE_DAYS = 21
 #: Stands for the monitor's output directory in a dataset's SQL (absolute paths are only
@@ -132,22 +141,30 @@ ENRICHED = Dataset(
         ("sentiment_score", "DOUBLE", False, None),
     ],
     SENTIMENT_METRICS,
+    verbose_names=REVIEW_LABELS,
 )
 ENTITIES = Dataset(
     "review_entities",
-    "One row per named entity found in a review (unnest of entities()).",
+    "One row per named entity found in a review (unnest of entities()), with the review's "
+    "sentiment.",
     [
         ("review_id", "BIGINT", False, None),
         ("review_date", "DATE", True, None),
         ("product", "VARCHAR", False, None),
         ("entity", "VARCHAR", False, None),
         ("entity_label", "VARCHAR", False, None),
+        ("sentiment", "VARCHAR", False, None),
+        ("sentiment_score", "DOUBLE", False, None),
     ],
+    SENTIMENT_METRICS,
     sql=(
-        "SELECT review_id, review_date, product, ent.text AS entity, ent.label AS entity_label\n"
-        "FROM (SELECT review_id, review_date, product, unnest(entities) AS ent\n"
+        "SELECT review_id, review_date, product, ent.text AS entity, ent.label AS entity_label,\n"
+        "       sentiment, sentiment_score\n"
+        "FROM (SELECT review_id, review_date, product, sentiment, sentiment_score,\n"
+        "             unnest(entities) AS ent\n"
         "      FROM reviews_enriched)"
     ),
+    verbose_names={**REVIEW_LABELS, "entity": "Entity", "count": "Mentions"},
 )
 LIVE = Dataset(
     "reviews_live",
@@ -163,6 +180,7 @@ LIVE = Dataset(
         "FROM reviews\n"
         f"WHERE review_date > (SELECT max(review_date) FROM reviews) - INTERVAL {LIVE_DAYS} DAY"
     ),
+    verbose_names=REVIEW_LABELS,
 )
 RAW = Dataset(
     "reviews",

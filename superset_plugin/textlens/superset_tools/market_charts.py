@@ -1,4 +1,5 @@
-"""The "Market pulse" dashboard: negative share per ticker with the alerts marked, topic x week,
+"""The "Market pulse" dashboard: negative share of the tickers that alerted against the rest, with
+the alerts marked, topic x week,
 the alerts table, sentiment toward each ticker (scored live), and the share of headlines
 not scored (the language policy) per week.
 
@@ -17,6 +18,7 @@ from textlens.superset_tools.market_datasets import (
     ALERTS,
     NEWS_LIVE,
     NEWS_LIVE_DAYS,
+    OTHER_TICKERS,
     SCORING,
     TICKER_WEEKS,
     TOPIC_WEEKS,
@@ -27,26 +29,35 @@ WEEK = time_axis("P1W", "week")
 #: a kind never seen before (the demo's recall) shows there first.
 OUTLIER_TOPIC = "outlier"
 
+#: Grey for the pooled line of the tickers that never alerted, under each name Superset's
+#: color scale may know the series by (the group value, or metric and group).
+GREY = "#9AA5B1"
+OTHER_COLORS = {
+    key: GREY
+    for key in (OTHER_TICKERS, f"Negative, {OTHER_TICKERS}", f"negative_share, {OTHER_TICKERS}")
+}
 NEGATIVE_BY_TICKER = Chart(
-    "Negative share per ticker, alerts marked",
+    "Negative share by week: tickers with an alert vs the rest",
     TICKER_WEEKS,
     "mixed_timeseries",
     {
         "x_axis": "week",
         "time_grain_sqla": "P1W",
-        # Query A: one line per ticker. Query B: the weeks with an alert window, as big
-        # markers on the line of the ticker that alerted (alert_share is NULL elsewhere).
+        # Query A: one line per ticker that alerted, and one grey line for all the others
+        # together (their weekly share pooled: a ticker's 7-headline week no longer towers
+        # over the alert). Query B: the weeks with an alert window, as big red markers on
+        # the line of the ticker that alerted (alert_share is NULL elsewhere).
         "metrics": ["negative_share"],
-        "groupby": ["ticker"],
+        "groupby": ["series"],
         "adhoc_filters": [],
         "metrics_b": ["alert"],
         "groupby_b": [],
         "adhoc_filters_b": [],
         "seriesType": "line",
         "seriesTypeB": "scatter",
-        "markerEnabled": False,
+        "markerEnabled": True,
         "markerEnabledB": True,
-        "markerSize": 6,
+        "markerSize": 4,
         "markerSizeB": 20,
         "yAxisIndex": 0,
         "yAxisIndexB": 0,
@@ -66,15 +77,16 @@ NEGATIVE_BY_TICKER = Chart(
         "color_scheme": "supersetColors",
     },
     {
-        "columns": [WEEK, "ticker"],
-        "series_columns": ["ticker"],
+        "columns": [WEEK, "series"],
+        "series_columns": ["series"],
         "metrics": ["negative_share"],
         "orderby": [[WEEK, True]],
         "row_limit": 10000,
     },
-    ("ticker", "negative_share"),
+    ("series", "negative_share"),
     width=12,
     height=60,
+    first_name="Negative share per ticker, alerts marked",
     more_queries=(
         {
             "columns": [WEEK],
@@ -166,11 +178,22 @@ ALERTS_TABLE = Chart(
         "row_limit": 1000,
         "page_length": 10,
         "table_timestamp_format": "%Y-%m-%d",
+        # No cell bars: Superset draws positive numbers' bars green, and a high negative
+        # share is bad news. The negative share in red instead, deeper the higher it is.
+        "show_cell_bars": False,
         "column_config": {
             "negative_share": {"d3NumberFormat": ".0%"},
             "baseline_share": {"d3NumberFormat": ".0%"},
             "z": {"d3NumberFormat": ".1f"},
         },
+        "conditional_formatting": [
+            {
+                "column": "negative_share",
+                "operator": ">",
+                "targetValue": 0,
+                "colorScheme": "colorError",
+            },
+        ],
     },
     {
         # Raw mode without "metrics", as the Explore view sends it (see MOST_NEGATIVE).
@@ -209,6 +232,9 @@ UNSCORED_SHARE = Chart(
         "adhoc_filters": [],
         "row_limit": 10000,
         "y_axis_format": ".1%",
+        # A share: 0 to 100% (left to itself, an all-zero week series got an axis to 120%).
+        "truncateYAxis": True,
+        "y_axis_bounds": [0, 1],
         "markerEnabled": True,
         "show_legend": False,
         "rich_tooltip": True,
@@ -228,9 +254,9 @@ MARKET = Board(
     "Market pulse",
     "market-pulse",
     ((NEGATIVE_BY_TICKER,), (TOPIC_HEATMAP, TOWARD_TICKER), (ALERTS_TABLE,), (UNSCORED_SHARE,)),
-    # The alert markers in red: by default they take the 13th color of the scheme, which
-    # wraps round to the third ticker's.
-    label_colors={"alert": "#D7263D"},
+    # The alert markers in red (by default they would take the next color of the scheme),
+    # the tickers without an alert in grey.
+    label_colors={"alert": "#D7263D", **OTHER_COLORS},
 )
 MARKET_CHARTS = MARKET.charts
 #: Charts of the bundle that are on no dashboard.

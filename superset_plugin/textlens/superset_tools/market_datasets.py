@@ -6,7 +6,11 @@ monitor run that replaces a file atomically is seen on the next query). The
 SQL names the directory as MONITOR_DIR, filled in at bootstrap time.
 
 * `market_ticker_weeks`: negative share per ticker and week, from the daily
-  windows, with the alert windows counted (the line chart marks them).
+  windows, with the alert windows counted (the line chart marks them), and a
+  `series`: the ticker itself when it ever alerted, else OTHER_TICKERS, so the
+  line chart draws the tickers that alerted against one grey line for the rest
+  (twelve lines were unreadable, and a ticker's low-volume week, 6 of 7
+  headlines negative, stood taller than the alert beside it).
 * `market_topic_weeks`: one row per headline with its topic (the monitor's
   `scores.parquet`), for the topic x week heat map.
 * `market_alerts`: the monitor's alerts (per ticker, or per topic) with their
@@ -37,6 +41,8 @@ def monitor_dir(db: Path) -> Path:
 
 #: Days of the newest headlines `news_live` scores live (about 450 rows of the demo).
 NEWS_LIVE_DAYS = 14
+#: The line chart's series for every ticker that never alerted (pooled: their share together).
+OTHER_TICKERS = "other tickers"
 TICKER_WINDOWS = f"read_parquet('{MONITOR_DIR}/windows.parquet')"
 TICKER_ALERTS = f"read_parquet('{MONITOR_DIR}/alerts.parquet')"
 TOPIC_SCORES = f"read_parquet('{MONITOR_DIR}/scores.parquet')"
@@ -54,15 +60,19 @@ TICKER_WEEKS = Dataset(
     [
         ("week", "TIMESTAMP", True, None),
         ("ticker", "VARCHAR", False, None),
+        ("series", "VARCHAR", False, None),
         ("n", "BIGINT", False, None),
         ("negative", "BIGINT", False, None),
         ("alerts", "BIGINT", False, None),
     ],
     [("negative_share", WEEK_SHARE, ".0%"), ("alert", ALERT_SHARE, ".0%")],
-    # The line chart names each series "<metric>, <ticker>": "Negative, NWM".
+    # The line chart names each series "<metric>, <series>": "Negative, NWM".
     verbose_names={"negative_share": "Negative", "alert": "Alert"},
     sql=(
         "SELECT date_trunc('week', window_start) AS week, ticker,\n"
+        "       CASE WHEN ticker IN (SELECT group_value FROM "
+        f"{TICKER_ALERTS} WHERE dimension = 'ticker')\n"
+        f"            THEN ticker ELSE '{OTHER_TICKERS}' END AS series,\n"
         "       sum(n)::BIGINT AS n, sum(negative)::BIGINT AS negative,\n"
         "       count(*) FILTER (WHERE is_alert)::BIGINT AS alerts\n"
         f"FROM {TICKER_WINDOWS}\n"
