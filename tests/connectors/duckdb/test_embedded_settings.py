@@ -41,7 +41,7 @@ def test_threads_and_cache_dir_from_the_config_file(
     cache = tmp_path / "cache"
     config = tmp_path / "textlens.toml"
     config.write_text(
-        f'[server]\nthreads = {threads}\ncache_dir = "{cache}"\n\n'
+        f'[server]\nthreads = {threads}\ncache_dir = "{cache}"\nmeasure_engines = "at_load"\n\n'
         f'[[models]]\nname = "tiny-sentiment"\ntask = "sentiment"\n'
         f'source = "{tiny_models_dir["tiny-sequence"]}"\ndevice = "cpu"\nbackend = "auto"\n',
         encoding="utf-8",
