@@ -112,6 +112,27 @@ def tiny_models_dir(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]
     return build_tiny_models(tmp_path_factory.mktemp("tiny-models"))
 
 
+@pytest.fixture
+def tiny_sentence_registry(tiny_models_dir: dict[str, Path]) -> Iterator[Any]:
+    """The tiny sentiment model served by sentence (`sentences = true`) on float32 torch,
+    as a registry of its own ("tiny"); closed after the test."""
+    from textlens.server.assembly import load_models
+    from textlens.server.settings import ModelSpec
+
+    spec = ModelSpec(
+        name="tiny",
+        task="sentiment",
+        source=str(tiny_models_dir["tiny-sequence"]),
+        sentences=True,
+        device="cpu",
+        backend="torch",
+        dtype="float32",
+    )
+    registry = load_models([spec])
+    yield registry
+    registry.close()
+
+
 @pytest.fixture(scope="session")
 def tiny_config(tiny_models_dir: dict[str, Path], tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A `textlens serve --config` TOML serving the tiny models (see TINY_TOML)."""

@@ -16,6 +16,7 @@ from collections import deque
 from pathlib import Path
 from threading import Thread
 from types import TracebackType
+from typing import Self
 
 from textlens.superset_tools.config import make_private, write_config, write_private
 
@@ -104,6 +105,22 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
+
+
+class StopOnExit:
+    """`with X(...) as x:` stops x at the end of the block."""
+
+    def stop(self) -> None:
+        raise NotImplementedError
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:  # fmt: skip
+        self.stop()
 
 
 class SupersetProcess:

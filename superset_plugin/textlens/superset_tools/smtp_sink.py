@@ -17,8 +17,8 @@ import socketserver
 import threading
 import time
 from pathlib import Path
-from types import TracebackType
-from typing import Self
+
+from textlens.superset_tools.local import StopOnExit
 
 HOST = "127.0.0.1"
 #: Largest message accepted (Superset's alert emails are a few kilobytes; PNG reports more).
@@ -105,7 +105,7 @@ class _Server(socketserver.ThreadingTCPServer):
         return path
 
 
-class SmtpSink:
+class SmtpSink(StopOnExit):
     """An SMTP server on 127.0.0.1:`port` (a free one by default) writing to `mailbox`."""
 
     def __init__(self, mailbox: Path, *, port: int = 0) -> None:
@@ -125,12 +125,3 @@ class SmtpSink:
         self._server.shutdown()
         self._server.server_close()
         self._thread.join(timeout=10)
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:  # fmt: skip
-        self.stop()

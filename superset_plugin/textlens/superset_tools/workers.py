@@ -20,10 +20,14 @@ from collections import deque
 from contextlib import ExitStack
 from pathlib import Path
 from threading import Thread
-from types import TracebackType
-from typing import Self
 
-from textlens.superset_tools.local import executable, free_port, superset_env, terminate
+from textlens.superset_tools.local import (
+    StopOnExit,
+    executable,
+    free_port,
+    superset_env,
+    terminate,
+)
 from textlens.superset_tools.smtp_sink import SmtpSink
 
 REDIS_READY = "Ready to accept connections"
@@ -64,23 +68,7 @@ class _Logged:
         terminate(self.proc, timeout)
 
 
-class _StopOnExit:
-    """`with X(...) as x:` stops x at the end of the block."""
-
-    def stop(self) -> None:
-        raise NotImplementedError
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:  # fmt: skip
-        self.stop()
-
-
-class RedisServer(_StopOnExit):
+class RedisServer(StopOnExit):
     """`redis-server` on 127.0.0.1:`port` (free one by default), nothing saved to disk."""
 
     def __init__(self, binary: str = "redis-server", *, port: int = 0, timeout: float = 30.0):
@@ -109,7 +97,7 @@ class RedisServer(_StopOnExit):
         self._dir.cleanup()
 
 
-class CeleryWorkers(_StopOnExit):
+class CeleryWorkers(StopOnExit):
     """Superset's Celery worker and beat for the home `home`; `env` sets Redis, SMTP, URL."""
 
     APP = "superset.tasks.celery_app:app"
@@ -158,7 +146,7 @@ def delivery_env(redis_url: str, smtp_port: int, superset_url: str) -> dict[str,
     }
 
 
-class AlertDelivery(_StopOnExit):
+class AlertDelivery(StopOnExit):
     """Redis, the SMTP sink writing to `mailbox`, and Celery worker and beat for the Superset
     home `home` served at `superset_url`: what sends its Alerts' emails. Stops all on exit."""
 

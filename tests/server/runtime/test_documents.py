@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -68,22 +68,11 @@ def test_a_text_that_fits_is_read_whole_and_by_sentence() -> None:
     assert document(Reading(["s1", "s2"]), [fact, angry]) == by_sentence
 
 
-def test_a_real_model_reads_what_fits_whole(tiny_models_dir: dict[str, Path]) -> None:
+def test_a_real_model_reads_what_fits_whole(tiny_sentence_registry: Any) -> None:
     """A short two-sentence text is 1 + 2 rows; a text over the window one row per sentence."""
-    from textlens.server.assembly import load_models
     from textlens.server.runtime.analyzer import Analyzer
-    from textlens.server.settings import ModelSpec
 
-    spec = ModelSpec(
-        name="tiny",
-        task="sentiment",
-        source=str(tiny_models_dir["tiny-sequence"]),
-        sentences=True,
-        device="cpu",
-        backend="torch",
-        dtype="float32",
-    )
-    registry = load_models([spec])
+    registry = tiny_sentence_registry
     analyzer = Analyzer(registry)
     try:
         served = registry.models["tiny"]
@@ -95,4 +84,3 @@ def test_a_real_model_reads_what_fits_whole(tiny_models_dir: dict[str, Path]) ->
         assert served.batcher.stats.batch_rows - before == (1 + 2) + 30
     finally:
         analyzer.close()
-        registry.close()

@@ -3,7 +3,6 @@ generous." read +0.95 positive, and a one-star review came out positive)."""
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -72,25 +71,12 @@ def test_served_documents_follow_the_stated_rating(default_served: list[Any]) ->
         analyzer.close()
 
 
-def test_a_tiny_model_served_by_sentence_reads_ratings(tiny_models_dir: dict[str, Path]) -> None:
-    from textlens.server.assembly import load_models
+def test_a_tiny_model_served_by_sentence_reads_ratings(tiny_sentence_registry: Any) -> None:
     from textlens.server.runtime.analyzer import Analyzer
-    from textlens.server.settings import ModelSpec
 
-    spec = ModelSpec(
-        name="tiny",
-        task="sentiment",
-        source=str(tiny_models_dir["tiny-sequence"]),
-        sentences=True,
-        device="cpu",
-        backend="torch",
-        dtype="float32",
-    )
-    registry = load_models([spec])
-    analyzer = Analyzer(registry)
+    analyzer = Analyzer(tiny_sentence_registry)
     try:
         (doc,) = analyzer.sentiment(["Arrived late. One star is generous."]).result(timeout=60)
         assert doc.label == "negative" and doc.score < -0.5, doc
     finally:
         analyzer.close()
-        registry.close()
