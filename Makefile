@@ -44,7 +44,7 @@ help:
 	@echo "make proto      regenerate proto/textlens/v1 from textlens.proto"
 	@echo "make docs       regenerate docs/configuration.md's table of TEXTLENS_* variables"
 	@echo "make serve      run \`textlens serve \$$(ARGS)\`"
-	@echo "make bench      gRPC serving, DuckDB UDF and backend benchmarks (~35 min on 2 cores)"
+	@echo "make bench      peers, memory, gRPC serving, DuckDB UDF and backend benchmarks (~50 min on 2 cores)"
 	@echo "make bench-gpu  GPU rows/s via gRPC from DuckDB + the GPU tests (needs CUDA torch)"
 	@echo "make clean      remove build outputs and caches (keeps $(VENV), bench/results)"
 	@echo "make superset-venv   build $(SUPERSET_VENV): pinned Superset + textlens[superset]"
@@ -89,8 +89,25 @@ serve: venv
 superset-demo: venv superset-venv
 	$(VENV)/bin/textlens superset demo --venv $(SUPERSET_VENV) $(ARGS)
 
-bench: venv
+# The peers (sentence-transformers' ONNX/OpenVINO recipes) run in their own venv at their
+# own pins (bench/peers-requirements.txt); CPU torch first and alone, as in .venv.
+PEERS_VENV ?= bench/.venv-peers
+PEERS_HASH := $(shell { cat bench/peers-requirements.txt; echo "$(TORCH_VERSION)"; } \
+	| { sha256sum 2>/dev/null || shasum -a 256; } | cut -c1-12)
+PEERS_STAMP := $(PEERS_VENV)/.stamp-$(PEERS_HASH)
+
+$(PEERS_STAMP):
+	@test -x $(PEERS_VENV)/bin/python || $(PYTHON) -m venv $(PEERS_VENV)
+	$(PEERS_VENV)/bin/python -m pip install --upgrade pip
+	$(PEERS_VENV)/bin/python -m pip install "torch==$(TORCH_VERSION)"
+	$(PEERS_VENV)/bin/python -m pip install -r bench/peers-requirements.txt
+	@rm -f $(PEERS_VENV)/.stamp-*
+	@touch $@
+
+bench: venv $(PEERS_STAMP)
 	@mkdir -p bench/results
+	$(PY) bench/peers.py --peers-python $(PEERS_VENV)/bin/python --json bench/results/peers.json
+	$(PY) bench/memory.py --json bench/results/memory.json
 	$(PY) bench/serve_throughput.py --json bench/results/serve_throughput.json
 	$(PY) bench/duckdb_udf.py --json bench/results/duckdb_udf.json
 	$(PY) bench/backends.py --out bench/results/backends.json
@@ -98,10 +115,12 @@ bench: venv
 	$(PY) bench/first_start.py --json bench/results/first_start.json
 
 # On a machine with a CUDA torch: GPU rows/s through gRPC from DuckDB, the naive
-# per-row ratio, then the GPU tests.
+# per-row ratio, fp16/bf16 x attention kernel x token budget x padding against the
+# GPU's matmul peak, then the GPU tests.
 bench-gpu: venv
 	@mkdir -p bench/results
 	$(PY) bench/gpu.py --json bench/results/gpu.json
+	$(PY) bench/gpu_kernels.py --json bench/results/gpu_kernels.json
 	$(PY) -m pytest -m gpu tests
 
 # ---------------------------------------------------------------------------

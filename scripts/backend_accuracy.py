@@ -22,25 +22,16 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 #: Largest accuracy / F1 loss (points) a path may cost and still be picked by `auto`.
 MAX_LOSS_POINTS = 0.5
+#: Embeddings: the share of a text's 10 nearest validation texts (float32) a path must keep
+#: on average, besides a mean cosine of 0.99: search and recommendations rank by neighbours.
+MIN_TOP10_OVERLAP = 0.9
 #: Sources with fewer held-out rows are measured and printed but do not gate: on 92
 #: rows one flipped answer moves accuracy by 1.1 points, which is noise, not a cost.
 GATE_MIN_ROWS = 300
-
-
-def word_tags(tokens: list[str], entities: list[Any]) -> list[str]:
-    """BIO tags of space-joined `tokens` from served entity spans."""
-    starts, pos = [], 0
-    for tok in tokens:
-        starts.append(pos)
-        pos += len(tok) + 1
-    tags = ["O"] * len(tokens)
-    for ent in entities:
-        inside = [i for i, s in enumerate(starts) if s >= ent.start and s < ent.end]
-        for k, i in enumerate(inside):
-            tags[i] = ("B-" if k == 0 else "I-") + ent.label
-    return tags
 
 
 def _gates(metric: str, rows: dict[str, int]) -> bool:
@@ -68,13 +59,17 @@ def main() -> int:
     from textlens.server.assembly import load_models
     from textlens.server.inference.candidates import REFERENCE, cpu_candidates
     from textlens.server.inference.measurement import build_engine
-    from textlens.server.inference.parity import cosines
+    from textlens.server.inference.parity import cosines, neighbour_overlap
     from textlens.server.runtime.analyzer import Analyzer
     from textlens.server.runtime.hardware import cpu_info
     from textlens.server.settings import default_models
     from textlens.server.training import sentiment_mix
     from textlens.server.training.data import read_conll
-    from textlens.server.training.scores import classification_report, span_f1_report
+    from textlens.server.training.scores import (
+        classification_report,
+        span_f1_report,
+        word_tags,
+    )
     from textlens.server.training.source_report import source_metrics
 
     cpu = cpu_info()
@@ -155,6 +150,9 @@ def main() -> int:
                     reference_vectors = vectors
                 cos = cosines(reference_vectors, vectors)
                 row["mean_cosine"], row["min_cosine"] = float(cos.mean()), float(cos.min())
+                row["top10_overlap"] = neighbour_overlap(
+                    np.stack(reference_vectors), np.stack(vectors)
+                )
             results[key] = row
             print(
                 json.dumps({k: round(v, 4) if isinstance(v, float) else v for k, v in row.items()}),
@@ -169,7 +167,8 @@ def main() -> int:
         metrics = [k for k in row if k.endswith(("accuracy", "_f1")) and _gates(k, row["rows"])]
         worst = min((row[k] - ref[k] for k in metrics), default=0.0) * 100
         if row["task"] == "embed":
-            worst = 0.0 if row["mean_cosine"] >= 0.99 else -100.0
+            good = row["mean_cosine"] >= 0.99 and row["top10_overlap"] >= MIN_TOP10_OVERLAP
+            worst = 0.0 if good else -100.0
         deltas[key] = round(worst, 2)
     print("\nworst metric delta against torch/float32 (points):")
     for key, d in deltas.items():
@@ -218,7 +217,11 @@ def write_gates(
         metrics = {k: round(v, 4) for k, v in row.items() if k.endswith(("accuracy", "_f1"))}
         if row["task"] == "embed":
             entry["mean_cosine"] = round(row["mean_cosine"], 4)
-            entry["why"] = f"mean cosine to float32 {row['mean_cosine']:.4f} on validation texts"
+            entry["top10_overlap"] = round(row["top10_overlap"], 4)
+            entry["why"] = (
+                f"mean cosine to float32 {row['mean_cosine']:.4f}, top-10 neighbour overlap "
+                f"{row['top10_overlap']:.3f} on validation texts"
+            )
         else:
             entry["worst_delta_points"] = deltas[key]
             entry["why"] = (

@@ -10,9 +10,8 @@ from textlens.server.runtime.registry import ServedModel
 from textlens.server.training import sentiment_mix
 from textlens.server.training.data import read_conll
 from textlens.server.training.defaults import sentiment_split
-from textlens.server.training.scores import classification_report, span_f1_report
+from textlens.server.training.scores import classification_report, span_f1_report, word_tags
 from textlens.server.training.source_report import source_metrics
-from textlens.server.training.trainer import predict_texts, predict_word_tags
 
 
 def _model(served: list[ServedModel], task: str) -> ServedModel:
@@ -85,15 +84,9 @@ def test_binary_model_still_loads_by_name(shared_data: Path) -> None:
         served = registry.get("sentiment", "sentiment-binary-minilm")
         assert served.model.labels == ["negative", "positive"]
         _, valid = sentiment_split(shared_data)
-        loaded = served.model.loaded
-        preds = predict_texts(
-            loaded.network,
-            loaded.tokenizer,
-            [t for t, _ in valid],
-            loaded.id2label,
-            64,
-            loaded.device,
-        )
+        # As served: on the engine `auto` picked (the torch weights may be released).
+        answers = served.batcher.submit([t for t, _ in valid]).result(timeout=600)
+        preds = [a.label for a in answers]
         report = classification_report([g for _, g in valid], preds, ["negative", "positive"])
         assert report["accuracy"] >= 0.92
     finally:
@@ -151,11 +144,11 @@ def test_aspect_validation_per_source(default_served: list[ServedModel], shared_
 
 @pytest.mark.shared_data
 def test_ner_dev_f1(default_served: list[ServedModel], shared_data: Path) -> None:
-    loaded = _model(default_served, "ner").model.loaded
+    served = _model(default_served, "ner")
     dev = read_conll(shared_data / "conll2003_dev.conll")
-    preds = predict_word_tags(
-        loaded.network, loaded.tokenizer, [w for w, _ in dev], loaded.id2label, 128, loaded.device
-    )
+    # As served (on the engine `auto` picked): texts joined by spaces, spans mapped to words.
+    spans = served.batcher.submit([" ".join(w) for w, _ in dev]).result(timeout=600)
+    preds = [word_tags(w, s) for (w, _), s in zip(dev, spans, strict=True)]
     report = span_f1_report([t for _, t in dev], preds)
     print(
         f"ner dev F1 {report['f1']:.4f}: "

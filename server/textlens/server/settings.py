@@ -23,7 +23,7 @@ Example TOML:
     task = "sentiment"
     source = "ProsusAI/finbert"   # hub id, local directory or builtin:NAME
     device = "auto"
-    backend = "auto"              # auto | torch | onnx
+    backend = "auto"              # auto | torch | onnx | openvino
     dtype = "auto"                # auto | float32 | bfloat16 | float16 | int8
     max_batch_tokens = 16384
     languages = ["en"]            # what it reads (unset: docs/language.md, "Policy")
@@ -61,9 +61,9 @@ class ModelSpec(BaseModel):
     task: Task
     source: str
     device: str = "auto"
-    #: `auto` measures torch and ONNX Runtime on this machine and keeps the fastest that
-    #: passes the parity gate (`textlens.server.inference`); `torch` or `onnx` pin it.
-    backend: Literal["auto", "torch", "onnx"] = "auto"
+    #: `auto` measures torch, ONNX Runtime and OpenVINO on this machine and keeps the
+    #: fastest that passes the gates (`textlens.server.inference`); the others pin one.
+    backend: Literal["auto", "torch", "onnx", "openvino"] = "auto"
     #: `auto`: bf16 or int8 where this machine runs them faster and they agree with
     #: float32 on the probe set; else float32. CUDA: bf16 (fp16 without bf16).
     dtype: str = "auto"
@@ -166,6 +166,9 @@ class RuntimeSettings(BaseSettings):
     #: Serve a built-in model's engine choice measured before release on a machine with this
     #: very key (CPU, threads, libraries) at once; false: always measure on this machine.
     shipped_choices: bool = True
+    #: Free a model's torch weights once an engine that does not run them (ONNX Runtime,
+    #: OpenVINO) serves it (~90 MB per MiniLM model); false keeps them (to compare memory).
+    release_torch_weights: bool = True
 
 
 #: The server's certificate pair: set from TEXTLENS_SERVER_TLS_CERT/_KEY (issue 22,

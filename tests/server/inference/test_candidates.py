@@ -24,6 +24,11 @@ def test_auto_on_a_bf16_vnni_cpu_measures_everything() -> None:
         "onnx/float32",
         "onnx/int8 per-channel",
         "onnx/int8 per-tensor",
+        "onnx/int8 static-per-channel-float-ffn-down",
+        "openvino/float32",
+        "openvino/bfloat16",
+        "openvino/int8 static-per-channel",
+        "openvino/int8 static-per-channel-float-ffn-down",
     ]
 
 
@@ -34,6 +39,10 @@ def test_auto_on_avx2_only_leaves_out_bf16_and_uses_reduced_range_int8() -> None
         "onnx/float32",
         "onnx/int8 per-channel-reduce-range",
         "onnx/int8 per-tensor-reduce-range",
+        "onnx/int8 static-per-channel-reduce-range-float-ffn-down",
+        "openvino/float32",
+        "openvino/int8 static-per-channel",
+        "openvino/int8 static-per-channel-float-ffn-down",
     ]
     assert any("no native bf16" in n for n in notes)
 
@@ -45,9 +54,22 @@ def test_pinned_choices() -> None:
         "onnx/float32",
         "onnx/int8 per-channel",
         "onnx/int8 per-tensor",
+        "onnx/int8 static-per-channel-float-ffn-down",
     ]
-    assert names("auto", "int8", ZEN4) == ["onnx/int8 per-channel", "onnx/int8 per-tensor"]
-    assert names("auto", "float32", ZEN4) == ["torch/float32", "onnx/float32"]
+    assert names("auto", "int8", ZEN4) == [
+        "onnx/int8 per-channel",
+        "onnx/int8 per-tensor",
+        "onnx/int8 static-per-channel-float-ffn-down",
+        "openvino/int8 static-per-channel",
+        "openvino/int8 static-per-channel-float-ffn-down",
+    ]
+    assert names("auto", "float32", ZEN4) == ["torch/float32", "onnx/float32", "openvino/float32"]
+    assert names("openvino", "auto", ZEN3) == [
+        "openvino/float32",
+        "openvino/int8 static-per-channel",
+        "openvino/int8 static-per-channel-float-ffn-down",
+    ]
+    assert names("openvino", "bf16", ZEN3) == ["openvino/bfloat16"]  # explicit: then gated
 
 
 @pytest.mark.parametrize(
@@ -55,6 +77,7 @@ def test_pinned_choices() -> None:
     [
         ("torch", "int8", "int8 runs on ONNX Runtime"),
         ("onnx", "bfloat16", "no fast bfloat16"),
+        ("openvino", "float16", "float32, bfloat16 or int8"),
         ("tensorrt", "auto", "unknown backend"),
     ],
 )

@@ -9,6 +9,7 @@ import pytest
 
 from textlens.client.errors import ModelLoadError
 from textlens.server.assembly import load_models
+from textlens.server.inference.validation_gate import ruled_out
 from textlens.server.runtime.hardware import cpu_info
 from textlens.server.settings import default_models
 
@@ -47,12 +48,22 @@ def test_validation_rules_out_what_lost_accuracy(default_served: list[Any]) -> N
         selection = served.model.loaded.selection
         assert selection is not None
         assert selection.variant != "per-tensor", served.name
-        if served.spec.task == "embed":
+        path = f"{selection.backend}/{selection.dtype}"
+        path += f" {selection.variant}" if selection.variant else ""
+        assert path not in ruled_out(served.spec.source, served.version), (served.name, path)
+        if served.spec.task == "embed" and selection.backend == "onnx":
             assert selection.dtype != "int8"  # mean cosine 0.9897 < 0.99 on validation texts
 
 
 @pytest.mark.parametrize(
-    ("backend", "dtype"), [("onnx", "float32"), ("onnx", "int8"), ("torch", "bfloat16")]
+    ("backend", "dtype"),
+    [
+        ("onnx", "float32"),
+        ("onnx", "int8"),
+        ("torch", "bfloat16"),
+        ("openvino", "float32"),
+        ("openvino", "int8"),
+    ],
 )
 def test_every_path_serves_the_default_ner_and_sentiment(backend: str, dtype: str) -> None:
     cpu = cpu_info()

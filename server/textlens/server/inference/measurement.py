@@ -26,6 +26,7 @@ from textlens.server.inference.probing import Probe, ProbeRun
 from textlens.server.runtime.context import InferenceContext
 from textlens.server.runtime.deferred import Stopped
 from textlens.server.runtime.engine import Engine, TorchEngine
+from textlens.server.runtime.hardware import cpu_info
 from textlens.server.runtime.tasks import TaskModel
 
 log = logging.getLogger(__name__)
@@ -71,11 +72,25 @@ def build_engine(model: TaskModel, candidate: Candidate, context: InferenceConte
         return TorchEngine(loaded.network, torch.device("cpu"), dtype, context.cpu_lock)
     directory = export_dir(context.cache_dir, loaded.task, loaded.version)
     path = fp32_file(loaded.network, directory)
+    variant = candidate.recipe.name if candidate.recipe else ""
+    if candidate.backend == "openvino":
+        from textlens.server.inference.openvino_engine import OpenVinoEngine, openvino_int8_file
+
+        if candidate.dtype == "int8":
+            float_ffn_down = candidate.recipe is not None and candidate.recipe.float_ffn_down
+            path = openvino_int8_file(path, model, float_ffn_down)
+        native_bf16 = cpu_info().native_bf16
+        return OpenVinoEngine(
+            path, candidate.dtype, context.threads, context.cpu_lock, variant, native_bf16
+        )
+    per_row = False
     if candidate.dtype == "int8":
         recipe = candidate.recipe or Int8Recipe(per_channel=True, reduce_range=False)
-        path = int8_file(path, recipe)
-    variant = candidate.recipe.name if candidate.recipe else ""
-    return OnnxEngine(path, candidate.dtype, context.threads, context.cpu_lock, variant)
+        path = int8_file(path, recipe, model)
+        per_row = recipe.per_row
+    return OnnxEngine(
+        path, candidate.dtype, context.threads, context.cpu_lock, variant, per_row=per_row
+    )
 
 
 @dataclass

@@ -17,16 +17,17 @@ from textlens.server.runtime.cpu_lock import CpuLock
 
 
 class OnnxEngine:
-    """An ONNX Runtime session on the CPU (float32 or dynamically quantized int8).
+    """An ONNX Runtime session on the CPU: float32, static int8 or dynamic int8.
 
-    int8 runs each row on its own, unpadded. Dynamic quantization scales the
-    activations by the range of the whole input tensor, so in a padded batch a
-    text's answer moved with its neighbours (labels flipped with the batch a text
-    shared; docs/inference-backends.md has the measurement). Alone, a text's answer
-    is a function of the text. One row is too small a matrix to share between
-    cores, so the int8 session runs one thread per call and `threads` rows run at
-    once. The selection times this very engine, so it serves only where it still
-    wins.
+    Dynamic int8 (`per_row`) runs each row on its own, unpadded. Dynamic
+    quantization scales the activations by the range of the whole input tensor,
+    so in a padded batch a text's answer moved with its neighbours (labels flipped
+    with the batch a text shared; docs/inference-backends.md has the measurement).
+    Alone, a text's answer is a function of the text. One row is too small a matrix
+    to share between cores, so that session runs one thread per call and `threads`
+    rows run at once. Static int8 has fixed scales (`static_int8`) and batches like
+    float32. The selection times this very engine, so it serves only where it
+    still wins.
     """
 
     backend = "onnx"
@@ -39,11 +40,14 @@ class OnnxEngine:
         threads: int,
         lock: CpuLock | None = None,
         variant: str = "",
+        per_row: bool | None = None,
     ) -> None:
+        """`per_row` defaults to True for int8 (the dynamic recipes) and False otherwise."""
         import onnxruntime as ort
 
+        self.per_row = dtype == "int8" if per_row is None else per_row
         options = ort.SessionOptions()
-        options.intra_op_num_threads = 1 if dtype == "int8" else threads
+        options.intra_op_num_threads = 1 if self.per_row else threads
         options.inter_op_num_threads = 1
         options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
         options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
@@ -56,7 +60,7 @@ class OnnxEngine:
         self.dtype = dtype
         self.variant = variant
         self._lock: Any = lock
-        self._rows = ThreadPoolExecutor(threads, "textlens-int8") if dtype == "int8" else None
+        self._rows = ThreadPoolExecutor(threads, "textlens-int8") if self.per_row else None
 
     def __call__(
         self, input_ids: np.ndarray, attention_mask: np.ndarray, casing_ids: np.ndarray | None
@@ -67,7 +71,7 @@ class OnnxEngine:
                 raise ValueError("this network needs casing_ids")
             feeds["casing_ids"] = casing_ids
         with self._lock or contextlib.nullcontext():
-            if self.dtype != "int8":
+            if not self.per_row:
                 (out,) = self.session.run(None, feeds)
                 return np.asarray(out, dtype=np.float32)
             return self._row_by_row(feeds)

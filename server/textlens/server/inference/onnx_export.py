@@ -17,19 +17,26 @@ from __future__ import annotations
 import contextlib
 import copy
 import hashlib
+import importlib.metadata
 import logging
 import os
 import threading
 import warnings
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import torch
 
 from textlens.server.inference.candidates import Int8Recipe
+from textlens.server.inference.probe_set import PROBE_VERSION
+from textlens.server.inference.static_int8 import quantize_static_file
 from textlens.server.runtime.artifacts import sha256_file
 from textlens.server.runtime.engine import INPUT_NAMES
 from textlens.server.runtime.networks import TaskNetwork
+
+if TYPE_CHECKING:
+    from textlens.server.runtime.tasks import TaskModel
 
 log = logging.getLogger(__name__)
 
@@ -39,9 +46,14 @@ EXPORT_FORMAT = 1
 
 
 def library_versions() -> str:
+    """The libraries whose release changes an export, a quantization or a kernel."""
     import onnxruntime
 
-    return f"torch{torch.__version__}-ort{onnxruntime.__version__}-fmt{EXPORT_FORMAT}"
+    text = f"torch{torch.__version__}-ort{onnxruntime.__version__}"
+    for name, short in (("openvino", "ov"), ("nncf", "nncf")):
+        with contextlib.suppress(importlib.metadata.PackageNotFoundError):
+            text += f"-{short}{importlib.metadata.version(name)}"
+    return f"{text}-fmt{EXPORT_FORMAT}"
 
 
 def export_dir(cache_dir: Path, task: str, version: str) -> Path:
@@ -51,7 +63,7 @@ def export_dir(cache_dir: Path, task: str, version: str) -> Path:
 
 
 @contextlib.contextmanager
-def _atomic(path: Path) -> Iterator[Path]:
+def atomic_write(path: Path) -> Iterator[Path]:
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     try:
         yield tmp
@@ -65,13 +77,13 @@ def checksum_file(path: Path) -> Path:
     return path.with_name(path.name + ".sha256")
 
 
-def _write_checksum(path: Path) -> None:
+def write_checksum(path: Path) -> None:
     """Record `path`'s sha256 beside it (after the file itself is in place)."""
-    with _atomic(checksum_file(path)) as tmp:
+    with atomic_write(checksum_file(path)) as tmp:
         tmp.write_text(sha256_file(path) + "\n", encoding="ascii")
 
 
-def _cached(path: Path) -> bool:
+def is_complete(path: Path) -> bool:
     """True if `path` is a complete export: its sha256 matches the one recorded beside it."""
     if not path.is_file():
         return False
@@ -106,7 +118,7 @@ class _OnlyErrorsFromThisThread(logging.Filter):
 
 
 @contextlib.contextmanager
-def _quiet() -> Iterator[None]:
+def quiet() -> Iterator[None]:
     """The exporter's tracer warnings and the quantizer's advice go nowhere near the user."""
     root = logging.getLogger()
     # With no handler, the quantizer's `logging.warning(...)` would install one
@@ -132,7 +144,7 @@ def _quiet() -> Iterator[None]:
 def fp32_file(network: TaskNetwork, directory: Path) -> Path:
     """The float32 ONNX graph of `network` (exported unless already cached)."""
     path = directory / "fp32.onnx"
-    if _cached(path):
+    if is_complete(path):
         return path
     directory.mkdir(parents=True, exist_ok=True)
     casing = network.casing is not None
@@ -143,7 +155,7 @@ def fp32_file(network: TaskNetwork, directory: Path) -> Path:
     # A copy is traced: the served engine may be running this very network on another
     # thread (a background measurement), and tracing must not share its module state.
     traced = copy.deepcopy(network).eval()
-    with _atomic(path) as tmp, _quiet(), torch.no_grad():
+    with atomic_write(path) as tmp, quiet(), torch.no_grad():
         torch.onnx.export(
             traced,
             sample,
@@ -154,26 +166,37 @@ def fp32_file(network: TaskNetwork, directory: Path) -> Path:
             opset_version=OPSET,
             dynamo=False,
         )
-    _write_checksum(path)
+    write_checksum(path)
     log.debug("exported %s", path)
     return path
 
 
-def int8_file(fp32: Path, recipe: Int8Recipe) -> Path:
-    """`fp32` with dynamically quantized int8 weights (cached next to it)."""
+def int8_file(fp32: Path, recipe: Int8Recipe, model: TaskModel | None = None) -> Path:
+    """`fp32` quantized to int8 by `recipe` (cached next to it).
+
+    Dynamic recipes quantize the weights only; static ones also calibrate the
+    activations on `model`'s probe set (`static_int8`), so they need the model.
+    """
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
-    path = fp32.with_name(f"int8-{recipe.name}.onnx")
-    if _cached(path):
+    name = f"int8-{recipe.name}-probe{PROBE_VERSION}" if recipe.static else f"int8-{recipe.name}"
+    path = fp32.with_name(f"{name}.onnx")
+    if is_complete(path):
         return path
-    with _atomic(path) as tmp, _quiet():
-        quantize_dynamic(
-            str(fp32),
-            str(tmp),
-            weight_type=QuantType.QInt8,
-            per_channel=recipe.per_channel,
-            reduce_range=recipe.reduce_range,
-        )
-    _write_checksum(path)
+    if recipe.static and model is None:
+        raise ValueError("a static int8 recipe calibrates on the model's probe set: pass model")
+    with atomic_write(path) as tmp, quiet():
+        if recipe.static:
+            assert model is not None
+            quantize_static_file(fp32, tmp, model, recipe.per_channel, recipe.reduce_range)
+        else:
+            quantize_dynamic(
+                str(fp32),
+                str(tmp),
+                weight_type=QuantType.QInt8,
+                per_channel=recipe.per_channel,
+                reduce_range=recipe.reduce_range,
+            )
+    write_checksum(path)
     log.debug("quantized %s", path)
     return path

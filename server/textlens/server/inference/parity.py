@@ -67,6 +67,25 @@ def cosines(reference: Sequence[np.ndarray], candidate: Sequence[np.ndarray]) ->
     return out
 
 
+def neighbour_overlap(
+    reference: np.ndarray, candidate: np.ndarray, queries: int = 200, k: int = 10
+) -> float:
+    """What search sees: for each of the first `queries` texts, the share of its k nearest
+    texts (cosine, itself excluded) under `reference` that `candidate` also ranks in its k."""
+
+    def top(vectors: np.ndarray) -> np.ndarray:
+        v = np.asarray(vectors, dtype=np.float64)
+        v = v / np.maximum(np.linalg.norm(v, axis=1, keepdims=True), 1e-12)
+        n = min(queries, len(v))
+        sims = v[:n] @ v.T
+        sims[np.arange(n), np.arange(n)] = -np.inf
+        out: np.ndarray = np.argsort(-sims, axis=1, kind="stable")[:, :k]
+        return out
+
+    a, b = top(reference), top(candidate)
+    return float(np.mean([len(set(x) & set(y)) / k for x, y in zip(a, b, strict=True)]))
+
+
 def compare(kind: str, dtype: str, reference: Sequence[Any], candidate: Sequence[Any]) -> Parity:
     """`kind` is `labels`, `spans` or `vectors` (what a task's probe outputs are)."""
     floor = AGREEMENT_FLOOR.get(dtype, 0.99)

@@ -44,7 +44,8 @@ log = logging.getLogger(__name__)
 
 #: 2: int8 runs row by row (engines.OnnxEngine), so earlier int8 timings are stale.
 #: 3: engines timed in interleaved rounds (measurement.ROUNDS), best of each.
-SELECTION_FORMAT = 3
+#: 4: static int8 (ONNX Runtime) and OpenVINO (float32, bfloat16, NNCF int8) candidates.
+SELECTION_FORMAT = 4
 
 
 def _choice_file(model: TaskModel, backend: str, dtype: str, context: InferenceContext) -> Path:
@@ -201,13 +202,14 @@ def _measure_later(
         )
         took = time.perf_counter() - started
         selection.reason = f"{note}{selection.reason} (measured in the background in {took:.1f}s)"
-        loaded.engine, loaded.selection = engine, selection
+        freed = loaded.serve_on(engine, selection, context.release_torch_weights)
         log.info(
-            "model %s now runs on %s/%s: %s",
+            "model %s now runs on %s/%s: %s%s",
             model.name,
             selection.backend,
             selection.dtype,
             selection.reason,
+            f" (torch weights released: {freed / 2**20:.0f} MB)" if freed else "",
         )
 
     log.info(

@@ -34,7 +34,7 @@ def load_task_model(spec: ModelSpec, context: InferenceContext) -> TaskModel:
     engine, selection = select_cpu_engine(
         model, spec.backend, dtype, context, note if topics else ""
     )
-    loaded.engine, loaded.selection = engine, selection
+    freed = loaded.serve_on(engine, selection, context.release_torch_weights)
     log.info(
         "model %s runs on %s/%s: %s",
         spec.name,
@@ -42,15 +42,18 @@ def load_task_model(spec: ModelSpec, context: InferenceContext) -> TaskModel:
         selection.dtype,
         selection.reason,
     )
+    if freed:
+        log.info("model %s: torch weights released (%.0f MB)", spec.name, freed / 2**20)
     return model
 
 
 def _cuda_model(spec: ModelSpec, device: torch.device) -> TaskModel:
     dtype_asked = canonical_dtype(spec.dtype)
-    if spec.backend == "onnx" or dtype_asked == "int8":
+    if spec.backend in ("onnx", "openvino") or dtype_asked == "int8":
         raise ModelLoadError(
             f"model {spec.name}: on CUDA textlens runs torch in float32/bfloat16/float16; "
-            "backend 'onnx' and dtype 'int8' are CPU paths (set device = 'cpu' for them)"
+            f"backend '{spec.backend}' and dtype 'int8' are CPU paths (set device = 'cpu' "
+            "for them)"
         )
     dtype = resolve_dtype(dtype_asked, device)
     loaded = load_model(spec.source, spec.task, device, dtype, spec.max_length)

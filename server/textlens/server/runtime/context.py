@@ -28,6 +28,8 @@ class InferenceContext:
     measure_engines: str = "at_load"
     #: Use the built-in models' engine choices measured before release (`shipped_choices`).
     shipped_choices: bool = True
+    #: Free the torch weights of models ONNX Runtime serves (`release_torch_weights`).
+    release_torch_weights: bool = True
     #: What runs after the start: the background engine measurements.
     deferred: DeferredWork = field(default_factory=DeferredWork)
 
@@ -41,4 +43,5 @@ def inference_context(settings: RuntimeSettings | None = None) -> InferenceConte
         threads=configure_threads(settings.threads),
         measure_engines=settings.measure_engines,
         shipped_choices=settings.shipped_choices,
+        release_torch_weights=settings.release_torch_weights,
     )

@@ -33,6 +33,7 @@ from textlens.server.runtime.artifacts import (
 from textlens.server.runtime.engine import Engine, Selection, TorchEngine
 from textlens.server.runtime.lora import merge_lora_factors
 from textlens.server.runtime.networks import TaskNetwork
+from textlens.server.runtime.torch_weights import tensor_bytes, weightless_copy
 
 BUILTIN_PREFIX = "builtin:"
 BASE_BUILTIN = "builtin:minilm"
@@ -99,6 +100,21 @@ class LoadedModel:
     def __post_init__(self) -> None:
         if self.engine is None:
             self.engine = TorchEngine(self.network, self.device, self.dtype)
+
+    def serve_on(self, engine: Engine, selection: Selection, release_weights: bool = True) -> int:
+        """Put `engine` in service; returns the bytes of torch weights let go.
+
+        An engine that does not run the torch network (ONNX Runtime holds its own copy)
+        leaves the network's weights unused: with `release_weights` the model keeps a
+        weightless copy instead (`torch_weights`), ~90 MB less per MiniLM model.
+        """
+        self.engine, self.selection = engine, selection
+        if not release_weights or isinstance(engine, TorchEngine):
+            return 0
+        freed = tensor_bytes(self.network)
+        if freed:
+            self.network = weightless_copy(self.network)
+        return freed
 
     @property
     def run(self) -> Engine:

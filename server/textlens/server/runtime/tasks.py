@@ -136,6 +136,11 @@ class TaskModel:
 
     def forward(self, items: Sequence[EncodedText], engine: Engine | None = None) -> list[Any]:
         """One padded batch through `engine` (default: the model's own)."""
+        raw = (engine or self.loaded.run)(*self.pad(items))
+        return self.rows(raw, items)
+
+    def pad(self, items: Sequence[EncodedText]) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+        """(input_ids, attention_mask, casing_ids or None) of one batch, padded to its longest."""
         longest = max(it.length for it in items)
         ids = np.zeros((len(items), longest), dtype=np.int64)
         mask = np.zeros((len(items), longest), dtype=np.int64)
@@ -145,8 +150,7 @@ class TaskModel:
             mask[r, : it.length] = 1
             if casing is not None and it.casing is not None:
                 casing[r, : it.length] = it.casing
-        raw = (engine or self.loaded.run)(ids, mask, casing)
-        return self.rows(raw, items)
+        return ids, mask, casing
 
     def rows(self, raw: np.ndarray, items: Sequence[EncodedText]) -> list[Any]:
         return list(_softmax(raw))

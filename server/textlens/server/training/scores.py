@@ -79,3 +79,18 @@ def span_f1_report(gold: Sequence[Sequence[str]], pred: Sequence[Sequence[str]])
     types = sorted(set(n_gold) | set(n_pred))
     overall = prf(sum(tp.values()), sum(n_gold.values()), sum(n_pred.values()))
     return {**overall, "per_type": {t: prf(tp[t], n_gold[t], n_pred[t]) for t in types}}
+
+
+def word_tags(tokens: Sequence[str], entities: Sequence[Any]) -> list[str]:
+    """BIO tags of space-joined `tokens` from served entity spans (objects with start, end,
+    label): how served NER is scored against word-tagged gold (CoNLL)."""
+    starts, pos = [], 0
+    for tok in tokens:
+        starts.append(pos)
+        pos += len(tok) + 1
+    tags = ["O"] * len(tokens)
+    for ent in entities:
+        inside = [i for i, s in enumerate(starts) if s >= ent.start and s < ent.end]
+        for k, i in enumerate(inside):
+            tags[i] = ("B-" if k == 0 else "I-") + ent.label
+    return tags

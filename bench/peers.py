@@ -1,0 +1,427 @@
+"""textlens against the peers a user would pick instead: same texts, same machine, one run.
+
+    python bench/peers.py [--rows 2000] [--data ../shared/data] [--peers-python PY] [--json out]
+
+Embeddings: sentence-transformers (torch, ONNX, ONNX int8 with its own quantization
+config for this CPU, OpenVINO, OpenVINO static int8) run by `bench/peers_side.py` in
+their own venv (bench/.venv-peers, `make bench` builds it from
+bench/peers-requirements.txt), against textlens `Analyzer.embed` and
+`SELECT embed(review)` (embedded DuckDB) on the auto path. Quality beside every
+speed: mean and lowest cosine to sentence-transformers' float32 vectors, and the
+top-10 neighbour overlap (for 200 query texts, how many of the 10 nearest texts by
+float32 vectors a path also ranks in its top 10) - what search and recommendations
+see.
+
+Sentiment and NER: a Hugging Face `pipeline` over the same merged weights (the
+user's first choice, torch float32), textlens pinned to torch/float32, and
+textlens auto in-process and through SQL. Sentiment is timed on short review
+sentences and on long reviews, with label agreement against textlens float32 and
+accuracy on the held-out rows of every source (`--data`: the worst source and
+the mean). NER: span Jaccard against textlens float32 and entity F1 on CoNLL-2003
+dev. Every path is timed best of two rounds, every SQL round with an empty cache.
+Prints the CPU flags, a markdown table and one JSON line.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from textlens.server.inference.parity import neighbour_overlap
+
+ROUNDS = 2
+QUERIES = 200
+TOP_K = 10
+HERE = Path(__file__).resolve().parent
+
+
+def best_of(fn: Callable[[], Any], rounds: int = ROUNDS) -> tuple[float, Any]:
+    """(fastest seconds, last result) of `rounds` calls."""
+    best, out = float("inf"), None
+    for _ in range(rounds):
+        started = time.perf_counter()
+        out = fn()
+        best = min(best, time.perf_counter() - started)
+    return best, out
+
+
+def vector_quality(reference: np.ndarray, vectors: np.ndarray) -> dict[str, float]:
+    r = reference / np.linalg.norm(reference, axis=1, keepdims=True)
+    c = vectors / np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)
+    cos = (r * c).sum(axis=1)
+    return {
+        "mean_cosine": round(float(cos.mean()), 4),
+        "min_cosine": round(float(cos.min()), 4),
+        "top10_overlap": round(neighbour_overlap(reference, vectors, QUERIES, TOP_K), 4),
+    }
+
+
+def short_sentences(reviews: Sequence[str], n: int) -> list[str]:
+    """Distinct single sentences cut from the reviews (the short-row case)."""
+    seen: dict[str, None] = {}
+    for review in reviews:
+        for part in re.split(r"(?<=[.!?])\s+", review):
+            if len(part) > 3:
+                seen.setdefault(part, None)
+    return list(seen)[:n]
+
+
+def sql_rate(con: Any, backend: Any, function: str, texts: Sequence[str]) -> tuple[float, Any]:
+    """rows/s of `SELECT function(review)` over `texts`, each round with an empty cache."""
+    import pyarrow as pa
+
+    from textlens.connectors.duckdb import register
+
+    con.register("_peer_rows", pa.table({"id": range(len(texts)), "review": list(texts)}))
+    con.execute("CREATE OR REPLACE TABLE peer_rows AS SELECT * FROM _peer_rows ORDER BY id")
+    con.unregister("_peer_rows")
+
+    def run() -> Any:
+        with register(con, backend=backend):
+            return con.execute(f"SELECT {function}(review) FROM peer_rows ORDER BY id").fetchall()
+
+    with register(con, backend=backend):
+        con.execute(f"SELECT {function}(review) FROM peer_rows LIMIT 64").fetchall()
+    seconds, rows = best_of(run)
+    return len(texts) / seconds, [r[0] for r in rows]
+
+
+def run_peers(python: Path, model_dir: Path, texts: list[str], data: Path | None) -> dict[str, Any]:
+    with tempfile.TemporaryDirectory() as tmp:
+        texts_file = Path(tmp) / "texts.json"
+        texts_file.write_text(json.dumps(texts), encoding="utf-8")
+        cmd = [str(python), str(HERE / "peers_side.py"), "--model", str(model_dir)]
+        cmd += ["--texts", str(texts_file), "--out", str(Path(tmp) / "vectors")]
+        if data is not None:
+            cmd += ["--data", str(data)]
+        done = subprocess.run(cmd, capture_output=True, text=True, check=False)
+        if done.returncode != 0 or not done.stdout.strip():
+            raise RuntimeError(f"peers failed ({done.returncode}): {done.stderr[-2000:]}")
+        report: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
+        for row in report["results"]:
+            if "vectors" in row:
+                row["vectors"] = np.load(row["vectors"])
+        return report
+
+
+class Span:
+    """An entity span from a pipeline, shaped like textlens' (start, end, label)."""
+
+    def __init__(self, start: int, end: int, label: str) -> None:
+        self.start, self.end, self.label = start, end, label
+
+
+def accuracy_by_source(
+    predict: Callable[[list[str]], list[str]], by_source: dict[str, list[tuple[str, str]]]
+) -> dict[str, float]:
+    """Accuracy per held-out source (sources with 300+ rows; fewer is noise) and the worst."""
+    out = {}
+    for source, rows in by_source.items():
+        if len(rows) < 300:
+            continue
+        labels = predict([t for t, _ in rows])
+        out[source] = float(np.mean([p == g for p, (_, g) in zip(labels, rows, strict=True)]))
+    return out
+
+
+def summary(acc: dict[str, float]) -> dict[str, float]:
+    if not acc:
+        return {}
+    worst = min(acc, key=lambda s: acc[s])
+    return {
+        "worst_source_accuracy": round(acc[worst] * 100, 2),
+        "worst_source": worst,  # type: ignore[dict-item]
+        "mean_source_accuracy": round(float(np.mean(list(acc.values()))) * 100, 2),
+    }
+
+
+def show(row: dict[str, Any]) -> dict[str, Any]:
+    """Print a result row as it is measured (the table comes at the end)."""
+    print(json.dumps(row), file=sys.stderr, flush=True)
+    return row
+
+
+def agreement(a: Sequence[Any], b: Sequence[Any]) -> float:
+    return round(float(np.mean([x == y for x, y in zip(a, b, strict=True)])), 4)
+
+
+def sentiment_rows(
+    auto: Any, pinned: Any, con: Any, reviews: list[str], data: Path | None, path: str
+) -> list[dict[str, Any]]:
+    from transformers import pipeline
+
+    from textlens.connectors.duckdb import EmbeddedBackend
+    from textlens.samples.reviews import review_texts
+
+    loaded = pinned.registry.get("sentiment").model.loaded
+    classify = pipeline(
+        "text-classification", model=loaded.network.hf, tokenizer=loaded.tokenizer, device="cpu"
+    )
+
+    def hf(texts: list[str]) -> list[str]:
+        out = classify(texts, batch_size=32, truncation=True, max_length=loaded.max_length)
+        return [str(o["label"]) for o in out]
+
+    def served(analyzer: Any) -> Callable[[list[str]], list[str]]:
+        return lambda texts: [
+            getattr(r, "label", None) for r in analyzer.sentiment(texts, "").result()
+        ]
+
+    by_source: dict[str, list[tuple[str, str]]] = {}
+    if data is not None:
+        from textlens.server.training import sentiment_mix
+
+        by_source = sentiment_mix.rows_by_source(sentiment_mix.valid_sql(data))
+    short = short_sentences(review_texts(len(reviews) * 2, seed=8), len(reviews))
+    long = [t for t in review_texts(len(reviews) * 6, seed=9) if len(t) >= 220][: len(reviews) // 2]
+    paths: list[tuple[str, Callable[[list[str]], list[str]]]] = [
+        ("HF pipeline (torch/float32)", hf),
+        ("textlens Analyzer.sentiment (torch/float32)", served(pinned)),
+        (f"textlens Analyzer.sentiment ({path})", served(auto)),
+    ]
+    accuracy = {name: summary(accuracy_by_source(fn, by_source)) for name, fn in paths}
+    out = []
+    for label, texts in (("short sentences", short), ("long reviews", long)):
+        results: dict[str, tuple[float, list[str]]] = {}
+        for name, fn in paths:
+            fn(texts[:64])
+            seconds, labels = best_of(lambda fn=fn, texts=texts: fn(texts))
+            results[name] = (len(texts) / seconds, labels)
+        rate, labels = sql_rate(con, EmbeddedBackend(auto), "sentiment", texts)
+        results[f"textlens SELECT sentiment() ({path})"] = (rate, labels)
+        truth = results["textlens Analyzer.sentiment (torch/float32)"][1]
+        for name, (rate, labels) in results.items():
+            row = {"task": "sentiment", "texts": f"{label} ({len(texts)})", "path": name}
+            row |= {"rows_per_s": round(rate, 1), "label_agreement": agreement(labels, truth)}
+            out.append(
+                show(row | accuracy.get(name, accuracy[f"textlens Analyzer.sentiment ({path})"]))
+            )
+    return out
+
+
+def ner_rows(
+    auto: Any, pinned: Any, con: Any, data: Path | None, n: int, path: str
+) -> list[dict[str, Any]]:
+    from transformers import pipeline
+
+    from textlens.connectors.duckdb import EmbeddedBackend
+    from textlens.server.inference.parity import span_jaccard
+    from textlens.server.inference.probe_set import probe_texts
+    from textlens.server.training.scores import span_f1_report, word_tags
+
+    gold: list[tuple[list[str], list[str]]] = []
+    if data is not None and (data / "conll2003_dev.conll").is_file():
+        from textlens.server.training.data import read_conll
+
+        gold = read_conll(data / "conll2003_dev.conll")[:n]
+        texts = [" ".join(words) for words, _ in gold]
+    else:
+        texts = probe_texts()
+    loaded = pinned.registry.get("ner").model.loaded
+    tag = pipeline(
+        "token-classification",
+        model=loaded.network.hf,  # without the casing embedding: what a pipeline can load
+        tokenizer=loaded.tokenizer,
+        aggregation_strategy="simple",
+        device="cpu",
+    )
+
+    def hf(batch: list[str]) -> list[list[Span]]:
+        out = tag(batch, batch_size=32)
+        return [[Span(e["start"], e["end"], e["entity_group"]) for e in ents] for ents in out]
+
+    def served(analyzer: Any) -> Callable[[list[str]], list[Any]]:
+        return lambda batch: list(analyzer.entities(batch, "").result())
+
+    results: dict[str, tuple[float, list[Any]]] = {}
+    for name, fn in (
+        ("HF pipeline (torch/float32, no casing embedding)", hf),
+        ("textlens Analyzer.entities (torch/float32)", served(pinned)),
+        (f"textlens Analyzer.entities ({path})", served(auto)),
+    ):
+        fn(texts[:64])
+        seconds, spans = best_of(lambda fn=fn: fn(texts))
+        results[name] = (len(texts) / seconds, spans)
+    rate, dicts = sql_rate(con, EmbeddedBackend(auto), "entities", texts)
+    spans = [[Span(e["start"], e["end"], e["label"]) for e in ents or []] for ents in dicts]
+    results[f"textlens SELECT entities() ({path})"] = (rate, spans)
+    truth = results["textlens Analyzer.entities (torch/float32)"][1]
+    out = []
+    for name, (rate, spans) in results.items():
+        row: dict[str, Any] = {"task": "ner", "texts": f"CoNLL-2003 dev ({len(texts)})"}
+        row |= {"path": name, "rows_per_s": round(rate, 1)}
+        row["span_jaccard"] = round(span_jaccard(truth, spans), 4)
+        if gold:
+            preds = [word_tags(w, s) for (w, _), s in zip(gold, spans, strict=True)]
+            row["conll_f1"] = round(span_f1_report([t for _, t in gold], preds)["f1"] * 100, 2)
+        out.append(show(row))
+    return out
+
+
+COLUMNS = (
+    "rows_per_s",
+    "mean_cosine",
+    "min_cosine",
+    "top10_overlap",
+    "label_agreement",
+    "worst_source_accuracy",
+    "mean_source_accuracy",
+    "span_jaccard",
+    "conll_f1",
+)
+
+
+def print_table(rows: list[dict[str, Any]]) -> None:
+    """Markdown, one table per task (the columns that task has)."""
+    for task in ("embed", "sentiment", "ner"):
+        mine = [r for r in rows if r["task"] == task]
+        cols = [c for c in COLUMNS if any(c in r for r in mine)]
+        print(f"\n| {task} | texts | " + " | ".join(cols) + " |")
+        print("|---|---|" + "---|" * len(cols))
+        for r in mine:
+            cells = [str(r.get(c, r.get("error", "") if c == "rows_per_s" else "")) for c in cols]
+            print(f"| {r['path']} | {r['texts']} | " + " | ".join(cells) + " |")
+    print(flush=True)
+
+
+def ratios(rows: list[dict[str, Any]]) -> dict[str, float]:
+    """The targets of issue 26, as ratios measured in this run."""
+    out: dict[str, float] = {}
+    embed = {r["path"]: r.get("rows_per_s") for r in rows if r["task"] == "embed"}
+    peers = [v for k, v in embed.items() if k.startswith("st-") and v and "int8" in k]
+    sql = [v for k, v in embed.items() if "SELECT" in k]
+    if peers and sql and sql[0]:
+        out["sql_embed_over_best_st_int8"] = round(sql[0] / max(peers), 3)
+    for r in rows:
+        if r["task"] == "sentiment" and "SELECT" in r["path"]:
+            fp32 = next(
+                x["rows_per_s"]
+                for x in rows
+                if x["texts"] == r["texts"] and x["path"].endswith("sentiment (torch/float32)")
+            )
+            out[f"sql_sentiment_over_torch_fp32 {r['texts']}"] = round(r["rows_per_s"] / fp32, 3)
+    return out
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawTextHelpFormatter
+    )
+    parser.add_argument("--rows", type=int, default=2000)
+    parser.add_argument("--data", type=Path, default=HERE.parent.parent / "shared" / "data")
+    parser.add_argument(
+        "--peers-python", type=Path, default=HERE / ".venv-peers" / "bin" / "python"
+    )
+    parser.add_argument("--json", type=Path, default=None)
+    args = parser.parse_args()
+
+    import os
+
+    # The auto paths measured before anything is timed (a background measurement would
+    # still be running, and swapping engines, while the first rows are timed).
+    os.environ.setdefault("TEXTLENS_MEASURE_ENGINES", "at_load")
+    import duckdb
+
+    from textlens.connectors.duckdb import EmbeddedBackend
+    from textlens.samples.reviews import review_texts
+    from textlens.server.assembly import load_analyzer
+    from textlens.server.runtime.hardware import cpu_info
+    from textlens.server.runtime.loading import minilm_dir
+    from textlens.server.settings import default_models
+
+    cpu = cpu_info()
+    print(f"CPU: {cpu.model}; flags: {' '.join(cpu.shown_flags())}", flush=True)
+    data = args.data if args.data.is_dir() else None
+    texts = review_texts(args.rows, seed=7)
+    rows: list[dict[str, Any]] = []
+    versions: dict[str, Any] = {}
+
+    # Embeddings: the peers first, each in its own venv, while textlens is not loaded.
+    reference: np.ndarray | None = None
+    if args.peers_python.is_file():
+        report = run_peers(args.peers_python, minilm_dir(), texts, data)
+        versions = report["versions"]
+        for r in report["results"]:
+            row = {"task": "embed", "texts": "reviews", "path": r["recipe"]}
+            row.update({k: r[k] for k in ("rows_per_s", "build_seconds", "error") if k in r})
+            if "vectors" in r:
+                reference = r["vectors"] if reference is None else reference
+                row.update(vector_quality(reference, r["vectors"]))
+            rows.append(show(row))
+    else:
+        print(f"no peers venv at {args.peers_python} (make bench builds it): peers skipped")
+
+    specs = [s for s in default_models() if s.task in ("sentiment", "ner", "embed")]
+    auto = load_analyzer(specs)
+    pinned = load_analyzer(
+        [s.model_copy(update={"backend": "torch", "dtype": "float32"}) for s in specs]
+    )
+    paths = {i.task: f"{i.backend}/{i.dtype}" for i in auto.list_models()}
+    print(f"textlens auto paths here: {paths}", flush=True)
+    con = duckdb.connect()
+
+    def textlens_embed(analyzer: Any) -> Callable[[], np.ndarray]:
+        return lambda: np.stack(analyzer.embed(texts, "minilm").result())
+
+    auto_embed = textlens_embed(auto)
+    auto_embed()
+    for name, fn in (
+        (f"textlens Analyzer.embed ({paths['embed']})", auto_embed),
+        ("textlens Analyzer.embed (torch/float32)", textlens_embed(pinned)),
+    ):
+        fn()
+        seconds, vectors = best_of(fn)
+        row = {
+            "task": "embed",
+            "texts": "reviews",
+            "path": name,
+            "rows_per_s": round(len(texts) / seconds, 1),
+        }
+        rows.append(
+            show(row | (vector_quality(reference, vectors) if reference is not None else {}))
+        )
+    rate, sql_vectors = sql_rate(con, EmbeddedBackend(auto), "embed", texts)
+    row = {
+        "task": "embed",
+        "texts": "reviews",
+        "path": f"textlens SELECT embed() ({paths['embed']})",
+        "rows_per_s": round(rate, 1),
+    }
+    if reference is not None:
+        row |= vector_quality(reference, np.asarray(sql_vectors, dtype=np.float32))
+    rows.append(show(row))
+
+    rows += sentiment_rows(auto, pinned, con, texts, data, paths["sentiment"])
+    rows += ner_rows(auto, pinned, con, data, args.rows, paths["ner"])
+    auto.close()
+    pinned.close()
+    print_table(rows)
+    result = {
+        "benchmark": "peers",
+        "cpu": cpu.model,
+        "cpu_flags": cpu.shown_flags(),
+        "auto_paths": paths,
+        "peer_versions": versions,
+        "rows": args.rows,
+        "results": rows,
+        "ratios": ratios(rows),
+    }
+    line = json.dumps(result)
+    print(line)
+    if args.json:
+        args.json.write_text(line + "\n", encoding="utf-8")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
