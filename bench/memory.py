@@ -2,8 +2,10 @@
 
     python bench/memory.py [--json out.json]
 
-Three `textlens serve` children, one after another, sharing one cache (so every
-run finds its ONNX exports made): the default models on this machine's `auto`
+Three `textlens serve` children, one after another, sharing one cache, each
+started once beforehand so that every measured run finds its exports,
+quantized graphs and engine choices made (a first start also quantizes, which
+needs more memory for a while: the peak of the warm-up is not reported): the default models on this machine's `auto`
 paths, then all four pinned to ONNX float32 with `release_torch_weights` off
 (how every ONNX model was served before: the torch network stayed in memory
 beside the session) and on (the default). After each server answers one call
@@ -92,7 +94,8 @@ def main() -> int:
             ("ONNX float32, torch weights kept", config_file(folder, "onnx", "float32"), False),
             ("ONNX float32, torch weights released", config_file(folder, "onnx", "float32"), True),
         ]
-        measure(plan[1][1], cache, True)  # exports made once, outside the measured runs
+        for _, config, release in plan:  # exports, quantizations and choices made first
+            measure(config, cache, release)
         for name, config, release in plan:
             row = {"run": name, **measure(config, cache, release)}
             print(

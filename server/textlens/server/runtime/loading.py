@@ -33,7 +33,11 @@ from textlens.server.runtime.artifacts import (
 from textlens.server.runtime.engine import Engine, Selection, TorchEngine
 from textlens.server.runtime.lora import merge_lora_factors
 from textlens.server.runtime.networks import TaskNetwork
-from textlens.server.runtime.torch_weights import tensor_bytes, weightless_copy
+from textlens.server.runtime.torch_weights import (
+    return_freed_memory,
+    tensor_bytes,
+    weightless_copy,
+)
 
 BUILTIN_PREFIX = "builtin:"
 BASE_BUILTIN = "builtin:minilm"
@@ -114,6 +118,7 @@ class LoadedModel:
         freed = tensor_bytes(self.network)
         if freed:
             self.network = weightless_copy(self.network)
+            return_freed_memory()
         return freed
 
     @property

@@ -12,6 +12,9 @@ finishes on it, and the weights are freed when the last such pass lets go of the
 from __future__ import annotations
 
 import copy
+import ctypes
+import ctypes.util
+import gc
 from typing import Any
 
 import torch
@@ -46,3 +49,19 @@ def _released(module: torch.nn.Module, args: Any) -> None:
         "OpenVINO) serves it: call the model through its engine (`LoadedModel.run`), or set "
         "release_torch_weights = false (TEXTLENS_RELEASE_TORCH_WEIGHTS=false) to keep them"
     )
+
+
+def return_freed_memory() -> None:
+    """Hand memory freed by released weights back to the operating system.
+
+    glibc keeps freed heap pages for reuse, so without a trim the process's
+    resident size would not shrink. No-op where the C library has no
+    `malloc_trim` (musl, macOS, Windows).
+    """
+    gc.collect()  # the old engine and network may sit in reference cycles
+    name = ctypes.util.find_library("c")
+    if not name:
+        return
+    trim = getattr(ctypes.CDLL(name), "malloc_trim", None)
+    if trim is not None:
+        trim(0)
