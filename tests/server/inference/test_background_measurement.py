@@ -130,3 +130,48 @@ def test_a_choice_shipped_for_this_machine_serves_at_once(
         assert [p.name for p in cached] == [record_file.name]  # the next start reads its cache
     finally:
         fresh.close()
+
+
+def test_a_shipped_calibrated_int8_choice_is_built_in_the_background(
+    tiny_models_dir: dict[str, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """OpenVINO int8 calibrates for seconds per model: with a shipped (or cached) choice of
+    it and nothing built yet, float32 torch serves at once and the engine follows."""
+    pytest.importorskip("openvino", reason="the OpenVINO backend (models extra)")
+    spec = ModelSpec(name="s", task="sentiment", source=str(tiny_models_dir["tiny-sequence"]))
+    measured = load(spec, tmp_path / "release-machine", "at_load")
+    measured.close()
+    (record_file,) = (tmp_path / "release-machine" / "choices").glob("s-*.json")
+    digest = record_file.stem.rsplit("-", 1)[-1]
+    record: dict[str, Any] = json.loads(record_file.read_text())
+    record["backend"], record["dtype"], record["recipe"] = "openvino", "int8", "static-per-channel"
+    monkeypatch.setattr(
+        selection_module,
+        "shipped_choice",
+        lambda _source, key: record if key == digest else None,
+    )
+    fresh = load(spec, tmp_path / "user-machine", "background")
+    try:
+        served = fresh.models["s"]
+        first = served.model.loaded.selection
+        assert first is not None and (first.backend, first.dtype) == ("torch", "float32")
+        assert "building openvino/int8 static-per-channel" in first.reason
+        before = scores(fresh, "s")  # it answers meanwhile
+        assert fresh.context.deferred.wait_idle(120)
+        after = served.model.loaded.selection
+        assert after is not None and (after.backend, after.dtype) == ("openvino", "int8")
+        assert after.cached and "before release" in after.reason
+        assert scores(fresh, "s").shape == before.shape  # and now on the built engine
+        assert list((tmp_path / "user-machine" / "choices").glob("s-*.json"))
+    finally:
+        fresh.close()
+    again = load(spec, tmp_path / "user-machine", "background")  # built now: serves at once
+    try:
+        selection = again.models["s"].model.loaded.selection
+        assert selection is not None and (selection.backend, selection.dtype) == (
+            "openvino",
+            "int8",
+        )
+        assert again.context.deferred.pending() == []
+    finally:
+        again.close()

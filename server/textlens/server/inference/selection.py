@@ -48,6 +48,9 @@ log = logging.getLogger(__name__)
 SELECTION_FORMAT = 4
 
 
+_WHEN = {"cached": "at an earlier start", "shipped": "on this CPU kind before release"}
+
+
 def _choice_file(model: TaskModel, backend: str, dtype: str, context: InferenceContext) -> Path:
     loaded = model.loaded
     try:
@@ -131,6 +134,9 @@ def select_cpu_engine(
         hit = _read_choice(data, candidates)
         if hit is None:
             continue
+        slow = hit.recipe is not None and hit.recipe.static  # calibrates on the probe set
+        if slow and not _built(model, hit, context) and _may_defer(context, candidates):
+            return _build_later(model, hit, data, where, context, choice_path, note)
         try:
             engine = build_engine(model, hit, context)
         except Exception as exc:  # a cleaned cache: measure again
@@ -138,12 +144,11 @@ def select_cpu_engine(
             continue
         if where != "cached":
             _write_choice(choice_path, data)
-        when = {"cached": "at an earlier start", "shipped": "on this CPU kind before release"}
         return engine, Selection(
             hit.backend,
             hit.dtype,
             data.get("recipe") or "",
-            f"{note}{data['reason']} (measured {when[where]}; {choice_path.name})",
+            f"{note}{data['reason']} (measured {_WHEN[where]}; {choice_path.name})",
             data.get("trials", []),
             cached=True,
         )
@@ -154,6 +159,65 @@ def select_cpu_engine(
     engine, selection = _measure(model, candidates, notes, backend, dtype, context, choice_path)
     selection.reason = note + selection.reason
     return engine, selection
+
+
+def _may_defer(context: InferenceContext, candidates: list[Candidate]) -> bool:
+    return context.measure_engines == "background" and REFERENCE in candidates
+
+
+def _built(model: TaskModel, candidate: Candidate, context: InferenceContext) -> bool:
+    """Whether `candidate`'s calibrated int8 file is already in the cache."""
+    from textlens.server.inference.onnx_export import export_dir
+
+    loaded = model.loaded
+    directory = export_dir(context.cache_dir, loaded.task, loaded.version)
+    recipe = candidate.recipe.name if candidate.recipe else ""
+    pattern = "openvino-int8*.xml" if candidate.backend == "openvino" else f"int8-{recipe}-*.onnx"
+    suffix = "-float-ffn-down" in recipe
+    return any(("-float-ffn-down" in p.name) == suffix for p in directory.glob(pattern))
+
+
+def _build_later(
+    model: TaskModel,
+    hit: Candidate,
+    data: dict[str, Any],
+    where: str,
+    context: InferenceContext,
+    choice_path: Path,
+    note: str,
+) -> tuple[Engine, Selection]:
+    """A known choice whose int8 graph must first be calibrated (seconds per model): float32
+    torch serves meanwhile, and the engine is built in the background, then switched in."""
+    loaded = model.loaded
+    waiting = Selection(
+        "torch",
+        "float32",
+        "",
+        f"{note}torch/float32 for now: building {hit.name} (the choice {where} for this "
+        "machine) in the background",
+    )
+
+    def build(stopping: Callable[[], bool]) -> None:
+        if stopping():
+            return
+        engine = build_engine(model, hit, context)
+        _write_choice(choice_path, data)
+        selection = Selection(
+            hit.backend,
+            hit.dtype,
+            data.get("recipe") or "",
+            f"{note}{data['reason']} (measured {_WHEN[where]}; {choice_path.name})",
+            data.get("trials", []),
+            cached=True,
+        )
+        freed = loaded.serve_on(engine, selection, context.release_torch_weights)
+        log.info("model %s now runs on %s (built in the background)", model.name, hit.name)
+        if freed:
+            log.info("model %s: torch weights released (%.0f MB)", model.name, freed / 2**20)
+
+    log.info("model %s: serving torch/float32 while %s is built", model.name, hit.name)
+    context.deferred.submit(f"building {model.name}'s {hit.name} engine", build)
+    return build_engine(model, REFERENCE, context), waiting
 
 
 def _known_choices(
