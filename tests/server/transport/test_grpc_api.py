@@ -60,6 +60,9 @@ def test_list_models_describes_the_defaults(client: Client) -> None:
             ("torch", "float16"),
             ("onnx", "float32"),
             ("onnx", "int8"),
+            ("openvino", "float32"),
+            ("openvino", "bfloat16"),
+            ("openvino", "int8"),
         }
         assert m.backend_reason and f"{m.backend}/{m.dtype}" in m.backend_reason
         assert m.source.startswith("builtin:") and m.max_length > 0
