@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-ROUNDS = 2
+ROUNDS = 3
 
 
 def best_of(fn: Callable[[], Any], rounds: int = ROUNDS) -> tuple[float, Any]:

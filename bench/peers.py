@@ -18,7 +18,8 @@ textlens auto in-process and through SQL. Sentiment is timed on short review
 sentences and on long reviews, with label agreement against textlens float32 and
 accuracy on the held-out rows of every source (`--data`: the worst source and
 the mean). NER: span Jaccard against textlens float32 and entity F1 on CoNLL-2003
-dev. Every path is timed best of two rounds, every SQL round with an empty cache.
+dev. Every path is timed best of three rounds (OpenVINO prepares kernels for each new
+batch shape on first sight), every SQL round with an empty cache.
 Prints the CPU flags, a markdown table and one JSON line.
 """
 

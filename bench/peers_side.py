@@ -23,7 +23,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-ROUNDS = 2
+ROUNDS = 3
 
 
 def cpu_flags() -> set[str]:
