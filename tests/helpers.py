@@ -139,3 +139,44 @@ def say(config: pytest.Config, line: str) -> None:
         return
     with capture.global_and_fixture_disabled():
         reporter.write_line(line)
+
+
+#: Short, medium and long rows in one batch: an engine whose answers moved with the
+#: batch would move the short ones (tests/server/inference).
+ENGINE_TEXTS = [
+    "ok",
+    "the movie was great",
+    "john smith went to berlin and met the mayor of a small town near the river",
+    "terrible service in paris " * 12,
+]
+#: The tiny model of each task kind (`tiny_models_dir` in tests/conftest.py).
+TINY_TASKS = [("tiny-sequence", "sentiment"), ("tiny-token", "ner"), ("tiny-encoder", "embed")]
+
+
+def tiny_task_model(tiny_models_dir: dict[str, Path], name: str, task: str) -> Any:
+    """A float32 CPU task model over one of the tiny models (max length 128)."""
+    import torch
+
+    from textlens.server.runtime.loading import load_model
+    from textlens.server.runtime.tasks import TASK_MODELS
+
+    loaded = load_model(str(tiny_models_dir[name]), task, torch.device("cpu"), torch.float32, 128)
+    return TASK_MODELS[task]("m", loaded)
+
+
+def batched_and_alone(model: Any, engine: Any, texts: list[str]) -> list[tuple[Any, Any]]:
+    """Per text: (its row of one padded batch, cut to its own tokens; the same text run
+    alone). An engine whose answer is a function of the text gives the same twice."""
+    encoded = model.encode(texts, "truncate")
+    ids, mask, casing = model.pad(encoded)
+    batched = engine(ids, mask, casing)
+    out = []
+    for r, e in enumerate(encoded):
+        n = e.length
+        alone = engine(
+            ids[r : r + 1, :n],
+            mask[r : r + 1, :n],
+            None if casing is None else casing[r : r + 1, :n],
+        )
+        out.append((batched[r, :n] if batched.ndim == 3 else batched[r], alone[0]))
+    return out

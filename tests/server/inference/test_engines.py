@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 import torch
 
+from tests.helpers import ENGINE_TEXTS, TINY_TASKS
 from textlens.server.inference.candidates import Candidate, Int8Recipe
 from textlens.server.inference.measurement import build_engine
 from textlens.server.runtime.context import InferenceContext
@@ -16,17 +17,12 @@ from textlens.server.runtime.tasks import TASK_MODELS
 
 pytest.importorskip("onnxruntime", reason="the ONNX backend needs onnxruntime (models extra)")
 
-TEXTS = [
-    "ok",
-    "the movie was great",
-    "john smith went to berlin and met the mayor of a small town near the river",
-    "terrible service in paris " * 12,
-]
+TEXTS = ENGINE_TEXTS
 
 
 @pytest.mark.parametrize(
     ("name", "task"),
-    [("tiny-sequence", "sentiment"), ("tiny-token", "ner"), ("tiny-encoder", "embed")],
+    TINY_TASKS,
 )
 def test_int8_answers_do_not_depend_on_the_batch(
     tiny_models_dir: dict[str, Path], tmp_path: Path, name: str, task: str

@@ -8,8 +8,8 @@ from typing import Any
 
 import numpy as np
 import pytest
-import torch
 
+from tests.helpers import ENGINE_TEXTS, TINY_TASKS, batched_and_alone, tiny_task_model
 from textlens.client.errors import ModelLoadError
 from textlens.server.assembly import load_models
 from textlens.server.inference.candidates import (
@@ -22,24 +22,9 @@ from textlens.server.inference.onnx_export import checksum_file, export_dir, fp3
 from textlens.server.inference.openvino_engine import OpenVinoEngine, openvino_int8_file
 from textlens.server.runtime.context import InferenceContext
 from textlens.server.runtime.hardware import cpu_info
-from textlens.server.runtime.loading import load_model
-from textlens.server.runtime.tasks import TASK_MODELS, TaskModel
 from textlens.server.settings import ModelSpec, RuntimeSettings
 
 pytest.importorskip("openvino", reason="the OpenVINO backend (models extra)")
-
-TEXTS = [
-    "ok",
-    "the movie was great",
-    "john smith went to berlin and met the mayor of a small town near the river",
-    "terrible service in paris " * 12,
-]
-TINY = [("tiny-sequence", "sentiment"), ("tiny-token", "ner"), ("tiny-encoder", "embed")]
-
-
-def tiny_model(tiny_models_dir: dict[str, Path], name: str, task: str) -> TaskModel:
-    loaded = load_model(str(tiny_models_dir[name]), task, torch.device("cpu"), torch.float32, 128)
-    return TASK_MODELS[task]("m", loaded)
 
 
 @pytest.mark.parametrize(
@@ -47,7 +32,7 @@ def tiny_model(tiny_models_dir: dict[str, Path], name: str, task: str) -> TaskMo
     [("float32", None), ("int8", OPENVINO_INT8), ("int8", OPENVINO_INT8_FLOAT_FFN_DOWN)],
     ids=["float32", "int8", "int8-float-ffn-down"],
 )
-@pytest.mark.parametrize(("name", "task"), TINY)
+@pytest.mark.parametrize(("name", "task"), TINY_TASKS)
 def test_openvino_answers_each_row_as_alone(
     tiny_models_dir: dict[str, Path],
     tmp_path: Path,
@@ -56,35 +41,27 @@ def test_openvino_answers_each_row_as_alone(
     dtype: str,
     recipe: Any,
 ) -> None:
-    model = tiny_model(tiny_models_dir, name, task)
+    model = tiny_task_model(tiny_models_dir, name, task)
     engine = build_engine(
         model, Candidate("openvino", dtype, recipe), InferenceContext(tmp_path, threads=1)
     )
     assert isinstance(engine, OpenVinoEngine) and engine.backend == "openvino"
-    encoded = model.encode(TEXTS, "truncate")
-    ids, mask, casing = model.pad(encoded)
-    batched = engine(ids, mask, casing)
-    reference = model.loaded.run(ids, mask, casing)  # float32 torch
+    # float32 torch, batched
+    reference = [row for row, _ in batched_and_alone(model, model.loaded.run, ENGINE_TEXTS)]
     # int8 keeps bf16 elsewhere where the CPU has it: rounding, not neighbours, moves it.
     tolerance = 1e-4 if engine.precision == "f32" and dtype == "float32" else 5e-2
-    for r, e in enumerate(encoded):
-        n = e.length
-        alone = engine(
-            ids[r : r + 1, :n],
-            mask[r : r + 1, :n],
-            None if casing is None else casing[r : r + 1, :n],
-        )
-        got = batched[r, :n] if batched.ndim == 3 else batched[r]
-        np.testing.assert_allclose(got, alone[0], rtol=0, atol=tolerance)
+    for (got, alone), want in zip(
+        batched_and_alone(model, engine, ENGINE_TEXTS), reference, strict=True
+    ):
+        np.testing.assert_allclose(got, alone, rtol=0, atol=tolerance)
         if dtype == "float32":
-            want = reference[r, :n] if reference.ndim == 3 else reference[r]
             np.testing.assert_allclose(got, want, rtol=0, atol=1e-4)
 
 
 def test_the_int8_ir_is_cached_and_rebuilt_when_damaged(
     tiny_models_dir: dict[str, Path], tmp_path: Path
 ) -> None:
-    model = tiny_model(tiny_models_dir, "tiny-sequence", "sentiment")
+    model = tiny_task_model(tiny_models_dir, "tiny-sequence", "sentiment")
     fp32 = fp32_file(model.loaded.network, export_dir(tmp_path, "sentiment", model.loaded.version))
     xml = openvino_int8_file(fp32, model)
     mixed = openvino_int8_file(fp32, model, float_ffn_down=True)
@@ -100,17 +77,17 @@ def test_the_int8_ir_is_cached_and_rebuilt_when_damaged(
     assert not list(tmp_path.rglob("*.tmp"))  # no temporary file left behind
 
 
+def openvino_spec(tiny_models_dir: dict[str, Path], dtype: str) -> ModelSpec:
+    source = str(tiny_models_dir["tiny-sequence"])
+    return ModelSpec(
+        name="s", task="sentiment", source=source, device="cpu", backend="openvino", dtype=dtype
+    )
+
+
 def test_backend_openvino_pinned_serves_and_is_reported(
     tiny_models_dir: dict[str, Path], tmp_path: Path
 ) -> None:
-    spec = ModelSpec(
-        name="s",
-        task="sentiment",
-        source=str(tiny_models_dir["tiny-sequence"]),
-        device="cpu",
-        backend="openvino",
-        dtype="float32",
-    )
+    spec = openvino_spec(tiny_models_dir, "float32")
     registry = load_models([spec], RuntimeSettings(cache_dir=tmp_path))
     try:
         info = registry.models["s"].info()
@@ -124,14 +101,7 @@ def test_backend_openvino_pinned_serves_and_is_reported(
 def test_float16_on_openvino_says_what_to_change(
     tiny_models_dir: dict[str, Path], tmp_path: Path
 ) -> None:
-    spec = ModelSpec(
-        name="s",
-        task="sentiment",
-        source=str(tiny_models_dir["tiny-sequence"]),
-        device="cpu",
-        backend="openvino",
-        dtype="float16",
-    )
+    spec = openvino_spec(tiny_models_dir, "float16")
     with pytest.raises(ModelLoadError, match="float32, bfloat16 or int8"):
         load_models([spec], RuntimeSettings(cache_dir=tmp_path))
 

@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 import torch
 
+from tests.helpers import ENGINE_TEXTS, TINY_TASKS, batched_and_alone, tiny_task_model
 from textlens.server.inference.candidates import REFERENCE, Candidate, Int8Recipe
 from textlens.server.inference.measurement import build_engine, measure
 from textlens.server.inference.onnx_engine import OnnxEngine
@@ -16,7 +17,7 @@ from textlens.server.inference.onnx_export import export_dir, fp32_file, int8_fi
 from textlens.server.inference.static_int8 import activation_fed_matmuls
 from textlens.server.runtime.context import InferenceContext
 from textlens.server.runtime.loading import load_model
-from textlens.server.runtime.tasks import TASK_MODELS, TaskModel
+from textlens.server.runtime.tasks import TASK_MODELS
 from textlens.server.settings import default_models
 
 onnx = pytest.importorskip("onnx", reason="the ONNX backend needs onnx/onnxruntime (models extra)")
@@ -26,48 +27,26 @@ STATIC = Candidate(
     "int8",
     Int8Recipe(per_channel=True, reduce_range=False, static=True, float_ffn_down=True),
 )
-TEXTS = [
-    "ok",
-    "the movie was great",
-    "john smith went to berlin and met the mayor of a small town near the river",
-    "terrible service in paris " * 12,
-]
-TINY = [("tiny-sequence", "sentiment"), ("tiny-token", "ner"), ("tiny-encoder", "embed")]
 
 
-def tiny_model(tiny_models_dir: dict[str, Path], name: str, task: str) -> TaskModel:
-    loaded = load_model(str(tiny_models_dir[name]), task, torch.device("cpu"), torch.float32, 128)
-    return TASK_MODELS[task]("m", loaded)
-
-
-@pytest.mark.parametrize(("name", "task"), TINY)
+@pytest.mark.parametrize(("name", "task"), TINY_TASKS)
 def test_static_int8_batches_and_answers_each_row_as_alone(
     tiny_models_dir: dict[str, Path], tmp_path: Path, name: str, task: str
 ) -> None:
-    model = tiny_model(tiny_models_dir, name, task)
+    model = tiny_task_model(tiny_models_dir, name, task)
     engine = build_engine(model, STATIC, InferenceContext(cache_dir=tmp_path, threads=1))
     assert isinstance(engine, OnnxEngine) and not engine.per_row  # one session call per batch
     assert engine.variant == "static-per-channel-float-ffn-down"
-    encoded = model.encode(TEXTS, "truncate")
-    ids, mask, casing = model.pad(encoded)
-    batched = engine(ids, mask, casing)
-    for r, e in enumerate(encoded):
-        n = e.length
-        alone = engine(
-            ids[r : r + 1, :n],
-            mask[r : r + 1, :n],
-            None if casing is None else casing[r : r + 1, :n],
-        )
-        got = batched[r, :n] if batched.ndim == 3 else batched[r]
+    for got, alone in batched_and_alone(model, engine, ENGINE_TEXTS):
         # Fixed scales: the neighbours and the padding change nothing beyond float rounding.
-        np.testing.assert_allclose(got, alone[0], rtol=0, atol=1e-4)
+        np.testing.assert_allclose(got, alone, rtol=0, atol=1e-4)
 
 
-@pytest.mark.parametrize(("name", "task"), TINY)
+@pytest.mark.parametrize(("name", "task"), TINY_TASKS)
 def test_the_ffn_down_projections_stay_float32(
     tiny_models_dir: dict[str, Path], tmp_path: Path, name: str, task: str
 ) -> None:
-    model = tiny_model(tiny_models_dir, name, task)
+    model = tiny_task_model(tiny_models_dir, name, task)
     fp32 = fp32_file(model.loaded.network, export_dir(tmp_path, task, model.loaded.version))
     graph = onnx.load(str(fp32))
     kept = activation_fed_matmuls(graph)
@@ -92,7 +71,7 @@ def test_the_ffn_down_projections_stay_float32(
 def test_the_static_file_is_cached_per_probe_version(
     tiny_models_dir: dict[str, Path], tmp_path: Path
 ) -> None:
-    model = tiny_model(tiny_models_dir, "tiny-sequence", "sentiment")
+    model = tiny_task_model(tiny_models_dir, "tiny-sequence", "sentiment")
     fp32 = fp32_file(model.loaded.network, export_dir(tmp_path, "sentiment", model.loaded.version))
     path = int8_file(fp32, STATIC.recipe, model)  # type: ignore[arg-type]
     assert path.name.startswith("int8-static-per-channel-float-ffn-down-probe")

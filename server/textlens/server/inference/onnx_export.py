@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import functools
 import hashlib
 import importlib.metadata
 import logging
@@ -45,8 +46,10 @@ OPSET = 17
 EXPORT_FORMAT = 1
 
 
+@functools.cache
 def library_versions() -> str:
-    """The libraries whose release changes an export, a quantization or a kernel."""
+    """The libraries whose release changes an export, a quantization or a kernel (read once:
+    they cannot change under a running process)."""
     import onnxruntime
 
     text = f"torch{torch.__version__}-ort{onnxruntime.__version__}"

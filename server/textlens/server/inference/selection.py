@@ -144,14 +144,7 @@ def select_cpu_engine(
             continue
         if where != "cached":
             _write_choice(choice_path, data)
-        return engine, Selection(
-            hit.backend,
-            hit.dtype,
-            data.get("recipe") or "",
-            f"{note}{data['reason']} (measured {_WHEN[where]}; {choice_path.name})",
-            data.get("trials", []),
-            cached=True,
-        )
+        return engine, _known_selection(hit, data, where, note, choice_path)
     if context.measure_engines == "background" and REFERENCE in candidates:
         return _measure_later(
             model, candidates, notes, (backend, dtype), context, choice_path, note
@@ -159,6 +152,20 @@ def select_cpu_engine(
     engine, selection = _measure(model, candidates, notes, backend, dtype, context, choice_path)
     selection.reason = note + selection.reason
     return engine, selection
+
+
+def _known_selection(
+    hit: Candidate, data: dict[str, Any], where: str, note: str, choice_path: Path
+) -> Selection:
+    """The Selection of a choice measured earlier (`where`: cached or shipped)."""
+    return Selection(
+        hit.backend,
+        hit.dtype,
+        data.get("recipe") or "",
+        f"{note}{data['reason']} (measured {_WHEN[where]}; {choice_path.name})",
+        data.get("trials", []),
+        cached=True,
+    )
 
 
 def _may_defer(context: InferenceContext, candidates: list[Candidate]) -> bool:
@@ -202,14 +209,7 @@ def _build_later(
             return
         engine = build_engine(model, hit, context)
         _write_choice(choice_path, data)
-        selection = Selection(
-            hit.backend,
-            hit.dtype,
-            data.get("recipe") or "",
-            f"{note}{data['reason']} (measured {_WHEN[where]}; {choice_path.name})",
-            data.get("trials", []),
-            cached=True,
-        )
+        selection = _known_selection(hit, data, where, note, choice_path)
         freed = loaded.serve_on(engine, selection, context.release_torch_weights)
         log.info("model %s now runs on %s (built in the background)", model.name, hit.name)
         if freed:
