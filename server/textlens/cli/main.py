@@ -289,6 +289,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_topics_parser(sub)
 
+    from textlens.cli.index import add_index_parser
+
+    add_index_parser(sub)
+
     from textlens.cli.monitor import add_monitor_parser
 
     add_monitor_parser(sub)

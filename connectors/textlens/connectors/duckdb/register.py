@@ -28,6 +28,13 @@ from textlens.connectors.duckdb.backend import Backend
 from textlens.connectors.duckdb.cache import CacheStats, ResultCache
 from textlens.connectors.duckdb.cached_compute import CachedCompute
 from textlens.connectors.duckdb.functions import SqlFunction, macro_sql, sql_functions
+from textlens.connectors.duckdb.search.macros import (
+    NEAR_DUPLICATES_TYPE,
+    SEARCH_FUNCTIONS,
+    macro_statements,
+    near_duplicates_udf,
+    owned_search_macros,
+)
 from textlens.connectors.duckdb.udf import ChunkListener, make_udf
 from textlens.contract.limits import SQL_TIMEOUT, TARGET_ENV
 from textlens.contract.results import TRUNCATIONS, ModelInfo, Truncation
@@ -70,6 +77,12 @@ class Registration:
         #: Public SQL name -> the private UDF its macro calls (unique to this registration).
         self.private_names = private_names
         self._owns_backend = owns_backend
+        #: The search table macros (docs/search.md) and the private UDF name that marks
+        #: them as this registration's.
+        self.search_macros: list[str] = []
+        self.search_marker = ""
+        #: The statements that create them (the SQLAlchemy dialect runs them per connection).
+        self.search_sql: list[str] = []
         self._listeners: list[ChunkListener] = []
         self._lock = threading.Lock()
         self._closed = False
@@ -130,6 +143,8 @@ class Registration:
             }
             for name in ours:
                 self.con.execute(f"DROP MACRO IF EXISTS temp.{name}")
+            for name in owned_search_macros(self.con, self.search_marker, self.search_macros):
+                self.con.execute(f"DROP MACRO TABLE IF EXISTS temp.{name}")
             for name in self.private_names.values():
                 self.con.remove_function(name)
         except Exception:  # a closed connection has nothing left to drop
@@ -291,4 +306,21 @@ def _create(
         private[public] = private_name
         con.execute(macro_sql(fn, public, private_name, models))
         functions[public] = fn
+    marker = f"_textlens_{prefix}near_duplicates_{token}"
+    create_function(
+        marker,
+        near_duplicates_udf(con),
+        ["VARCHAR", "DOUBLE"],
+        NEAR_DUPLICATES_TYPE,
+        type="arrow",
+        null_handling="special",
+        side_effects=True,  # reads the index as last committed
+    )
+    private[f"{prefix}near_duplicates"] = marker
+    embed = private.get(f"{prefix}embed")
+    registration.search_sql = macro_statements(prefix, embed, marker)
+    for statement in registration.search_sql:
+        con.execute(statement)
+    registration.search_macros = [f"{prefix}{name}" for name in SEARCH_FUNCTIONS]
+    registration.search_marker = marker
     return registration

@@ -160,6 +160,8 @@ def create_macros(con: duckdb.DuckDBPyConnection, anchor: Anchor) -> None:
     for public, fn in anchor.registration.functions.items():
         private = anchor.registration.private_names[public]
         con.execute(macro_sql(fn, public, private, models))
+    for statement in anchor.registration.search_sql:  # semantic_search, similar_to, ...
+        con.execute(statement)
 
 
 def close_all() -> None:
