@@ -44,7 +44,7 @@ help:
 	@echo "make proto      regenerate proto/textlens/v1 from textlens.proto"
 	@echo "make docs       regenerate docs/configuration.md's table of TEXTLENS_* variables"
 	@echo "make serve      run \`textlens serve \$$(ARGS)\`"
-	@echo "make bench      peers, memory, gRPC serving, DuckDB UDF and backend benchmarks (~50 min on 2 cores)"
+	@echo "make bench      peers, memory, gRPC serving, DuckDB UDF, backend and search benchmarks (~80 min on 2 cores)"
 	@echo "make bench-gpu  GPU rows/s via gRPC from DuckDB + the GPU tests (needs CUDA torch)"
 	@echo "make clean      remove build outputs and caches (keeps $(VENV), bench/results)"
 	@echo "make superset-venv   build $(SUPERSET_VENV): pinned Superset + textlens[superset]"
@@ -113,6 +113,7 @@ bench: venv $(PEERS_STAMP)
 	$(PY) bench/backends.py --out bench/results/backends.json
 	$(PY) bench/reliability.py --json bench/results/reliability.json
 	$(PY) bench/first_start.py --json bench/results/first_start.json
+	$(PY) bench/search.py --million --json bench/results/search.json
 
 # On a machine with a CUDA torch: GPU rows/s through gRPC from DuckDB, the naive
 # per-row ratio, fp16/bf16 x attention kernel x token budget x padding against the

@@ -17,7 +17,7 @@ from tests.monitor.helpers import parquet_rows as _rows
 SPIKE = Spike("CRUX", first_day=50, days=4, share=0.7)
 ALERT_COLUMNS = [
     "alert_id", "dimension", "group_value", "ticker", "window_start", "window_end", "n",
-    "negative", "negative_share", "mean_score", "baseline_n", "baseline_share", "z", "examples",
+    "negative", "negative_share", "mean_score", "folded", "baseline_n", "baseline_share", "z", "examples",
 ]  # fmt: skip
 
 

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from textlens.connectors.duckdb.quoting import quote_ident, quote_literal
+from textlens.monitor.dedupe import add_copies_column, fold_near_copies
 from textlens.monitor.scoring import Scored, score, write_parquet
 from textlens.monitor.spec import MonitorSpec
 from textlens.monitor.spikes import bucket_sql, build_windows, episode_starts, spike_test
@@ -40,6 +41,8 @@ class MonitorResult:
     models: dict[str, str]
     #: Rows (of those read this run) the sentiment model did not score, by why.
     unscored: dict[str, int] = field(default_factory=dict)
+    #: Near-copies --dedupe left out of the counts (of the rows read this run).
+    folded: int = 0
 
     def files(self) -> dict[str, Path]:
         names = (WINDOWS_FILE, ALERTS_FILE, SCORES_FILE, MANIFEST_FILE)
@@ -75,17 +78,18 @@ def settings_record(spec: MonitorSpec, models: dict[str, str]) -> dict[str, Any]
         "by_topic": spec.by_topic, "window": spec.window, "baseline": spec.baseline,
         "cooldown": spec.cooldown, "min_n": spec.min_n, "min_baseline_n": spec.min_baseline_n,
         "threshold": spec.threshold, "min_lift": spec.min_lift, "examples": spec.examples,
-        "sentiment_column": spec.sentiment_column, "models": models,
-        # Outputs with `not_scored`/`unscored` columns (the language policy): earlier ones
-        # cannot be extended with --since (the columns differ), so the record says which.
-        "outputs": 2,
+        "sentiment_column": spec.sentiment_column, "models": models, "dedupe": spec.dedupe,
+        # Outputs with `not_scored`/`unscored` (the language policy) and `copies`/`folded`
+        # (--dedupe) columns: earlier ones cannot be extended with --since (the columns
+        # differ), so the record says which.
+        "outputs": 3,
     }  # fmt: skip
 
 
 def _registration(con: duckdb.DuckDBPyConnection, spec: MonitorSpec) -> Registration | None:
     from textlens.connectors.duckdb import register
 
-    if spec.sentiment_column and not spec.by_topic:
+    if spec.sentiment_column and not spec.by_topic and spec.dedupe is None:
         return None
     return register(con, spec.target, config=spec.config)
 
@@ -125,7 +129,8 @@ def _windows_table(con: duckdb.DuckDBPyConnection, spec: MonitorSpec, since: str
     con.execute(
         "CREATE TABLE windows AS SELECT dimension, grp AS group_value"
         f"{_group_columns(spec)}, window_start, window_end, n, negative, negative_share, "
-        "mean_score, unscored, unscored_share, baseline_n, baseline_share, z, above_threshold, "
+        "mean_score, unscored, unscored_share, folded, baseline_n, baseline_share, z, "
+        "above_threshold, "
         "false AS is_alert FROM tested"
     )
     if extend and since:
@@ -153,7 +158,7 @@ def _alerts_table(con: duckdb.DuckDBPyConnection, spec: MonitorSpec, since: str 
     rows = " UNION ALL ".join(
         f"SELECT DISTINCT {quote_literal(d)} AS dimension, {quote_ident(d)} AS group_value, "
         f"{bucket_sql(spec, 'ts')} AS window_start, text, sentiment_score FROM scored "
-        f"WHERE sentiment = 'negative' AND {quote_ident(d)} IS NOT NULL"
+        f"WHERE sentiment = 'negative' AND copies > 0 AND {quote_ident(d)} IS NOT NULL"
         for d in spec.dimensions
     )
     new = f"AND w.window_start >= {since}" if since else ""
@@ -191,6 +196,11 @@ def run_monitor(spec: MonitorSpec) -> MonitorResult:
         since = _since_bucket(con, spec)
         rows_from = f"{since} - {_interval(spec.baseline_delta)}" if since else None
         scored: Scored = score(con, spec, registration, _source(spec), rows_from)
+        if spec.dedupe is not None:
+            assert registration is not None
+            scored.folded = fold_near_copies(con, spec, registration)
+        else:
+            add_copies_column(con)
         extend = _previous(spec, scored.models)
         if since and not extend:
             since = None  # nothing to extend: this run's windows are all there is
@@ -221,14 +231,15 @@ def run_monitor(spec: MonitorSpec) -> MonitorResult:
                     "rows": scored.rows, "unscored": sum(scored.unscored.values()),
                     "unscored_share": sum(scored.unscored.values()) / scored.rows
                     if scored.rows else 0.0,
-                    "unscored_by": dict(sorted(scored.unscored.items()))}  # fmt: skip
+                    "unscored_by": dict(sorted(scored.unscored.items())),
+                    "folded": scored.folded}  # fmt: skip
         tmp = spec.out / f".{MANIFEST_FILE}.{os.getpid()}.tmp"
         tmp.write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
         os.replace(tmp, spec.out / MANIFEST_FILE)
         return MonitorResult(
             out=spec.out, rows=scored.rows, skipped=scored.skipped, computed=scored.computed,
             windows=int(counts[0]), alerts=int(counts[1]), new_alerts=int(counts[2]),
-            models=scored.models, unscored=scored.unscored,
+            models=scored.models, unscored=scored.unscored, folded=scored.folded,
         )  # fmt: skip
     finally:
         if registration is not None:

@@ -42,6 +42,8 @@ class Scored:
     models: dict[str, str]
     #: Rows the sentiment model did not score, by why ({"language de": 12}).
     unscored: dict[str, int] = field(default_factory=dict)
+    #: Near-copies `--dedupe` folded into another row (`monitor/dedupe.py`).
+    folded: int = 0
 
 
 def served_model(registration: Registration, task: str, name: str | None) -> ModelInfo:

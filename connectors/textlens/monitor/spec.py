@@ -56,6 +56,8 @@ class MonitorSpec:
     sentiment_model: str | None = None
     sentiment_column: str | None = None
     progress: bool = True
+    #: Fold near-copies within a window and group (cosine threshold), None: count every row.
+    dedupe: float | None = None
 
     def __post_init__(self) -> None:
         for role, name in [
@@ -87,6 +89,8 @@ class MonitorSpec:
         if parse_duration(self.baseline) < window:
             raise ValueError("--baseline must be at least one --window long")
         parse_duration(self.cooldown)
+        if self.dedupe is not None and not 0 < self.dedupe <= 1:
+            raise ValueError(f"--dedupe is a cosine in (0, 1] (e.g. 0.9), not {self.dedupe!r}")
 
     @property
     def window_delta(self) -> dt.timedelta:

@@ -46,19 +46,21 @@ def bucket_sql(spec: MonitorSpec, value: str) -> str:
 
 
 def build_windows(con: duckdb.DuckDBPyConnection, spec: MonitorSpec) -> None:
-    """Table `win`: dimension, grp, window_start, n, negative, mean_score, unscored (from
-    `scored`). `n` counts the rows the model scored: a text it did not read (`unscored`,
-    the language policy) is neither negative nor not, so it is left out of the shares."""
+    """Table `win`: dimension, grp, window_start, n, negative, mean_score, unscored, folded
+    (from `scored`). `n` counts the rows the model scored: a text it did not read
+    (`unscored`, the language policy) is neither negative nor not, so it is left out of
+    the shares. Near-copies folded by `--dedupe` (`copies = 0`) count in `folded` only."""
     parts = []
     for d in spec.dimensions:
         col = quote_ident(d)
         parts.append(
             f"SELECT {quote_literal(d)} AS dimension, {col} AS grp, "
             f"{bucket_sql(spec, 'ts')} AS window_start, "
-            "count(*) FILTER (WHERE not_scored IS NULL) AS n, "
-            "count(*) FILTER (WHERE sentiment = 'negative') AS negative, "
-            "avg(sentiment_score) AS mean_score, "
-            "count(*) FILTER (WHERE not_scored IS NOT NULL) AS unscored "
+            "count(*) FILTER (WHERE not_scored IS NULL AND copies > 0) AS n, "
+            "count(*) FILTER (WHERE sentiment = 'negative' AND copies > 0) AS negative, "
+            "avg(sentiment_score) FILTER (WHERE copies > 0) AS mean_score, "
+            "count(*) FILTER (WHERE not_scored IS NOT NULL AND copies > 0) AS unscored, "
+            "count(*) FILTER (WHERE copies = 0) AS folded "
             f"FROM scored WHERE {col} IS NOT NULL GROUP BY ALL"
         )
     con.execute("CREATE TABLE win AS " + " UNION ALL ".join(parts))
@@ -72,7 +74,7 @@ def spike_test(con: duckdb.DuckDBPyConnection, spec: MonitorSpec, from_sql: str 
         CREATE TABLE tested AS
         WITH based AS (
             SELECT w.dimension, w.grp, w.window_start, w.n, w.negative, w.mean_score,
-                   w.unscored,
+                   w.unscored, w.folded,
                    coalesce(sum(b.n), 0)::BIGINT AS baseline_n,
                    coalesce(sum(b.negative), 0)::BIGINT AS baseline_negative
             FROM win w LEFT JOIN win b

@@ -31,3 +31,7 @@ DEFAULT_BACKOFF = 0.1
 
 #: Longest pause between two attempts, so a large `retries` does not sleep for minutes.
 MAX_BACKOFF = 5.0
+
+#: The embedding cosine at and above which two texts count as near-copies, by default:
+#: `near_duplicates()` in SQL and `textlens monitor --dedupe` (docs/search.md).
+NEAR_DUPLICATE_THRESHOLD = 0.9

@@ -49,6 +49,7 @@ def _run_job(args: argparse.Namespace) -> int:
                 args.id_column,
                 args.text_column,
                 model=args.model or "",
+                ann_mode=args.ann,
                 replace_existing=args.replace,
                 progress=not args.no_progress,
                 embedder=embedder,
@@ -138,6 +139,13 @@ def add_index_parser(sub: Any) -> None:
     add_text_column(create)
     create.add_argument("--model", default=None, help="embedding model (default: the default)")
     create.add_argument("--replace", action="store_true", help="rebuild an existing index")
+    create.add_argument(
+        "--ann",
+        choices=["auto", "on", "off"],
+        default="auto",
+        help="keep an HNSW graph for semantic_search_ann(): auto (from 100,000 rows, the "
+        "default), on, off",
+    )
     _job_options(create)
     create.set_defaults(func=_run_job)
 

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from textlens.cli.options import add_backend_options, add_text_column, use_registry
-from textlens.contract.limits import TARGET_ENV
+from textlens.contract.limits import NEAR_DUPLICATE_THRESHOLD, TARGET_ENV
 
 
 def _timestamp(value: str) -> dt.datetime:
@@ -65,6 +65,12 @@ def add_monitor_parser(sub: Any) -> None:
         "--sentiment-column", default=None,
         help="use the table's own sentiment labels (e.g. from textlens enrich) instead of a model",
     )  # fmt: skip
+    monitor.add_argument(
+        "--dedupe", type=float, nargs="?", const=NEAR_DUPLICATE_THRESHOLD, default=None,
+        metavar="THRESHOLD",
+        help="count near-copies (embedding cosine >= THRESHOLD, default "
+        f"{NEAR_DUPLICATE_THRESHOLD}) once per window and group, by their most negative copy",
+    )  # fmt: skip
     monitor.add_argument("--no-progress", action="store_true", help="no progress bar")
     monitor.set_defaults(func=run_monitor_command)
 
@@ -83,7 +89,7 @@ def run_monitor_command(args: argparse.Namespace) -> int:
         threshold=args.threshold, min_lift=args.min_lift, examples=args.examples,
         since=args.since, target=args.target or os.environ.get(TARGET_ENV), config=args.config,
         sentiment_model=args.sentiment_model, sentiment_column=args.sentiment_column,
-        progress=not args.no_progress,
+        progress=not args.no_progress, dedupe=args.dedupe,
     )  # fmt: skip
     try:
         result = run_monitor(spec)
@@ -94,16 +100,18 @@ def run_monitor_command(args: argparse.Namespace) -> int:
         f"{result.computed:,} texts scored, {result.windows:,} windows, "
         f"{result.alerts} alerts ({result.new_alerts} in this run) -> {result.out}"
         + unscored_summary(result.unscored)
+        + (f"; {result.folded:,} near-copies folded (--dedupe)" if spec.dedupe else "")
     )
     con = duckdb.connect()
     rows = con.execute(
         "SELECT dimension, group_value, window_start, n, negative_share, baseline_share, z, "
-        "examples[1] FROM read_parquet(?) ORDER BY window_start, dimension, group_value",
+        "examples[1], folded FROM read_parquet(?) ORDER BY window_start, dimension, group_value",
         [str(result.files()["alerts"])],
     ).fetchall()
-    for dim, grp, start, n, share, base, z, example in rows:
+    for dim, grp, start, n, share, base, z, example, folded in rows:
+        copies = f", {folded} copies folded" if folded else ""
         print(
             f"  ALERT {dim}={grp} {start:%Y-%m-%d %H:%M} n={n} negative {share:.0%} "
-            f"(baseline {base:.0%}, z={z:.1f})  e.g. {example!r}"
+            f"(baseline {base:.0%}, z={z:.1f}{copies})  e.g. {example!r}"
         )
     return 0

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from textlens.superset_tools.datasets import ENRICHED, ENTITIES, LIVE, Dataset
+from textlens.superset_tools.datasets import ENRICHED, ENTITIES, LIKE_THIS, LIVE, Dataset
 from textlens.superset_tools.ids import stable_uuid
 
 
@@ -282,10 +282,34 @@ MOST_NEGATIVE = Chart(
     width=7,
     height=60,
 )
+LIKE_THIS_COLUMNS = ["similarity", "review_date", "product", "rating", "review"]
+REVIEWS_LIKE_THIS = Chart(
+    "Reviews like the newest one-star review (semantic search)",
+    LIKE_THIS,
+    "table",
+    {
+        "query_mode": "raw",
+        "all_columns": LIKE_THIS_COLUMNS,
+        "order_by_cols": ['["similarity", false]'],
+        "row_limit": 100,
+        "page_length": 10,
+        "table_timestamp_format": "%Y-%m-%d",
+        "adhoc_filters": [],
+    },
+    {
+        "columns": LIKE_THIS_COLUMNS,
+        "orderby": [["similarity", False]],
+        "row_limit": 100,
+    },
+    ("similarity", "review"),
+    width=12,
+    height=50,
+)
 #: Rows of the dashboard grid (each row's widths add up to 12).
 LAYOUT: tuple[tuple[Chart, ...], ...] = (
     (AVG_OVER_TIME, NEGATIVE_SHARE),
     (BY_PRODUCT, NEGATIVE_BY_WEEK),
     (TOP_ENTITIES, MOST_NEGATIVE),
+    (REVIEWS_LIKE_THIS,),
 )
 CHARTS: tuple[Chart, ...] = tuple(chart for row in LAYOUT for chart in row)

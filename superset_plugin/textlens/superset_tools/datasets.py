@@ -8,6 +8,8 @@
   recent reviews (SQL a builder can copy).
 * `reviews`: the raw table with *calculated columns* `sentiment(review)` and
   `sentiment_score(review)`, the way a builder adds a model to any dataset.
+* `reviews_like_this`: a virtual dataset over the embedding index: the reviews nearest
+  in meaning to the newest one-star review (`similar_to`, docs/search.md).
 """
 
 from __future__ import annotations
@@ -192,4 +194,27 @@ RAW = Dataset(
         ("live_score", "DOUBLE", False, "sentiment_score(review)"),
     ],
 )
-DATASETS = (ENRICHED, ENTITIES, LIVE, RAW)
+#: The index `prepare_warehouse` builds over `reviews` (docs/search.md).
+REVIEW_INDEX = "reviews"
+LIKE_THIS = Dataset(
+    "reviews_like_this",
+    "The 20 reviews nearest in meaning to the newest one-star review (similar_to over the "
+    "embedding index `reviews`): a pattern to copy with another id.",
+    [
+        ("review_id", "BIGINT", False, None),
+        ("similarity", "DOUBLE", False, None),
+        ("review_date", "DATE", True, None),
+        ("product", "VARCHAR", False, None),
+        ("rating", "TINYINT", False, None),
+        ("review", "VARCHAR", False, None),
+    ],
+    sql=(
+        "SELECT s.id AS review_id, round(s.score, 3) AS similarity, r.review_date, r.product,\n"
+        "       r.rating, s.text AS review\n"
+        f"FROM similar_to('{REVIEW_INDEX}',\n"
+        "                (SELECT max(review_id) FROM reviews WHERE rating = 1), 20) s\n"
+        "JOIN reviews r ON r.review_id = s.id"
+    ),
+    verbose_names={**REVIEW_LABELS, "similarity": "Similarity", "rating": "Stars"},
+)
+DATASETS = (ENRICHED, ENTITIES, LIVE, RAW, LIKE_THIS)

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from textlens.jobs.enrich import EnrichResult, enrich
+from textlens.superset_tools.datasets import REVIEW_INDEX
 from textlens.superset_tools.market_datasets import monitor_dir
 
 if TYPE_CHECKING:
@@ -48,6 +49,7 @@ def prepare_warehouse(db: Path, target: str, reviews: int = 3000) -> EnrichResul
     db.parent.mkdir(parents=True, exist_ok=True)
     with duckdb.connect(str(db)) as con:
         create_reviews_table(con, "reviews", reviews, duplicate_fraction=0.1)
+    index_reviews(db, target)
     return enrich(
         table="reviews",
         column="review",
@@ -58,6 +60,22 @@ def prepare_warehouse(db: Path, target: str, reviews: int = 3000) -> EnrichResul
         replace=True,
         progress=False,
     )
+
+
+def index_reviews(db: Path, target: str) -> None:
+    """The embedding index `reviews_like_this` searches (rebuilt: the table was recreated)."""
+    from textlens.connectors.duckdb.search import create_index
+    from textlens.connectors.duckdb.session import open_session
+
+    con, registration = open_session(db, target=target)
+    try:
+        create_index(
+            registration, REVIEW_INDEX, "reviews", "review_id", "review",
+            replace_existing=True, progress=False,
+        )  # fmt: skip
+    finally:
+        registration.close()
+        con.close()
 
 
 def write_market_news(db: Path, n: int = NEWS_ROWS) -> int:

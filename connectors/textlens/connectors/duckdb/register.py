@@ -28,6 +28,7 @@ from textlens.connectors.duckdb.backend import Backend
 from textlens.connectors.duckdb.cache import CacheStats, ResultCache
 from textlens.connectors.duckdb.cached_compute import CachedCompute
 from textlens.connectors.duckdb.functions import SqlFunction, macro_sql, sql_functions
+from textlens.connectors.duckdb.search.ann import ANN_HITS_TYPE, AnnSearcher
 from textlens.connectors.duckdb.search.macros import (
     NEAR_DUPLICATES_TYPE,
     SEARCH_FUNCTIONS,
@@ -318,7 +319,20 @@ def _create(
     )
     private[f"{prefix}near_duplicates"] = marker
     embed = private.get(f"{prefix}embed")
-    registration.search_sql = macro_statements(prefix, embed, marker)
+    ann_udf = None
+    if embed is not None:
+        ann_udf = f"_textlens_{prefix}semantic_search_ann_{token}"
+        create_function(
+            ann_udf,
+            AnnSearcher(con).udf(),
+            ["VARCHAR", "FLOAT[]", "BIGINT", "BIGINT"],
+            ANN_HITS_TYPE,
+            type="arrow",
+            null_handling="special",
+            side_effects=True,  # reads the index as last committed
+        )
+        private[f"{prefix}semantic_search_ann"] = ann_udf
+    registration.search_sql = macro_statements(prefix, embed, marker, ann_udf)
     for statement in registration.search_sql:
         con.execute(statement)
     registration.search_macros = [f"{prefix}{name}" for name in SEARCH_FUNCTIONS]

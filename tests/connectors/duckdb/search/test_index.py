@@ -179,7 +179,6 @@ KILLED_REFRESH = textwrap.dedent(
 )
 
 
-@pytest.mark.slow
 def test_a_refresh_killed_midway_leaves_the_index_intact(
     tiny_analyzer: Any, tiny_config: Path, tmp_path: Path
 ) -> None:

@@ -41,16 +41,17 @@ CREATE TABLE IF NOT EXISTS {CATALOG} (
     dim INTEGER NOT NULL,
     vectors BIGINT NOT NULL,
     created_at TIMESTAMP NOT NULL,
-    refreshed_at TIMESTAMP NOT NULL
+    refreshed_at TIMESTAMP NOT NULL,
+    ann VARCHAR NOT NULL
 )"""
 
 
 def check_name(name: str) -> str:
     """`name` if it can name an index (letters, digits, `_`; 63 at most), else ValueError."""
-    if not isinstance(name, str) or not _NAME.match(name) or name.endswith("__texts"):
+    if not isinstance(name, str) or not _NAME.match(name) or "__" in name:
         raise ValueError(
-            f"an index name is a SQL identifier (letters, digits and _, at most 63, "
-            f"not ending in __texts), not {name!r}"
+            f"an index name is a SQL identifier (letters, digits and single _, at most 63), "
+            f"not {name!r}"
         )
     if name.lower() in _RESERVED:
         raise ValueError(f"{name!r} is reserved by textlens; choose another index name")
@@ -100,6 +101,8 @@ class IndexSpec:
     vectors: int
     created_at: datetime
     refreshed_at: datetime
+    #: Whether it keeps an HNSW graph: "auto" (from ANN_MIN_VECTORS vectors), "on", "off".
+    ann: str = "auto"
 
     def source_rows_sql(self) -> str:
         """(id, text, text_hash) of the rows that should be indexed: no NULL id, no NULL or
@@ -164,7 +167,7 @@ def texts_view_sql(spec: IndexSpec) -> str:
 
 def write_spec(con: duckdb.DuckDBPyConnection, spec: IndexSpec) -> None:
     con.execute(
-        f"INSERT OR REPLACE INTO {CATALOG} VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        f"INSERT OR REPLACE INTO {CATALOG} VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         [
             spec.name,
             spec.source,
@@ -176,6 +179,7 @@ def write_spec(con: duckdb.DuckDBPyConnection, spec: IndexSpec) -> None:
             spec.vectors,
             spec.created_at,
             spec.refreshed_at,
+            spec.ann,
         ],
     )
 
@@ -188,6 +192,8 @@ def drop(con: duckdb.DuckDBPyConnection, name: str) -> bool:
     try:
         con.execute(f"DROP VIEW IF EXISTS {texts_view(name)}")
         con.execute(f"DROP TABLE IF EXISTS {vectors_table(name)}")
+        for suffix in ("__ann_ids", "__ann"):
+            con.execute(f"DROP TABLE IF EXISTS {SCHEMA}.{quote_ident(name + suffix)}")
         con.execute(f"DELETE FROM {CATALOG} WHERE name = ?", [name])
         con.execute("COMMIT")
     except BaseException:

@@ -13,10 +13,12 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from textlens.contract.limits import NEAR_DUPLICATE_THRESHOLD
+
 #: Rows compared against all the others per matrix product.
 BLOCK = 2048
 #: The default cosine above which two texts count as copies (docs/search.md, "Near-duplicates").
-DEFAULT_THRESHOLD = 0.9
+DEFAULT_THRESHOLD = NEAR_DUPLICATE_THRESHOLD
 
 
 def check_threshold(threshold: float) -> float:

@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pyarrow as pa
 
+from textlens.connectors.duckdb.search.ann import ann_macro
 from textlens.connectors.duckdb.search.catalog import SCHEMA, check_name, vectors_table
 from textlens.connectors.duckdb.search.dedupe import DEFAULT_THRESHOLD, check_threshold, groups
 
@@ -35,7 +36,13 @@ if TYPE_CHECKING:
     import duckdb
 
 #: The search functions, in the order `register` creates them (docs list them so).
-SEARCH_FUNCTIONS = ("semantic_search", "similar_to", "recommend", "near_duplicates")
+SEARCH_FUNCTIONS = (
+    "semantic_search",
+    "semantic_search_ann",
+    "similar_to",
+    "recommend",
+    "near_duplicates",
+)
 
 _VECTORS = f"query_table('{SCHEMA}.' || index_name)"
 _TEXTS = f"query_table('{SCHEMA}.' || index_name || '__texts')"
@@ -52,11 +59,15 @@ def _ranked(top: str) -> str:
     )
 
 
-def macro_statements(prefix: str, embed: str | None, near_duplicates_udf: str) -> list[str]:
+def macro_statements(
+    prefix: str, embed: str | None, near_duplicates_udf: str, ann_udf: str | None
+) -> list[str]:
     """CREATE TEMP MACRO statements for the search functions (`embed`: the private embed
     UDF, called with the index's model; None when no embedding model is served: no
-    `semantic_search`)."""
+    `semantic_search` or `semantic_search_ann`)."""
     out = []
+    if embed is not None and ann_udf is not None:
+        out.append(ann_macro(prefix, embed, ann_udf))
     if embed is not None:
         model = f"coalesce((SELECT model FROM {SCHEMA}.catalog WHERE name = index_name), '')"
         out.append(

@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING
 
 from textlens.connectors.duckdb.interrupt import run_interruptibly
 from textlens.connectors.duckdb.quoting import quote_ident, quote_literal
+from textlens.connectors.duckdb.search import ann
 from textlens.connectors.duckdb.search.catalog import (
     IndexSpec,
     check_name,
@@ -167,6 +168,7 @@ def _apply(
     vectors: str,
     create: bool,
 ) -> tuple[int, int]:
+    gone = f"{snapshot}_gone"
     """Swap the new vectors in, in one transaction. Returns (removed, vectors after)."""
     table = vectors_table(spec.name)
     con.execute("BEGIN TRANSACTION")
@@ -180,19 +182,24 @@ def _apply(
                 f"FROM {vectors} LIMIT 0"
             )
             con.execute(texts_view_sql(spec))
-        before = _count(con, f"SELECT count(*) FROM {table}")
         con.execute(
-            f"DELETE FROM {table} v WHERE v.model_version <> ? OR NOT EXISTS "
+            f"CREATE OR REPLACE TEMP TABLE {gone} AS SELECT v.id FROM {table} v "
+            f"WHERE v.model_version <> ? OR NOT EXISTS "
             f"(SELECT 1 FROM {snapshot} s WHERE s.id = v.id AND s.text_hash = v.text_hash)",
             [spec.model_version],
         )
-        removed = before - _count(con, f"SELECT count(*) FROM {table}")
+        removed = _count(con, f"SELECT count(*) FROM {gone}")
+        con.execute(f"DELETE FROM {table} WHERE id IN (SELECT id FROM {gone})")
         con.execute(
             f"INSERT INTO {table} SELECT n.id, s.text_hash, ?, n.vector::FLOAT[{spec.dim}] "
             f"FROM {vectors} n JOIN {snapshot} s ON s.id = n.id WHERE n.vector IS NOT NULL",
             [spec.model_version],
         )
         after = _count(con, f"SELECT count(*) FROM {table}")
+        if create:
+            ann.rebuild(con, spec.name, spec.ann)
+        else:
+            ann.update(con, spec.name, spec.ann, gone, vectors)
         write_spec(con, replace(spec, vectors=after, refreshed_at=datetime.now()))
         con.execute("COMMIT")
     except BaseException:
@@ -215,7 +222,8 @@ def _run(
     _check_source(con, spec)
     token = secrets.token_hex(4)
     snapshot, todo = f"_textlens_snapshot_{token}", f"_textlens_todo_{token}"
-    temps = [snapshot, todo, f"{todo}_vectors"]  # the embedders' output name
+    # The embedders' output, and _apply's removed ids: dropped whatever happens.
+    temps = [snapshot, todo, f"{todo}_vectors", f"{snapshot}_gone"]
     try:
         con.execute(f"CREATE TEMP TABLE {snapshot} AS {spec.source_rows_sql()}")
         have = "" if create else vectors_table(spec.name)
@@ -258,19 +266,27 @@ def create_index(
     text_column: str,
     *,
     model: str = "",
+    ann_mode: str = "auto",
     replace_existing: bool = False,
     progress: bool = True,
     embedder: Embedder | None = None,
 ) -> RefreshResult:
-    """Index `table.text_column` by `id_column` under `name`, embedding every text once."""
+    """Index `table.text_column` by `id_column` under `name`, embedding every text once.
+
+    `ann_mode`: "auto" keeps an HNSW graph for `semantic_search_ann` from
+    `ann.ANN_MIN_VECTORS` vectors on, "on" always, "off" never (exact scans).
+    """
     con = registration.con
     check_name(name)
+    ann.check_mode(ann_mode)
     if read_spec(con, name) is not None and not replace_existing:
         raise ValueError(f"an index named {name!r} exists; refresh it, or pass --replace")
     model_name, version, dim = _embed_model(registration, model)
     now = datetime.now()
     source = qualified_source(con, table)
-    spec = IndexSpec(name, source, id_column, text_column, model_name, version, dim, 0, now, now)
+    spec = IndexSpec(
+        name, source, id_column, text_column, model_name, version, dim, 0, now, now, ann_mode
+    )
     return _run(registration, spec, create=True, rebuild=True, progress=progress, embedder=embedder)
 
 
