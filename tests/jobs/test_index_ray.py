@@ -54,7 +54,8 @@ def test_ray_embeds_the_same_vectors_and_only_what_changed(
 
         con.execute("UPDATE docs SET body = body || ' (edited)' WHERE id % 100 = 7")
         result = refresh_index(reg, "by_ray", embedder=on_ray, progress=False)
-        assert (result.computed, result.removed, result.vectors) == (30, 30, ROWS - 30)
+        # 30 ids end in 07, and 707 is one of the NULL texts (a multiple of 101): 29 changed
+        assert (result.computed, result.removed, result.vectors) == (29, 29, ROWS - 30)
         edited = con.execute("SELECT body FROM docs WHERE id = 7").fetchall()[0][0]
         expected = con.execute("SELECT embed(?)", [edited]).fetchall()[0][0]
         np.testing.assert_allclose(vectors(con, "by_ray")[7], expected, atol=1e-5)

@@ -41,8 +41,11 @@ ANN_MODES = ("auto", "on", "off")
 #: HNSW links per node and the candidate list while building (usearch's defaults are 16
 #: and 128); f16 storage: recall@10 1.00 at 100k, half the bytes of f32.
 CONNECTIVITY, EXPANSION_ADD, STORAGE = 16, 128, "f16"
-#: Candidates kept while searching, by default: recall@10 >= 0.99 in bench/search.py.
-DEFAULT_EF = 128
+#: Candidates kept while searching, by default. Queries like the indexed texts find the
+#: exact top 10 from ef 64 on; short phrases over long reviews need a wider search
+#: (recall@10 0.74 at 128, 0.97 at 512, 0.985 at 1024: docs/search.md), and 1024 costs
+#: about a millisecond, next to the 7 ms the SQL around it takes.
+DEFAULT_EF = 1024
 PART_BYTES = 256 * 2**20
 #: The graph table's row that holds the next free key and the removals since the build.
 META_PART = -1
@@ -296,7 +299,7 @@ class AnnSearcher:
 
 
 def ann_macro(prefix: str, embed: str, udf: str) -> str:
-    """`semantic_search_ann(index, query_text, k := 10, ef := 128)`: the HNSW candidates,
+    """`semantic_search_ann(index, query_text, k := 10, ef := 1024)`: the HNSW candidates,
     re-scored exactly against the float32 vectors.
 
     A `query_table` comes first in every FROM: DuckDB binds a macro's body when it is
