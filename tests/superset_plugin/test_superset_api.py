@@ -171,9 +171,16 @@ def test_superset_cannot_write_to_the_warehouse(
     # Another process may read the file while Superset holds it: check nothing changed.
     with duckdb.connect(str(e2e_warehouse), read_only=True) as con:
         tables = {
-            row[0] for row in con.execute("SELECT table_name FROM duckdb_tables()").fetchall()
+            f"{schema}.{table}"
+            for schema, table in con.execute(
+                "SELECT schema_name, table_name FROM duckdb_tables()"
+            ).fetchall()
         }
-        assert tables == {"reviews", "reviews_enriched", "news"}
+        assert tables == {
+            "main.reviews", "main.reviews_enriched", "main.news",
+            # the embedding index `reviews_like_this` searches (docs/search.md)
+            "textlens_index.catalog", "textlens_index.reviews", "textlens_index.reviews__ann_ids",
+        }  # fmt: skip
         assert con.execute("SELECT count(*) FROM reviews").fetchone() == (600,)
 
 

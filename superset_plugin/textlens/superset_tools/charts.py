@@ -294,6 +294,7 @@ REVIEWS_LIKE_THIS = Chart(
         "row_limit": 100,
         "page_length": 10,
         "table_timestamp_format": "%Y-%m-%d",
+        "column_config": {"similarity": {"d3NumberFormat": ".3f"}},
         "adhoc_filters": [],
     },
     {

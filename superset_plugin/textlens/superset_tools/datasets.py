@@ -209,8 +209,8 @@ LIKE_THIS = Dataset(
         ("review", "VARCHAR", False, None),
     ],
     sql=(
-        "SELECT s.id AS review_id, round(s.score, 3) AS similarity, r.review_date, r.product,\n"
-        "       r.rating, s.text AS review\n"
+        "SELECT s.id AS review_id, round(s.score::DOUBLE, 3) AS similarity, r.review_date,\n"
+        "       r.product, r.rating, s.text AS review\n"
         f"FROM similar_to('{REVIEW_INDEX}',\n"
         "                (SELECT max(review_id) FROM reviews WHERE rating = 1), 20) s\n"
         "JOIN reviews r ON r.review_id = s.id"
