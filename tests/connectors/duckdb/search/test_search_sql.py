@@ -171,6 +171,7 @@ def test_search_through_the_sqlalchemy_dialect(tiny_server: Any, tmp_path: Any) 
     made by the Python API."""
     sqlalchemy = pytest.importorskip("sqlalchemy")
     from textlens.connectors.duckdb import register
+    from textlens.connectors.sqlalchemy.shared import close_all
 
     path = tmp_path / "w.duckdb"
     with duckdb.connect(str(path)) as con:
@@ -194,4 +195,5 @@ def test_search_through_the_sqlalchemy_dialect(tiny_server: Any, tmp_path: Any) 
             ).fetchall()
     finally:
         engine.dispose()
+        close_all()  # the process-wide anchor: later tests count their own rows
     assert [tuple(r) for r in got] == expected and similar[0][0] == 4
