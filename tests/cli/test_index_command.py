@@ -64,3 +64,9 @@ def test_the_lifecycle_from_the_command_line(tiny_server: Any, tmp_path: Path) -
     assert "no indexes" in textlens("index", "list", "--db", str(db)).stderr
     gone = textlens("index", "refresh", "notes", *where)
     assert gone.returncode == 2 and "no index named 'notes'" in gone.stderr
+    typo = tmp_path / "typo.duckdb"  # a mistyped --db: said so, and no empty file made
+    for args in (["list"], ["drop", "notes"], ["refresh", "notes", "--target", "x:1"]):
+        mistyped = textlens("index", *args, "--db", str(typo))
+        assert mistyped.returncode == 2, mistyped.stderr
+        assert f"DuckDB database {typo} does not exist" in mistyped.stderr
+    assert not typo.exists()

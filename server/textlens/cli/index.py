@@ -4,9 +4,17 @@ from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 from typing import Any
 
 from textlens.cli.options import add_backend_options, add_text_column, use_registry
+
+
+def _existing(db: Path) -> Path:
+    """The warehouse must exist: a mistyped --db would otherwise create an empty file."""
+    if not db.is_file():
+        raise FileNotFoundError(f"DuckDB database {db} does not exist")
+    return db
 
 
 def _embedder(args: argparse.Namespace) -> Any:
@@ -38,6 +46,7 @@ def _run_job(args: argparse.Namespace) -> int:
     from textlens.connectors.duckdb.session import open_session
 
     use_registry(args)
+    _existing(args.db)
     embedder = _embedder(args)
     con, registration = open_session(args.db, target=args.target, config=args.config)
     try:
@@ -83,7 +92,7 @@ def _drop(args: argparse.Namespace) -> int:
 
     from textlens.connectors.duckdb.search import drop_index
 
-    with duckdb.connect(str(args.db)) as con:
+    with duckdb.connect(str(_existing(args.db))) as con:
         if not drop_index(con, args.name):
             raise ValueError(f"no index named {args.name!r} in {args.db}")
     print(f"index {args.name} dropped", file=sys.stderr)
@@ -95,7 +104,7 @@ def _list(args: argparse.Namespace) -> int:
 
     from textlens.connectors.duckdb.search import list_indexes
 
-    with duckdb.connect(str(args.db), read_only=True) as con:
+    with duckdb.connect(str(_existing(args.db)), read_only=True) as con:
         found = list_indexes(con)
     if not found:
         print(f"no indexes in {args.db}", file=sys.stderr)
@@ -156,9 +165,9 @@ def add_index_parser(sub: Any) -> None:
 
     drop = isub.add_parser("drop", help="remove an index and its vectors")
     drop.add_argument("name", help="the index name")
-    drop.add_argument("--db", required=True, help="DuckDB database file")
+    drop.add_argument("--db", type=Path, required=True, help="DuckDB database file")
     drop.set_defaults(func=_drop)
 
     listing = isub.add_parser("list", help="the indexes of a database, and which are stale")
-    listing.add_argument("--db", required=True, help="DuckDB database file")
+    listing.add_argument("--db", type=Path, required=True, help="DuckDB database file")
     listing.set_defaults(func=_list)
