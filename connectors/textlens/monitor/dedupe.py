@@ -20,6 +20,7 @@ import numpy as np
 
 from textlens.connectors.duckdb.quoting import quote_ident
 from textlens.connectors.duckdb.search.dedupe import group_labels
+from textlens.connectors.duckdb.search.refresh import embed_function
 from textlens.monitor.spec import MonitorSpec
 from textlens.monitor.spikes import bucket_sql
 
@@ -40,8 +41,8 @@ def fold_near_copies(
     """Set `scored.copies`: rows a kept row stands for, 0 on the copies folded into it.
     Returns how many rows were folded."""
     assert spec.dedupe is not None
-    embed = [n for n, f in registration.functions.items() if f.task == "embed"]
-    if not embed:
+    embed = embed_function(registration)
+    if embed is None:
         raise ValueError("--dedupe compares embeddings, and no embedding model is served")
     add_copies_column(con)
     keys = [bucket_sql(spec, "ts"), *(quote_ident(d) for d in spec.dimensions)]
@@ -51,7 +52,7 @@ def fold_near_copies(
         "FROM (SELECT md5(text) AS text_key, text FROM scored) GROUP BY text_key"
     )
     con.execute(
-        f"CREATE TEMP TABLE textlens_story_vectors AS SELECT text_key, {embed[0]}(text) AS v "
+        f"CREATE TEMP TABLE textlens_story_vectors AS SELECT text_key, {embed}(text) AS v "
         "FROM textlens_story_texts"
     )
     rows = con.execute(

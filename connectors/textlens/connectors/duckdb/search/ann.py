@@ -29,7 +29,13 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pyarrow as pa
 
-from textlens.connectors.duckdb.search.catalog import SCHEMA, check_name, vectors_table
+from textlens.connectors.duckdb.search.catalog import (
+    SCHEMA,
+    check_name,
+    has_table,
+    vector_matrix,
+    vectors_table,
+)
 
 if TYPE_CHECKING:
     import duckdb
@@ -72,19 +78,7 @@ def check_mode(mode: str) -> str:
 
 def _matrix(con: duckdb.DuckDBPyConnection, name: str) -> np.ndarray:
     table = con.sql(f"SELECT vector FROM {vectors_table(name)} ORDER BY id").to_arrow_table()
-    column = table.column(0).combine_chunks()
-    if len(column) == 0:
-        return np.zeros((0, 0), dtype=np.float32)
-    dim = column.type.list_size
-    return np.asarray(column.flatten(), dtype=np.float32).reshape(-1, dim)
-
-
-def _graph_exists(con: duckdb.DuckDBPyConnection, name: str, suffix: str) -> bool:
-    found = con.execute(
-        "SELECT count(*) FROM duckdb_tables() WHERE schema_name = ? AND table_name = ?",
-        [SCHEMA, f"{name}{suffix}"],
-    ).fetchall()
-    return bool(found[0][0])
+    return vector_matrix(table.column(0))
 
 
 def _wanted(mode: str, count: int) -> bool:
@@ -173,8 +167,8 @@ def update(con: duckdb.DuckDBPyConnection, name: str, mode: str, gone: str, adde
     """
     added = f"(SELECT id, vector FROM {added} WHERE vector IS NOT NULL)"
     count = con.execute(f"SELECT count(*) FROM {vectors_table(name)}").fetchall()[0][0]
-    has_map = _graph_exists(con, name, "__ann_ids")
-    has_graph = _graph_exists(con, name, "__ann")
+    has_map = has_table(con, f"{name}__ann_ids")
+    has_graph = has_table(con, f"{name}__ann")
     if not has_map or _wanted(mode, count) != has_graph:
         rebuild(con, name, mode)
         return "rebuilt"
@@ -209,10 +203,7 @@ def update(con: duckdb.DuckDBPyConnection, name: str, mode: str, gone: str, adde
             "ORDER BY m.key"
         ).to_arrow_table()
         if table.num_rows:
-            column = table.column("vector").combine_chunks()
-            matrix = np.asarray(column.flatten(), dtype=np.float32).reshape(
-                -1, column.type.list_size
-            )
+            matrix = vector_matrix(table.column("vector"))
             keys = np.asarray(table.column("key").to_pylist(), dtype=np.int64)
             index.add(keys, matrix, log=False, threads=0)
         meta = {
@@ -248,11 +239,7 @@ class AnnSearcher:
             cached = self._loaded.get(name)
             if cached is not None and cached[0] == stamp[0][0]:
                 return cached[1]
-        has_graph = cursor.execute(
-            "SELECT count(*) FROM duckdb_tables() WHERE schema_name = ? AND table_name = ?",
-            [SCHEMA, f"{name}__ann"],
-        ).fetchall()[0][0]
-        if has_graph:
+        if has_table(cursor, f"{name}__ann"):
             loaded: Any = _read_graph(cursor, name)[0]
         else:
             loaded = _matrix(cursor, name)

@@ -19,7 +19,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from textlens.connectors.duckdb.quoting import quote_ident, quote_literal
+import numpy as np
+import pyarrow as pa
+
+from textlens.connectors.duckdb.quoting import quote_ident
 
 if TYPE_CHECKING:
     import duckdb
@@ -121,13 +124,28 @@ def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
     con.execute(CATALOG_DDL)
 
 
-def has_catalog(con: duckdb.DuckDBPyConnection) -> bool:
+def has_table(con: duckdb.DuckDBPyConnection, table: str) -> bool:
+    """Whether `textlens_index.<table>` exists in this database."""
     found = con.execute(
-        "SELECT count(*) FROM duckdb_tables() WHERE schema_name = ? AND table_name = 'catalog'"
+        "SELECT count(*) FROM duckdb_tables() WHERE schema_name = ? AND table_name = ?"
         " AND database_name = current_database()",
-        [SCHEMA],
+        [SCHEMA, table],
     ).fetchall()
     return bool(found and found[0][0])
+
+
+def has_catalog(con: duckdb.DuckDBPyConnection) -> bool:
+    return has_table(con, "catalog")
+
+
+def vector_matrix(column: pa.ChunkedArray | pa.Array) -> np.ndarray:
+    """A FLOAT[dim] column read through Arrow as an (n, dim) float32 matrix."""
+    if isinstance(column, pa.ChunkedArray):
+        column = column.combine_chunks()
+    if len(column) == 0:
+        return np.zeros((0, 0), dtype=np.float32)
+    dim = column.type.list_size
+    return np.asarray(column.flatten(), dtype=np.float32).reshape(-1, dim)
 
 
 def read_spec(con: duckdb.DuckDBPyConnection, name: str) -> IndexSpec | None:
@@ -210,7 +228,6 @@ __all__ = [
     "check_name",
     "drop",
     "ensure_schema",
-    "quote_literal",
     "read_spec",
     "require_spec",
     "source_ref",

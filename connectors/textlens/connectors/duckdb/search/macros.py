@@ -25,11 +25,15 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-import numpy as np
 import pyarrow as pa
 
 from textlens.connectors.duckdb.search.ann import ann_macro
-from textlens.connectors.duckdb.search.catalog import SCHEMA, check_name, vectors_table
+from textlens.connectors.duckdb.search.catalog import (
+    SCHEMA,
+    check_name,
+    vector_matrix,
+    vectors_table,
+)
 from textlens.connectors.duckdb.search.dedupe import DEFAULT_THRESHOLD, check_threshold, groups
 
 if TYPE_CHECKING:
@@ -157,9 +161,7 @@ def near_duplicates_udf(con: duckdb.DuckDBPyConnection) -> Any:
             )
             .to_arrow_table()
         )
-        column = table.column("vector").combine_chunks()
-        dim = column.type.list_size
-        matrix = np.asarray(column.flatten(), dtype=np.float32).reshape(-1, dim)
+        matrix = vector_matrix(table.column("vector"))
         found = groups(
             table.column("id").to_pylist(),
             matrix,

@@ -98,11 +98,17 @@ def _embed_model(registration: Registration, model: str) -> tuple[str, str, int]
     return info.name, info.version, info.dim or dim or 0
 
 
+def embed_function(registration: Registration) -> str | None:
+    """The public name of `embed` on this registration (its prefix included), None when no
+    embedding model is served."""
+    return next((n for n, f in registration.functions.items() if f.task == "embed"), None)
+
+
 def _embed_function(registration: Registration) -> str:
-    names = [n for n, f in registration.functions.items() if f.task == "embed"]
-    if not names:
+    name = embed_function(registration)
+    if name is None:
         raise ValueError("no embedding model is served, so no index can be built")
-    return names[0]
+    return name
 
 
 def _check_source(con: duckdb.DuckDBPyConnection, spec: IndexSpec) -> None:
