@@ -60,6 +60,7 @@ def test_the_dialect_serves_metrics_when_asked(
 
     from textlens.connectors.sqlalchemy.shared import close_all, metrics_port
 
+    close_all()  # anchors an earlier test left open (the docs' examples) would count too
     with socket.socket() as probe:  # a free port for the endpoint
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
